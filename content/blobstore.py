@@ -1,0 +1,108 @@
+"""A content-addressed blob store: root/ab/abcdef... named by sha256, shared between packs."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+_SHA = re.compile(r"[0-9a-f]{64}")
+_PREFIX = re.compile(r"[0-9a-f]{2}")
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        if not _SHA.fullmatch(sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+    def hash_file(self, path: Path) -> str:
+        """The sha256 of a file, streamed (used to verify blobs)."""
+        with open(path, "rb") as stream:
+            return hash_stream(stream)[0]
+
+    def shas(self) -> Iterator[str]:
+        """Every blob in the store (temporary files and strays are skipped)."""
+        if not self.root.is_dir():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if not (_PREFIX.fullmatch(folder.name) and folder.is_dir()):
+                continue
+            for blob in sorted(folder.iterdir()):
+                if _SHA.fullmatch(blob.name) and blob.name.startswith(folder.name):
+                    yield blob.name
+
+    def put(self, source: Path, sha256: str) -> bool:
+        """Move a file (already hashed and fsynced) into the store by atomic rename; False if
+        the blob was already there (the source is then left alone)."""
+        target = self.path(sha256)
+        if target.is_file():
+            return False
+        folder = target.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            fsync_dir(folder.parent)
+        try:
+            os.replace(source, target)
+        except OSError as err:
+            if err.errno != errno.EXDEV:
+                raise
+            _copy_into(source, target)
+        fsync_dir(folder)
+        return True
+
+
+def hash_stream(stream: BinaryIO, copy_to: BinaryIO | None = None) -> tuple[str, int]:
+    """(sha256 hex, size) of a stream read in 1 MiB chunks, optionally copying it."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
+    return digest.hexdigest(), size
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new entry in `folder` durable (a no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _copy_into(source: Path, target: Path) -> None:
+    """Staging on another file system: copy next to the target, fsync, then rename."""
+    partial = target.with_name(f".tmp-{uuid.uuid4().hex}")
+    try:
+        with open(source, "rb") as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(partial, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()

@@ -1,0 +1,297 @@
+"""pack.json, format learnhub-pack/1: parsing and validation.
+
+The structure is checked against content/pack_schema.json (the machine-readable spec); this
+module adds what a schema cannot say: unique ids, topic references, file kinds, safe paths.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from content.errors import PackError
+from content.schema import SchemaValidator, describe, format_path
+from content.source import nfc, path_problem
+
+FORMAT = "learnhub-pack/1"
+KINDS = ("article", "video", "audio", "pdf", "image", "exercise", "app")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
+KIND_EXTENSIONS = {
+    "article": (".html", ".htm"),
+    "video": (".mp4", ".webm", ".ogv", ".m4v"),
+    "audio": (".mp3", ".ogg", ".oga", ".opus", ".m4a", ".wav"),
+    "pdf": (".pdf",),
+    "image": IMAGE_EXTENSIONS,
+    "exercise": (".json",),
+    "app": (".zip",),
+}
+SUBTITLE_EXTENSIONS = (".vtt",)
+MAX_DEPTH = 32  # JSON nesting; deeper is hostile (or a runaway generator), not a real pack
+_VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,3}")
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    id: str
+    title: str
+    kind: str
+    file: str
+    description: str = ""
+    assets: tuple[str, ...] = ()
+    subtitles: dict[str, str] = field(default_factory=dict)  # language tag -> .vtt path
+    poster: str | None = None
+    duration: float | None = None  # seconds
+    keywords: tuple[str, ...] = ()
+
+    def paths(self) -> list[str]:
+        """file + assets + subtitle files + poster, each once, in that order."""
+        every = [self.file, *self.assets, *self.subtitles.values()]
+        if self.poster:
+            every.append(self.poster)
+        return list(dict.fromkeys(every))
+
+
+@dataclass(frozen=True)
+class TopicEntry:
+    id: str
+    title: str
+    lessons: tuple[str, ...]
+    topics: tuple[TopicEntry, ...]
+    description: str = ""
+
+    def walk(self) -> Iterator[TopicEntry]:
+        """This topic, then its subtopics depth-first."""
+        yield self
+        for topic in self.topics:
+            yield from topic.walk()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    id: str
+    version: str
+    title: str
+    description: str
+    language: str
+    subjects: tuple[str, ...]
+    grades: tuple[str, ...]
+    license: str
+    attribution: str
+    topics: tuple[TopicEntry, ...]
+    lessons: tuple[LessonEntry, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+    _by_id: dict[str, LessonEntry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {lesson.id: lesson for lesson in self.lessons})
+
+    def lesson(self, lesson_id: str) -> LessonEntry | None:
+        return self._by_id.get(lesson_id)
+
+    def paths(self) -> set[str]:
+        """Every file path the manifest references."""
+        return {path for lesson in self.lessons for path in lesson.paths()}
+
+    def version_key(self) -> tuple[int, ...]:
+        return version_key(self.version)
+
+    def all_topics(self) -> Iterator[TopicEntry]:
+        for topic in self.topics:
+            yield from topic.walk()
+
+    def loose_lessons(self) -> tuple[LessonEntry, ...]:
+        """Lessons that no topic lists (shown directly under the pack)."""
+        listed = {lesson_id for topic in self.all_topics() for lesson_id in topic.lessons}
+        return tuple(lesson for lesson in self.lessons if lesson.id not in listed)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A sortable key: "1.10.0" > "1.9.2", and "1.2" == "1.2.0"."""
+    if not _VERSION.fullmatch(version):
+        raise PackError(f"{describe(version)} is not a version number such as 1.2.0.")
+    parts = [int(part) for part in version.split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def parse_manifest(data: bytes, origin: str = "pack.json") -> Manifest:
+    """Parse and validate pack.json; PackError (one sentence naming origin and field) if bad."""
+    raw = _load_json(data, origin)
+    _check_format(raw, origin)
+    issue = _validator().first_issue(raw)
+    if issue:
+        raise PackError(f"{origin}: {issue}")
+    _check_lessons(raw["lessons"], origin)
+    _check_topics(raw.get("topics", []), {lesson["id"] for lesson in raw["lessons"]}, origin)
+    return _build(raw)
+
+
+@cache
+def _validator() -> SchemaValidator:
+    text = resources.files("content").joinpath("pack_schema.json").read_text("utf-8")
+    return SchemaValidator(json.loads(text))
+
+
+def _load_json(data: bytes, origin: str) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8-sig")  # tolerate the BOM some Windows editors write
+    except UnicodeDecodeError as err:
+        raise PackError(f"{origin} is not UTF-8 text (bad byte at offset {err.start}).") from None
+    try:
+        value = json.loads(text, object_pairs_hook=_object_without_repeats, parse_constant=_refuse)
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno}, column {err.colno}"
+        raise PackError(f"{origin} is not valid JSON: {err.msg} at {where}.") from None
+    except RecursionError:
+        raise PackError(f"{origin} is nested too deeply.") from None
+    except _JsonRefused as err:
+        raise PackError(f"{origin} is not valid JSON: {err}.") from None
+    if not isinstance(value, dict):
+        raise PackError(f"{origin}: expected a JSON object at the top; got {describe(value)}")
+    if _depth(value) > MAX_DEPTH:
+        raise PackError(f"{origin} is nested more than {MAX_DEPTH} levels deep.")
+    return value
+
+
+class _JsonRefused(ValueError):
+    pass
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _JsonRefused(f"the key {describe(key)} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _refuse(constant: str) -> Any:
+    raise _JsonRefused(f"{constant} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, dict | list) and level <= MAX_DEPTH:
+            pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _check_format(raw: dict[str, Any], origin: str) -> None:
+    found = raw.get("format")
+    if isinstance(found, str) and found.startswith("learnhub-pack/") and found != FORMAT:
+        raise PackError(
+            f"{origin}: format: this hub reads {describe(FORMAT)}; got {describe(found)} "
+            "(a newer hub may read it)"
+        )
+
+
+def _check_lessons(lessons: list[dict[str, Any]], origin: str) -> None:
+    first_index: dict[str, int] = {}
+    for index, lesson in enumerate(lessons):
+        where = f"{origin}: lessons[{index}]"
+        if lesson["id"] in first_index:
+            raise PackError(
+                f"{where}.id: {describe(lesson['id'])} is already the id of "
+                f"lessons[{first_index[lesson['id']]}]"
+            )
+        first_index[lesson["id"]] = index
+        for located in _typed_paths(lesson, where):
+            _check_path(*located)
+
+
+def _typed_paths(lesson: dict[str, Any], where: str) -> Iterator[tuple[str, str, tuple, str]]:
+    """(field, path, allowed extensions or (), what the file is for) for each lesson path."""
+    kind = lesson["kind"]
+    article = "an" if kind[0] in "aeiou" else "a"
+    yield f"{where}.file", lesson["file"], KIND_EXTENSIONS[kind], f"{article} {kind} lesson"
+    for index, asset in enumerate(lesson.get("assets", [])):
+        yield f"{where}.assets[{index}]", asset, (), "an asset"
+    for language, path in lesson.get("subtitles", {}).items():
+        where_sub = f"{where}.{format_path(('subtitles', language))}"
+        yield where_sub, path, SUBTITLE_EXTENSIONS, "subtitles"
+    if "poster" in lesson:
+        yield f"{where}.poster", lesson["poster"], IMAGE_EXTENSIONS, "a poster"
+
+
+def _check_path(where: str, path: str, wanted: tuple[str, ...], what: str) -> None:
+    problem = path_problem(path)
+    if problem:
+        raise PackError(f"{where}: expected a relative path inside the pack; {problem}")
+    if wanted and not path.lower().endswith(wanted):
+        names = ", ".join(wanted[:-1]) + " or " + wanted[-1] if len(wanted) > 1 else wanted[0]
+        raise PackError(f"{where}: expected a {names} file for {what}; got {describe(path)}")
+
+
+def _check_topics(topics: list[dict[str, Any]], lesson_ids: set[str], origin: str) -> None:
+    first_at: dict[str, str] = {}
+    pending = [(f"topics[{index}]", topic) for index, topic in enumerate(topics)]
+    while pending:
+        where, topic = pending.pop(0)
+        if topic["id"] in first_at:
+            raise PackError(
+                f"{origin}: {where}.id: {describe(topic['id'])} is already the id of "
+                f"{first_at[topic['id']]}"
+            )
+        first_at[topic["id"]] = where
+        for index, lesson_id in enumerate(topic.get("lessons", [])):
+            if lesson_id not in lesson_ids:
+                raise PackError(
+                    f"{origin}: {where}.lessons[{index}]: expected the id of a lesson in this "
+                    f"pack; got {describe(lesson_id)}"
+                )
+        children = enumerate(topic.get("topics", []))
+        pending.extend((f"{where}.topics[{index}]", child) for index, child in children)
+
+
+def _build(raw: dict[str, Any]) -> Manifest:
+    return Manifest(
+        id=raw["id"],
+        version=raw["version"],
+        title=raw["title"],
+        description=raw.get("description", ""),
+        language=raw["language"],
+        subjects=tuple(raw.get("subjects", ())),
+        grades=tuple(raw.get("grades", ())),
+        license=raw.get("license", ""),
+        attribution=raw.get("attribution", ""),
+        topics=tuple(_build_topic(topic) for topic in raw.get("topics", ())),
+        lessons=tuple(_build_lesson(lesson) for lesson in raw["lessons"]),
+        raw=raw,
+    )
+
+
+def _build_topic(raw: dict[str, Any]) -> TopicEntry:
+    return TopicEntry(
+        id=raw["id"],
+        title=raw["title"],
+        lessons=tuple(raw.get("lessons", ())),
+        topics=tuple(_build_topic(topic) for topic in raw.get("topics", ())),
+        description=raw.get("description", ""),
+    )
+
+
+def _build_lesson(raw: dict[str, Any]) -> LessonEntry:
+    poster = raw.get("poster")
+    return LessonEntry(
+        id=raw["id"],
+        title=raw["title"],
+        kind=raw["kind"],
+        file=nfc(raw["file"]),
+        description=raw.get("description", ""),
+        assets=tuple(nfc(path) for path in raw.get("assets", ())),
+        subtitles={language: nfc(path) for language, path in raw.get("subtitles", {}).items()},
+        poster=nfc(poster) if poster else None,
+        duration=float(raw["duration"]) if "duration" in raw else None,
+        keywords=tuple(raw.get("keywords", ())),
+    )

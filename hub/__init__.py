@@ -1,0 +1,3 @@
+"""Learning Hub: the hub server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,91 @@
+"""The app factory: settings in, a ready Flask app out. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask.wrappers import Response
+
+from hub import compress, errors, i18n, template_globals
+from hub.datadir import prepare, read_secret_key, samples_dir
+from hub.db import db
+from hub.library import Library
+from hub.settings import Config, load_config
+from hub.views import api, files, health, pages, static
+
+log = logging.getLogger(__name__)
+
+# The hub's own pages load nothing from outside the hub and run no inline script.
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; "
+    "script-src 'self' 'wasm-unsafe-eval'; "
+    "style-src 'self'; frame-src 'self'; worker-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    data_dir: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Flask:
+    config = config or load_config(data_dir, overrides)
+    prepare(config)
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=read_secret_key(config),
+        LEARNHUB=config,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["library"] = Library(config)
+    i18n.init_app(app)
+    template_globals.register(app)
+    errors.register(app)
+    for blueprint in (health.bp, pages.bp, api.bp, files.bp, static.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(_connect)
+    app.teardown_request(_close)
+    app.after_request(_finish)
+    _first_run(app)
+    return app
+
+
+def library() -> Library:
+    return current_app.extensions["library"]
+
+
+def _connect() -> None:
+    db.connect(reuse_if_open=True)
+
+
+def _close(_exc: BaseException | None) -> None:
+    if not db.is_closed():
+        db.close()
+
+
+def _finish(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return compress.compress_response(request, response)
+
+
+def _first_run(app: Flask) -> None:
+    """Load the sample library into an empty hub, and clear what a crash may have left."""
+    lib: Library = app.extensions["library"]
+    with db.connection_context():
+        lib.sweep()
+        if not (app.config["LEARNHUB"].load_samples and lib.is_empty()):
+            return
+        for outcome in lib.import_paths([samples_dir()]):
+            if outcome.error:
+                log.warning("sample pack %s not loaded: %s", outcome.path.name, outcome.error)

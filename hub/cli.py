@@ -1,0 +1,183 @@
+"""`learnhub`: the command line. Errors are one sentence on stderr and exit status 1."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import waitress
+
+from content.errors import PackError
+from hub import __version__
+from hub.app import create_app
+from hub.datadir import prepare
+from hub.db import db
+from hub.library import Library, Outcome
+from hub.models import Pack, PackFile
+from hub.settings import Config, SettingsError, load_config
+
+log = logging.getLogger("learnhub")
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $LEARNHUB_DATA, else ~/.local/share/learnhub).",
+)
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into one sentence instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (SettingsError, PackError) as err:
+            raise click.ClickException(str(err)) from None
+        except PermissionError as err:
+            raise click.ClickException(f"Permission denied: {err.filename}.") from None
+        except OSError as err:
+            raise click.ClickException(f"{err.strerror or err}: {err.filename or ''}".strip()) from None
+
+    return wrapper
+
+
+def _config(data_dir: Path | None, **overrides: Any) -> Config:
+    return load_config(data_dir, overrides)
+
+
+@contextmanager
+def _library(data_dir: Path | None) -> Iterator[Library]:
+    config = _config(data_dir)
+    prepare(config)
+    with db.connection_context():
+        yield Library(config)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="learnhub")
+def main() -> None:
+    """Learning Hub: an offline-first learning server."""
+
+
+@main.command()
+@data_option
+@click.option("--host", default=None, help="Address to listen on (default 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8080).")
+@click.option("--threads", type=int, default=None, help="Worker threads (default 4).")
+@friendly_errors
+def serve(data_dir: Path | None, host: str | None, port: int | None, threads: int | None) -> None:
+    """Serve the hub; the first run creates the data dir and loads the sample library."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = _config(data_dir, host=host, port=port, threads=threads)
+    app = create_app(config)
+    server = waitress.create_server(
+        app, host=config.host, port=config.port, threads=config.threads, ident="learnhub"
+    )
+    click.echo(f"Learning Hub is serving {config.data_dir} on http://{config.host}:{config.port}/")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+@main.group()
+def content() -> None:
+    """Import, list, remove and verify content packs."""
+
+
+@content.command("import")
+@data_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@friendly_errors
+def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
+    """Import packs: a pack folder, a .zip pack, or a folder (USB stick) holding many."""
+    with _library(data_dir) as library:
+        outcomes = library.import_paths(list(paths))
+    for outcome in outcomes:
+        click.echo(_describe(outcome), err=outcome.error is not None)
+    failed = sum(1 for o in outcomes if o.error)
+    if failed:
+        raise click.ClickException(
+            f"{failed} of {len(outcomes)} pack(s) were refused; they changed nothing in the library."
+        )
+
+
+def _describe(outcome: Outcome) -> str:
+    if outcome.error:
+        return f"refused {outcome.path}: {outcome.error}"
+    result = outcome.result
+    assert result is not None
+    if result.action == "unchanged":
+        return f"unchanged {result.pack_id} {result.version} (already installed)"
+    if result.action == "upgraded":
+        return f"upgraded {result.pack_id} {result.previous_version} -> {result.version}"
+    return f"installed {result.pack_id} {result.version} ({result.lessons} lessons)"
+
+
+@content.command("list")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@friendly_errors
+def content_list(data_dir: Path | None, as_json: bool) -> None:
+    """List the installed packs."""
+    with _library(data_dir):
+        counts = Pack.lesson_counts()
+        rows = [
+            {"id": p.id, "version": p.version, "title": p.title, "language": p.language,
+             "lessons": counts.get(p.id, 0), "size": p.size}
+            for p in Pack.ordered()
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("The library is empty.")
+    for row in rows:
+        click.echo(f"{row['id']}  {row['version']}  {row['language']}  "
+                   f"{row['lessons']} lessons  {row['title']}")
+
+
+@content.command("remove")
+@data_option
+@click.argument("pack_id")
+@friendly_errors
+def content_remove(data_dir: Path | None, pack_id: str) -> None:
+    """Remove a pack and the files no other pack uses."""
+    with _library(data_dir) as library:
+        deleted = library.remove(pack_id)
+    click.echo(f"removed {pack_id} ({deleted} files no longer needed were deleted)")
+
+
+@content.command("verify")
+@data_option
+@friendly_errors
+def content_verify(data_dir: Path | None) -> None:
+    """Re-hash every file of the library and report damage."""
+    with _library(data_dir) as library:
+        damage = library.verify()
+        total = PackFile.select().count()
+    for item in damage:
+        lessons = ", ".join(item.lessons) or "no lesson"
+        click.echo(f"damaged {item.pack_id}/{item.path} ({item.problem}); lessons: {lessons}",
+                   err=True)
+    if damage:
+        raise click.ClickException(
+            f"{len(damage)} file(s) are damaged; import those packs again to repair them."
+        )
+    click.echo(f"all {total} files are intact")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

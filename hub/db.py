@@ -1,0 +1,29 @@
+"""The hub's SQLite database: one module-level handle, bound in the app factory or CLI."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+# Bound later with `open_database`; nothing touches disk at import time. IMMEDIATE: without
+# it, read-then-write transactions from several threads fail with "database is locked".
+db = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
+
+# Long writes (pack imports, index commits) take this lock so requests never queue behind
+# two of them at once; short request writes rely on SQLite's IMMEDIATE locking alone.
+write_lock = threading.Lock()
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "cache_size": -16000,
+}
+
+
+def open_database(path: Path) -> SqliteDatabase:
+    """Bind the handle to `path` with the settings measured to hold under concurrent writers."""
+    db.init(str(path), timeout=10, pragmas=PRAGMAS)
+    return db

@@ -1,0 +1,59 @@
+"""One error shape: JSON `{"error": {"code", "message"}}` under /api/, friendly HTML elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+class HubError(HTTPException):
+    """An error we raise on purpose: a status, a stable code, and one sentence."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = status
+        self.error_code = code
+        self.description = message
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _code_name(error: HTTPException) -> str:
+    return getattr(error, "error_code", None) or (error.name or "error").lower().replace(" ", "_")
+
+
+def render_error(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    message = error.description or error.name
+    if wants_json():
+        response = jsonify({"error": {"code": _code_name(error), "message": message}})
+    else:
+        response = render_template("error.html", status=status, message=message, title=error.name)
+    return response, status, _passthrough_headers(error)
+
+
+def _passthrough_headers(error: HTTPException) -> dict[str, str]:
+    # 405 carries Allow, 416 carries Content-Range: keep what werkzeug put there.
+    headers = dict(error.get_headers())
+    headers.pop("Content-Type", None)
+    return headers
+
+
+def handle_unexpected(error: Exception) -> ResponseReturnValue:
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return render_error(InternalServerError("Something went wrong on the hub. Please try again."))
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,121 @@
+"""What a lesson shows: its file URLs, its exercise, its transcript. Shared by pages and API."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app, url_for
+
+from content.exercise import Exercise, parse_exercise
+from content.vtt import Cue, parse_vtt
+from hub.models import Lesson, PackFile
+
+# Exercises and transcripts are parsed once per blob; blobs never change under a sha.
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Subtitle:
+    language: str
+    url: str
+    path: str
+
+
+@dataclass
+class LessonFiles:
+    main: str
+    poster: str | None = None
+    subtitles: list[Subtitle] = field(default_factory=list)
+    assets: dict[str, str] = field(default_factory=dict)
+
+
+def blob_url(pack_file: PackFile) -> str:
+    extension = posixpath.splitext(pack_file.path)[1].lower()
+    return url_for("files.blob", name=pack_file.sha256 + extension)
+
+
+def files_of(lesson: Lesson) -> LessonFiles:
+    by_path = {
+        f.path: f
+        for f in PackFile.select().where(
+            PackFile.pack == lesson.pack_id, PackFile.path.in_(list(lesson.paths()))
+        )
+    }
+    meta = lesson.meta or {}
+    poster = by_path.get(meta.get("poster") or "")
+    subtitles = [
+        Subtitle(language, blob_url(by_path[path]), path)
+        for language, path in sorted(meta.get("subtitles", {}).items())
+        if path in by_path
+    ]
+    return LessonFiles(
+        main=main_url(lesson, by_path.get(lesson.file_path)),
+        poster=blob_url(poster) if poster else None,
+        subtitles=subtitles,
+        assets={p: blob_url(by_path[p]) for p in meta.get("assets", []) if p in by_path},
+    )
+
+
+def main_url(lesson: Lesson, pack_file: PackFile | None) -> str:
+    """Articles keep their paths so relative links to assets resolve; apps open inside their
+    zip; everything else is served by content address."""
+    if lesson.kind == "article":
+        return url_for("files.pack_file", pack_id=lesson.pack_id, path=lesson.file_path)
+    if lesson.kind == "app":
+        return url_for(
+            "files.app_file", pack_id=lesson.pack_id, lesson_id=lesson.lesson_id,
+            path="index.html",
+        )
+    if pack_file is None:
+        return ""
+    return blob_url(pack_file)
+
+
+def _blob_path(pack_id: str, path: str) -> tuple[Path, str] | None:
+    pack_file = PackFile.find(pack_id, path)
+    if pack_file is None:
+        return None
+    library = current_app.extensions["library"]
+    return library.store.path(pack_file.sha256), pack_file.sha256
+
+
+def exercise_of(lesson: Lesson) -> Exercise | None:
+    found = _blob_path(lesson.pack_id, lesson.file_path)
+    if found is None:
+        return None
+    blob, sha = found
+    return _parse_exercise(str(blob), sha, lesson.file_path)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _parse_exercise(blob: str, _sha: str, origin: str) -> Exercise:
+    return parse_exercise(Path(blob).read_bytes(), origin)
+
+
+def transcript_of(lesson: Lesson, language: str | None = None) -> list[Cue]:
+    """Cues of the subtitle in `language`, else the pack's language, else any."""
+    subtitles = (lesson.meta or {}).get("subtitles", {})
+    if not subtitles:
+        return []
+    path = (
+        subtitles.get(language or "")
+        or subtitles.get(lesson.pack.language)
+        or next(iter(subtitles.values()))
+    )
+    found = _blob_path(lesson.pack_id, path)
+    if found is None:
+        return []
+    blob, sha = found
+    return list(_parse_vtt(str(blob), sha))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _parse_vtt(blob: str, _sha: str) -> tuple[Cue, ...]:
+    return tuple(parse_vtt(Path(blob).read_bytes()))
+
+
+def lesson_url(lesson: Lesson) -> str:
+    return url_for("pages.lesson", pack_id=lesson.pack_id, lesson_id=lesson.lesson_id)

@@ -1,0 +1,166 @@
+"""Every setting, declared once, and the layering that resolves them.
+
+Order, lowest first: defaults < `learnhub.toml` in the data dir < `LEARNHUB_*` environment <
+explicit overrides (CLI flags, test dicts). The data dir itself comes from `--data`, else
+`LEARNHUB_DATA`, else a per-user directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "learnhub.toml"
+ENV_PREFIX = "LEARNHUB_"
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot use; str() is one sentence."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(text)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "0.0.0.0", "Address the hub listens on (0.0.0.0 = every network).", str),
+    Setting("port", 8080, "TCP port the hub listens on.", int),
+    Setting("threads", 4, "Worker threads that answer requests.", int),
+    Setting("hub_name", "Learning Hub", "Name shown to students and on the network.", str),
+    Setting("default_language", "en", "Language used when a browser asks for none we have.", str),
+    Setting(
+        "load_samples",
+        True,
+        "Load the sample library on first run when the library is empty.",
+        _bool,
+    ),
+    Setting(
+        "max_pack_bytes",
+        4 * 1024**3,
+        "Largest unpacked size of one content pack, in bytes (zip-bomb guard).",
+        int,
+    ),
+    Setting(
+        "max_pack_ratio",
+        200,
+        "Largest compression ratio accepted in a pack zip (zip-bomb guard).",
+        int,
+    ),
+    Setting("max_pack_files", 20000, "Most files one content pack may hold.", int),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """`LEARNHUB_DATA`, else the XDG per-user data dir."""
+    if environ.get(ENV_PREFIX + "DATA"):
+        return Path(environ[ENV_PREFIX + "DATA"]).expanduser()
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "learnhub"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings for one hub: a data dir plus every value in SETTINGS."""
+
+    data_dir: Path
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "learnhub.db"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / "secret_key"
+
+
+def load_config(
+    data_dir: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Resolve every setting through the layers; reading only, nothing is created."""
+    env = os.environ if environ is None else environ
+    data = Path(data_dir) if data_dir else default_data_dir(env)
+    values = {s.name: s.default for s in SETTINGS}
+    values.update(_from_file(data / CONFIG_FILE))
+    values.update(_from_env(env))
+    values.update({k: _coerce(_setting(k), v) for k, v in (overrides or {}).items() if v is not None})
+    return Config(data_dir=data, values=values)
+
+
+def _setting(name: str) -> Setting:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise SettingsError(f"Unknown setting {name!r}.") from None
+
+
+_KIND = {int: "int (a whole number)", bool: "bool (true or false)", str: "str (text)"}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    expected = type(setting.default)
+    if isinstance(value, str) and setting.parse is not str:
+        try:
+            return setting.parse(value.strip())
+        except ValueError:
+            pass
+    elif isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+        return value
+    raise SettingsError(f"Setting {setting.name} must be {_KIND[expected]}, got {value!r}.")
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SettingsError(f"{path} is not valid TOML: {err}.") from None
+    return {name: _coerce(_setting(name), value) for name, value in doc.items()}
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    found = {}
+    for setting in SETTINGS:
+        if setting.env_var in environ:
+            found[setting.name] = _coerce(setting, environ[setting.env_var])
+    return found

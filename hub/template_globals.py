@@ -1,0 +1,47 @@
+"""Names the templates use beyond Flask's own: labels, formatting, static URLs."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext
+
+from content.importer import media_type
+from hub.csrf import csrf_token
+from hub.views.static import static_url
+
+KIND_LABELS = {
+    "article": lazy_gettext("Reading"),
+    "video": lazy_gettext("Video"),
+    "audio": lazy_gettext("Listening"),
+    "pdf": lazy_gettext("Document"),
+    "image": lazy_gettext("Picture"),
+    "exercise": lazy_gettext("Practice"),
+    "app": lazy_gettext("Activity"),
+}
+
+PDFJS_MAIN = "vendor/pdfjs/pdf.min.mjs"
+PDFJS_WORKER = "vendor/pdfjs/pdf.worker.min.mjs"
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def duration(seconds: float) -> str:
+    """Clock-style length, e.g. 1:35 or 1:02:03."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        static_url=static_url,
+        csrf_token=csrf_token,
+        kind_label=kind_label,
+        media_type=media_type,
+        duration=duration,
+        PDFJS_MAIN=PDFJS_MAIN,
+        PDFJS_WORKER=PDFJS_WORKER,
+    )

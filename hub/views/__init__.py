@@ -1,0 +1,1 @@
+"""HTTP views, one module per face: pages for people, JSON for programs, files for both."""

@@ -1,0 +1,113 @@
+"""Bytes of the library: content-addressed blobs, pack files by path, files inside app zips."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, request
+from flask.typing import ResponseReturnValue
+
+from content.blobstore import BlobStore
+from content.errors import PackError
+from content.importer import media_type
+from content.source import open_source
+from hub.errors import HubError
+from hub.models import Lesson, PackFile
+from hub.sendfile import REVALIDATE, send_path
+
+bp = Blueprint("files", __name__)
+
+_BLOB_NAME = re.compile(r"^([0-9a-f]{64})(\.[A-Za-z0-9]{1,8})?$")
+
+# Pack HTML is someone else's page: it runs in an opaque origin (CSP sandbox), so it cannot
+# read the hub's cookies or call its API, and may load nothing from outside the hub.
+ARTICLE_CSP = (
+    "sandbox allow-popups; default-src 'self' data:; script-src 'none'; "
+    "style-src 'self' 'unsafe-inline'; connect-src 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; base-uri 'none'"
+)
+APP_CSP = (
+    "sandbox allow-scripts allow-popups; default-src 'self' data: blob:; "
+    "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'none'; "
+    "form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
+)
+APP_FILE_MAX = 32 * 1024 * 1024
+
+
+def _not_found() -> HubError:
+    return HubError(404, "file_not_found", "This file is not in the library.")
+
+
+def _store() -> BlobStore:
+    return current_app.extensions["library"].store
+
+
+@bp.route("/blobs/<name>", methods=["GET", "HEAD"])
+def blob(name: str) -> ResponseReturnValue:
+    match = _BLOB_NAME.match(name)
+    pack_file = PackFile.by_sha(match[1]) if match else None
+    if pack_file is None:
+        raise _not_found()
+    path = _store().path(pack_file.sha256)
+    if not path.is_file():
+        raise _not_found()
+    kind = media_type(name) if match[2] else pack_file.media_type
+    return send_path(path, etag=pack_file.sha256, media_type=kind, immutable=True,
+                     headers=_sandbox_headers(kind, ARTICLE_CSP))
+
+
+@bp.route("/files/<pack_id>/<path:path>", methods=["GET", "HEAD"])
+def pack_file(pack_id: str, path: str) -> ResponseReturnValue:
+    found = PackFile.find(pack_id, path)
+    if found is None:
+        raise _not_found()
+    blob_path = _store().path(found.sha256)
+    if not blob_path.is_file():
+        raise _not_found()
+    return send_path(blob_path, etag=found.sha256, media_type=found.media_type,
+                     headers=_sandbox_headers(found.media_type, ARTICLE_CSP))
+
+
+@bp.route("/apps/<pack_id>/<lesson_id>/<path:path>", methods=["GET", "HEAD"])
+def app_file(pack_id: str, lesson_id: str, path: str) -> ResponseReturnValue:
+    lesson = Lesson.find(pack_id, lesson_id)
+    if lesson is None or lesson.kind != "app":
+        raise _not_found()
+    archive = PackFile.find(pack_id, lesson.file_path)
+    if archive is None:
+        raise _not_found()
+    etag = f"{archive.sha256[:32]}-{_path_tag(path)}"
+    response = Response(mimetype=media_type(path))
+    response.set_etag(etag)
+    response.headers.update(
+        {"Cache-Control": REVALIDATE, "Content-Security-Policy": APP_CSP}
+    )
+    if request.if_none_match.contains(etag):
+        response.status_code = 304
+        return response
+    response.set_data(_read_app_file(_store().path(archive.sha256), path))
+    return response
+
+
+def _read_app_file(zip_path: Path, path: str) -> bytes:
+    try:
+        with open_source(zip_path) as source:
+            if path not in source.paths() or source.size(path) > APP_FILE_MAX:
+                raise _not_found()
+            return source.read(path)
+    except PackError:
+        raise _not_found() from None
+
+
+def _path_tag(path: str) -> str:
+    return hashlib.sha256(posixpath.normpath(path).encode()).hexdigest()[:16]
+
+
+def _sandbox_headers(kind: str, policy: str) -> dict[str, str]:
+    """Any HTML or SVG a pack carries is sandboxed, whichever URL it is fetched by."""
+    if kind.split(";")[0] in ("text/html", "image/svg+xml", "application/xhtml+xml"):
+        return {"Content-Security-Policy": policy}
+    return {}

@@ -1,0 +1,92 @@
+"""Pages for people: the library, a pack, a lesson. Server-rendered; no JavaScript needed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+
+from content.exercise import AnswerError, grade
+from hub import lessons as lesson_service
+from hub.csrf import check_csrf
+from hub.errors import HubError
+from hub.i18n import reader_languages
+from hub.library_view import group_by_language, subjects_of
+from hub.models import Lesson, Pack
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    packs = Pack.ordered()
+    language = request.args.get("lang", "")
+    subject = request.args.get("subject", "")
+    shown = [
+        p for p in packs
+        if (not language or p.language == language) and (not subject or subject in p.subjects)
+    ]
+    return render_template(
+        "home.html",
+        groups=group_by_language(shown, reader_languages()),
+        languages=sorted({p.language for p in packs}),
+        subjects=subjects_of(packs),
+        language=language,
+        subject=subject,
+        counts=Pack.lesson_counts(),
+    )
+
+
+@bp.get("/packs/<pack_id>")
+def pack(pack_id: str) -> ResponseReturnValue:
+    found = Pack.by_id(pack_id)
+    if found is None:
+        raise HubError(404, "pack_not_found", "There is no such pack in this library.")
+    return render_template(
+        "pack.html", pack=found, tree=found.topic_tree(), loose=found.loose_lessons()
+    )
+
+
+@bp.route("/lessons/<pack_id>/<lesson_id>", methods=["GET", "POST"])
+def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
+    found = Lesson.find(pack_id, lesson_id)
+    if found is None:
+        raise HubError(404, "lesson_not_found", "There is no such lesson in this library.")
+    context = {"lesson": found, "pack": found.pack, "files": lesson_service.files_of(found)}
+    context["previous"], context["next"] = found.neighbours()
+    context["topic"] = found.topic()
+    if found.kind in ("video", "audio"):
+        context["transcript"] = lesson_service.transcript_of(found)
+    if found.kind == "exercise":
+        context.update(_exercise_context(found))
+    elif request.method == "POST":
+        raise HubError(405, "method_not_allowed", "This lesson has nothing to submit.")
+    return render_template("lesson.html", **context)
+
+
+def _exercise_context(lesson: Lesson) -> dict:
+    exercise = lesson_service.exercise_of(lesson)
+    if exercise is None:
+        raise HubError(404, "lesson_not_found", "This exercise is missing from the library.")
+    context = {"exercise": exercise, "answers": {}, "grade": None, "answer_error": None}
+    if request.method == "POST":
+        check_csrf()
+        answers = _form_answers(exercise)
+        context["answers"] = answers
+        try:
+            context["grade"] = grade(exercise, answers)
+        except AnswerError as err:
+            context["answer_error"] = str(err)
+    return context
+
+
+def _form_answers(exercise) -> dict:  # noqa: ANN001 - content.exercise.Exercise
+    answers = {}
+    for question in exercise.questions:
+        key = f"q-{question.id}"
+        if question.type == "multiple":
+            values = request.form.getlist(key)
+            if values:
+                answers[question.id] = values
+        elif request.form.get(key, "").strip():
+            answers[question.id] = request.form[key]
+    return answers

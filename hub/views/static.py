@@ -1,0 +1,48 @@
+"""The hub's own CSS, JS and vendored libraries, with content-hashed URLs cached for a year."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, request, url_for
+from flask.typing import ResponseReturnValue
+
+from content.importer import media_type
+from hub.errors import HubError
+from hub.sendfile import send_path
+
+STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+
+bp = Blueprint("static", __name__)
+
+
+@lru_cache(maxsize=512)
+def _digest(path: Path, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _resolve(filename: str) -> Path | None:
+    path = (STATIC_ROOT / filename).resolve()
+    if not path.is_relative_to(STATIC_ROOT) or not path.is_file():
+        return None
+    return path
+
+
+def static_url(filename: str) -> str:
+    """A URL that changes when the file does, so browsers may keep it for a year."""
+    path = _resolve(filename)
+    if path is None:
+        raise ValueError(f"no static file {filename}")
+    return url_for("static.file", filename=filename, v=_digest(path, path.stat().st_mtime_ns))
+
+
+@bp.route("/static/<path:filename>", methods=["GET", "HEAD"])
+def file(filename: str) -> ResponseReturnValue:
+    path = _resolve(filename)
+    if path is None:
+        raise HubError(404, "file_not_found", "No such file.")
+    digest = _digest(path, path.stat().st_mtime_ns)
+    return send_path(path, etag=digest, media_type=media_type(filename),
+                     immutable=request.args.get("v") == digest)
