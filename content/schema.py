@@ -98,11 +98,11 @@ class SchemaValidator:
         if "minItems" in schema and len(value) < schema["minItems"]:
             want = _at_least(schema["minItems"], "item")
             yield SchemaIssue(path, f"expected {want}; got {len(value)}")
-        if schema.get("uniqueItems"):
-            yield from _check_unique(value, path)
         if "items" in schema:
             for index, item in enumerate(value):
                 yield from self._check(item, schema["items"], (*path, index))
+        if schema.get("uniqueItems"):
+            yield from _check_unique(value, path)
 
     def _check_object(
         self, value: dict[str, Any], schema: Mapping[str, Any], path: Path

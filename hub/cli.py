@@ -46,7 +46,9 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except PermissionError as err:
             raise click.ClickException(f"Permission denied: {err.filename}.") from None
         except OSError as err:
-            raise click.ClickException(f"{err.strerror or err}: {err.filename or ''}".strip()) from None
+            raise click.ClickException(
+                f"{err.strerror or err}: {err.filename or ''}".strip()
+            ) from None
 
     return wrapper
 
@@ -110,13 +112,15 @@ def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
     failed = sum(1 for o in outcomes if o.error)
     if failed:
         raise click.ClickException(
-            f"{failed} of {len(outcomes)} pack(s) were refused; they changed nothing in the library."
+            f"{failed} of {len(outcomes)} pack(s) were refused; "
+            "they changed nothing in the library."
         )
 
 
 def _describe(outcome: Outcome) -> str:
     if outcome.error:
-        return f"refused {outcome.path}: {outcome.error}"
+        where = "" if str(outcome.path) in outcome.error else f" {outcome.path}"
+        return f"refused{where}: {outcome.error}"
     result = outcome.result
     assert result is not None
     if result.action == "unchanged":
@@ -135,8 +139,14 @@ def content_list(data_dir: Path | None, as_json: bool) -> None:
     with _library(data_dir):
         counts = Pack.lesson_counts()
         rows = [
-            {"id": p.id, "version": p.version, "title": p.title, "language": p.language,
-             "lessons": counts.get(p.id, 0), "size": p.size}
+            {
+                "id": p.id,
+                "version": p.version,
+                "title": p.title,
+                "language": p.language,
+                "lessons": counts.get(p.id, 0),
+                "size": p.size,
+            }
             for p in Pack.ordered()
         ]
     if as_json:
@@ -145,8 +155,10 @@ def content_list(data_dir: Path | None, as_json: bool) -> None:
     if not rows:
         click.echo("The library is empty.")
     for row in rows:
-        click.echo(f"{row['id']}  {row['version']}  {row['language']}  "
-                   f"{row['lessons']} lessons  {row['title']}")
+        click.echo(
+            f"{row['id']}  {row['version']}  {row['language']}  "
+            f"{row['lessons']} lessons  {row['title']}"
+        )
 
 
 @content.command("remove")
@@ -170,8 +182,9 @@ def content_verify(data_dir: Path | None) -> None:
         total = PackFile.select().count()
     for item in damage:
         lessons = ", ".join(item.lessons) or "no lesson"
-        click.echo(f"damaged {item.pack_id}/{item.path} ({item.problem}); lessons: {lessons}",
-                   err=True)
+        click.echo(
+            f"damaged {item.pack_id}/{item.path} ({item.problem}); lessons: {lessons}", err=True
+        )
     if damage:
         raise click.ClickException(
             f"{len(damage)} file(s) are damaged; import those packs again to repair them."

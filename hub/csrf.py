@@ -21,6 +21,7 @@ def check_csrf() -> None:
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
         raise HubError(
-            400, "csrf_failed",
+            400,
+            "csrf_failed",
             "This form has expired. Please go back, reload the page and try again.",
         )

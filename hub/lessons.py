@@ -66,7 +66,9 @@ def main_url(lesson: Lesson, pack_file: PackFile | None) -> str:
         return url_for("files.pack_file", pack_id=lesson.pack_id, path=lesson.file_path)
     if lesson.kind == "app":
         return url_for(
-            "files.app_file", pack_id=lesson.pack_id, lesson_id=lesson.lesson_id,
+            "files.app_file",
+            pack_id=lesson.pack_id,
+            lesson_id=lesson.lesson_id,
             path="index.html",
         )
     if pack_file is None:

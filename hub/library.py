@@ -117,8 +117,14 @@ class Library:
                     f"version {installed.version}; nothing was changed."
                 )
             if manifest.version == installed.version:
-                return ImportResult(manifest.id, manifest.version, "unchanged",
-                                    len(manifest.lessons), 0, installed.version)
+                return ImportResult(
+                    manifest.id,
+                    manifest.version,
+                    "unchanged",
+                    len(manifest.lessons),
+                    0,
+                    installed.version,
+                )
         old_shas = PackFile.all_shas_of(manifest.id) if installed else set()
         added = staged.publish()
         try:
@@ -132,7 +138,11 @@ class Library:
         self._delete_unreferenced(old_shas)
         action = "upgraded" if installed else "installed"
         return ImportResult(
-            manifest.id, manifest.version, action, len(manifest.lessons), len(added),
+            manifest.id,
+            manifest.version,
+            action,
+            len(manifest.lessons),
+            len(added),
             installed.version if installed else None,
         )
 
@@ -164,8 +174,9 @@ class Library:
             else:
                 continue
             lessons = _lessons_using(pack_file.pack_id, pack_file.path)
-            damage.append(Damage(pack_file.pack_id, pack_file.path, pack_file.sha256,
-                                 problem, lessons))
+            damage.append(
+                Damage(pack_file.pack_id, pack_file.path, pack_file.sha256, problem, lessons)
+            )
         return damage
 
     def sweep(self) -> int:
@@ -205,8 +216,13 @@ def _write_pack(staged: StagedPack) -> None:
     _write_topics(manifest.id, manifest.topics, None, lessons)
     PackFile.insert_many(
         [
-            {"pack": manifest.id, "path": f.path, "sha256": f.sha256, "size": f.size,
-             "media_type": f.media_type}
+            {
+                "pack": manifest.id,
+                "path": f.path,
+                "sha256": f.sha256,
+                "size": f.size,
+                "media_type": f.media_type,
+            }
             for f in staged.files.values()
         ]
     ).execute()
@@ -240,8 +256,14 @@ def _write_topics(
 ) -> None:
     for entry in topics:
         position = Topic.select().where(Topic.pack == pack_id).count()
-        topic = Topic.create(pack=pack_id, topic_id=entry.id, parent=parent, title=entry.title,
-                             description=entry.description, position=position)
+        topic = Topic.create(
+            pack=pack_id,
+            topic_id=entry.id,
+            parent=parent,
+            title=entry.title,
+            description=entry.description,
+            position=position,
+        )
         rows = [
             {"topic": topic.id, "lesson": lessons[lesson_id], "position": n}
             for n, lesson_id in enumerate(dict.fromkeys(entry.lessons))

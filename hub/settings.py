@@ -122,7 +122,9 @@ def load_config(
     values = {s.name: s.default for s in SETTINGS}
     values.update(_from_file(data / CONFIG_FILE))
     values.update(_from_env(env))
-    values.update({k: _coerce(_setting(k), v) for k, v in (overrides or {}).items() if v is not None})
+    values.update(
+        {k: _coerce(_setting(k), v) for k, v in (overrides or {}).items() if v is not None}
+    )
     return Config(data_dir=data, values=values)
 
 

@@ -66,9 +66,21 @@ class LiveServer:
         environment.pop("LEARNHUB_DATA", None)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hub", "serve", "--data", str(data_dir),
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=environment,
+                [
+                    sys.executable,
+                    "-m",
+                    "hub",
+                    "serve",
+                    "--data",
+                    str(data_dir),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
             )
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:

@@ -185,7 +185,7 @@ def test_pages_load_nothing_from_outside(live_server: LiveServer) -> None:
         for lesson in get_json(live_server, f"/api/packs/{pack['id']}")["lessons"]:
             detail = get_json(live_server, f"/api/lessons/{pack['id']}/{lesson['lesson_id']}")
             for url in (lesson["url"], detail["files"]["main"]):
-                status, headers, body = fetch(live_server.url + url)
+                _, headers, body = fetch(live_server.url + url)
                 if headers["Content-Type"].startswith("text/html"):
                     assert not external.search(body.decode()), url
 
@@ -196,7 +196,9 @@ def test_page_weight_under_100_kb(live_server: LiveServer) -> None:
     pages = ["/"]
     for pack in get_json(live_server, "/api/packs")["packs"]:
         pages.append(pack["url"])
-        pages += [les["url"] for les in get_json(live_server, f"/api/packs/{pack['id']}")["lessons"]]
+        pages += [
+            les["url"] for les in get_json(live_server, f"/api/packs/{pack['id']}")["lessons"]
+        ]
     for page in pages:
         html = fetch(live_server.url + page)[2]
         total = len(html) + sum(
@@ -212,12 +214,24 @@ def test_range_download_does_not_hold_a_worker(tmp_path: Path) -> None:
     pack = tmp_path / "big-pack"
     pack.mkdir()
     (pack / "big.mp4").write_bytes(b"\0" * (32 * 1024 * 1024))
-    (pack / "pack.json").write_text(json.dumps({
-        "format": "learnhub-pack/1", "id": "big-pack", "version": "1.0.0", "title": "Big",
-        "description": "", "language": "en", "subjects": [], "grades": [], "license": "CC0-1.0",
-        "attribution": "", "topics": [],
-        "lessons": [{"id": "big", "title": "Big", "kind": "video", "file": "big.mp4"}],
-    }))
+    (pack / "pack.json").write_text(
+        json.dumps(
+            {
+                "format": "learnhub-pack/1",
+                "id": "big-pack",
+                "version": "1.0.0",
+                "title": "Big",
+                "description": "",
+                "language": "en",
+                "subjects": [],
+                "grades": [],
+                "license": "CC0-1.0",
+                "attribution": "",
+                "topics": [],
+                "lessons": [{"id": "big", "title": "Big", "kind": "video", "file": "big.mp4"}],
+            }
+        )
+    )
     data = tmp_path / "data"
     from click.testing import CliRunner
 

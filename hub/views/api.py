@@ -99,8 +99,15 @@ def _lesson_summary(lesson: Lesson) -> dict:
 
 
 def _ref(lesson: Lesson | None) -> dict | None:
-    return None if lesson is None else {"lesson_id": lesson.lesson_id, "title": lesson.title,
-                                        "url": lesson_service.lesson_url(lesson)}
+    return (
+        None
+        if lesson is None
+        else {
+            "lesson_id": lesson.lesson_id,
+            "title": lesson.title,
+            "url": lesson_service.lesson_url(lesson),
+        }
+    )
 
 
 def _exercise_json(lesson: Lesson) -> dict | None:

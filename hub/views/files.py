@@ -55,8 +55,13 @@ def blob(name: str) -> ResponseReturnValue:
     if not path.is_file():
         raise _not_found()
     kind = media_type(name) if match[2] else pack_file.media_type
-    return send_path(path, etag=pack_file.sha256, media_type=kind, immutable=True,
-                     headers=_sandbox_headers(kind, ARTICLE_CSP))
+    return send_path(
+        path,
+        etag=pack_file.sha256,
+        media_type=kind,
+        immutable=True,
+        headers=_sandbox_headers(kind, ARTICLE_CSP),
+    )
 
 
 @bp.route("/files/<pack_id>/<path:path>", methods=["GET", "HEAD"])
@@ -67,8 +72,12 @@ def pack_file(pack_id: str, path: str) -> ResponseReturnValue:
     blob_path = _store().path(found.sha256)
     if not blob_path.is_file():
         raise _not_found()
-    return send_path(blob_path, etag=found.sha256, media_type=found.media_type,
-                     headers=_sandbox_headers(found.media_type, ARTICLE_CSP))
+    return send_path(
+        blob_path,
+        etag=found.sha256,
+        media_type=found.media_type,
+        headers=_sandbox_headers(found.media_type, ARTICLE_CSP),
+    )
 
 
 @bp.route("/apps/<pack_id>/<lesson_id>/<path:path>", methods=["GET", "HEAD"])
@@ -82,9 +91,7 @@ def app_file(pack_id: str, lesson_id: str, path: str) -> ResponseReturnValue:
     etag = f"{archive.sha256[:32]}-{_path_tag(path)}"
     response = Response(mimetype=media_type(path))
     response.set_etag(etag)
-    response.headers.update(
-        {"Cache-Control": REVALIDATE, "Content-Security-Policy": APP_CSP}
-    )
+    response.headers.update({"Cache-Control": REVALIDATE, "Content-Security-Policy": APP_CSP})
     if request.if_none_match.contains(etag):
         response.status_code = 304
         return response

@@ -22,7 +22,8 @@ def home() -> ResponseReturnValue:
     language = request.args.get("lang", "")
     subject = request.args.get("subject", "")
     shown = [
-        p for p in packs
+        p
+        for p in packs
         if (not language or p.language == language) and (not subject or subject in p.subjects)
     ]
     return render_template(

@@ -44,5 +44,9 @@ def file(filename: str) -> ResponseReturnValue:
     if path is None:
         raise HubError(404, "file_not_found", "No such file.")
     digest = _digest(path, path.stat().st_mtime_ns)
-    return send_path(path, etag=digest, media_type=media_type(filename),
-                     immutable=request.args.get("v") == digest)
+    return send_path(
+        path,
+        etag=digest,
+        media_type=media_type(filename),
+        immutable=request.args.get("v") == digest,
+    )

@@ -1,0 +1,45 @@
+"""The bench's own content: a pack of random-byte "videos" of known sizes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+PACK_ID = "bench-pack"
+BIG_LESSON = "big"
+BIG_SIZE = 1024 * 1024  # 1 MiB: the file-serving load
+HUGE_LESSON = "huge"
+HUGE_SIZE = 48 * 1024 * 1024  # far larger than waitress's 16 MB output buffer: the stall check
+
+
+def _manifest() -> dict:
+    return {
+        "format": "learnhub-pack/1",
+        "id": PACK_ID,
+        "version": "1.0.0",
+        "title": "Bench",
+        "description": "",
+        "language": "en",
+        "subjects": [],
+        "grades": [],
+        "license": "CC0-1.0",
+        "attribution": "",
+        "topics": [],
+        "lessons": [
+            {"id": BIG_LESSON, "title": "Big", "kind": "video", "file": "big.mp4"},
+            {"id": HUGE_LESSON, "title": "Huge", "kind": "video", "file": "huge.mp4"},
+        ],
+    }
+
+
+def write_bench_pack(folder: Path) -> bytes:
+    """Write the pack folder; returns the 1 MiB file's bytes so answers can be checked."""
+    folder.mkdir(parents=True)
+    (folder / "pack.json").write_text(json.dumps(_manifest(), indent=2), encoding="utf-8")
+    big = os.urandom(BIG_SIZE)
+    (folder / "big.mp4").write_bytes(big)
+    with open(folder / "huge.mp4", "wb") as huge:
+        for _ in range(HUGE_SIZE // BIG_SIZE):
+            huge.write(os.urandom(BIG_SIZE))
+    return big

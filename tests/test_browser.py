@@ -1,0 +1,139 @@
+"""Pages in a real headless Chromium (Debian's), as a student's phone would show them."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = {"width": 360, "height": 740}
+# Chromium tries to reach Google at start; this machine (and a hub) has no internet.
+QUIET = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/test to install it"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+        yield browser
+        browser.close()
+
+
+def api(server: LiveServer, path: str) -> dict:
+    with urllib.request.urlopen(server.url + path, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def lesson_of_kind(server: LiveServer, kind: str) -> dict:
+    for pack in api(server, "/api/packs")["packs"]:
+        for lesson in api(server, f"/api/packs/{pack['id']}")["lessons"]:
+            if lesson["kind"] == kind:
+                return lesson
+    raise AssertionError(f"no {kind} lesson in the sample library")
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def fits_phone(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_every_page_fits_a_360px_phone(browser, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    failures = []
+    page.on("console", lambda m: m.type == "error" and failures.append(m.text))
+    page.goto(live_server.url + "/")
+    shot(page, "home-360")
+    assert fits_phone(page)
+    for pack in api(live_server, "/api/packs")["packs"]:
+        page.goto(live_server.url + pack["url"])
+        assert fits_phone(page), pack["url"]
+        for lesson in api(live_server, f"/api/packs/{pack['id']}")["lessons"]:
+            page.goto(live_server.url + lesson["url"])
+            assert fits_phone(page), lesson["url"]
+            shot(page, f"lesson-{pack['id']}-{lesson['lesson_id']}")
+    assert not failures, failures  # no CSP violations, no broken scripts
+    context.close()
+
+
+def test_article_is_shown_but_cannot_reach_the_hub(browser, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + lesson_of_kind(live_server, "article")["url"])
+    frame = page.frame_locator("iframe.frame")
+    assert frame.locator("body").inner_text(timeout=5000).strip()
+    # The article runs in an opaque origin: the hub page cannot be reached through it, nor it
+    # through the hub page, so neither can read the other's cookies or DOM.
+    assert page.evaluate("document.querySelector('iframe.frame').contentDocument") is None
+    origin = page.frames[1].evaluate("() => window.origin")
+    assert origin == "null"
+    context.close()
+
+
+def test_exercise_works_without_javascript(browser, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + lesson_of_kind(live_server, "exercise")["url"])
+    first = page.locator("fieldset.question").first
+    if first.locator("input[type=radio]").count():
+        first.locator("input[type=radio]").first.check()
+    else:
+        first.locator("input").first.fill("1")
+    page.locator("form.quiz button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(".result").inner_text()
+    assert page.locator("fieldset.right, fieldset.wrong").count() >= 1
+    shot(page, "exercise-graded-nojs")
+    context.close()
+
+
+def test_pdf_reads_on_a_phone_without_a_pdf_plugin(browser, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live_server.url + lesson_of_kind(live_server, "pdf")["url"])
+    page.locator(".pdf-open").click()
+    page.locator(".pdf-viewer canvas").first.wait_for(timeout=20000)
+    shot(page, "pdf-viewer-360")
+    assert not errors, errors
+    context.close()
+
+
+def test_video_plays_with_subtitles(browser, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + lesson_of_kind(live_server, "video")["url"])
+    ready = page.evaluate(
+        """() => new Promise((resolve) => {
+            const v = document.querySelector('video');
+            const done = () => resolve({duration: v.duration, tracks: v.textTracks.length});
+            if (v.readyState >= 1) done(); else v.addEventListener('loadedmetadata', done);
+            setTimeout(() => resolve({duration: 0, tracks: 0}), 10000);
+        })"""
+    )
+    assert ready["duration"] > 1 and ready["tracks"] >= 1
+    context.close()
