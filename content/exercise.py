@@ -329,7 +329,8 @@ def grade(exercise: Exercise, answers: Mapping[str, Any]) -> Grade:
     results = tuple(_result(question, answers.get(question.id)) for question in exercise.questions)
     correct = {result.question_id: result.correct for result in results}
     n_correct = sum(correct.values())
-    return Grade(results, n_correct, len(results), n_correct / len(results), correct)
+    score = n_correct / len(results) if results else 0.0
+    return Grade(results, n_correct, len(results), score, correct)
 
 
 def mastery_reached(recent_correct: Sequence[bool], exercise: Exercise) -> bool:

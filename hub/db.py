@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import SqliteDatabase
@@ -27,3 +29,14 @@ def open_database(path: Path) -> SqliteDatabase:
     """Bind the handle to `path` with the settings measured to hold under concurrent writers."""
     db.init(str(path), timeout=10, pragmas=PRAGMAS)
     return db
+
+
+@contextmanager
+def connected() -> Iterator[None]:
+    """Use this thread's open connection, or open one for the block (CLI, start-up)."""
+    opened = db.connect() if db.is_closed() else False
+    try:
+        yield
+    finally:
+        if opened:
+            db.close()

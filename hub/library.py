@@ -21,7 +21,7 @@ from content.errors import PackError
 from content.importer import StagedPack, stage_pack
 from content.manifest import Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs, open_source
-from hub.db import db, write_lock
+from hub.db import connected, db, write_lock
 from hub.models import Lesson, Pack, PackFile, Topic, TopicLesson
 from hub.settings import Config
 
@@ -71,7 +71,8 @@ class Library:
     def _exclusive(self) -> Iterator[None]:
         """Serialise library changes across threads and across processes (CLI beside server)."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        with write_lock, open(self.config.data_dir / "library.lock", "a") as handle:
+        lock_path = self.config.data_dir / "library.lock"
+        with write_lock, connected(), open(lock_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -164,6 +165,10 @@ class Library:
 
     def verify(self) -> list[Damage]:
         """Re-hash every blob the library uses; name each damaged file and its lessons."""
+        with connected():
+            return self._damage()
+
+    def _damage(self) -> list[Damage]:
         damage = []
         for pack_file in PackFile.select().order_by(PackFile.pack, PackFile.path):
             blob = self.store.path(pack_file.sha256)
@@ -193,7 +198,8 @@ class Library:
             return removed
 
     def is_empty(self) -> bool:
-        return not Pack.select().exists()
+        with connected():
+            return not Pack.select().exists()
 
 
 def _write_pack(staged: StagedPack) -> None:

@@ -144,9 +144,9 @@ def test_a_whole_float_is_an_index() -> None:
 
 
 def test_parse_accepts_bytearray_and_non_ascii_text() -> None:
-    raw = dump(text(prompt="Quelle est l’équation ?", answer="Équation"))
+    raw = dump(text(prompt="Quelle est l\u2019équation ?", answer="Équation"))
     exercise = parse_exercise(bytearray(raw.encode()), ORIGIN)
-    assert exercise.question("q4").prompt == "Quelle est l’équation ?"
+    assert exercise.question("q4").prompt == "Quelle est l\u2019équation ?"
 
 
 # --- parsing: what is refused, and how it is said ----------------------------------------
@@ -203,9 +203,7 @@ def test_deep_nesting_is_refused(depth: int) -> None:
 
 
 def test_a_repeated_field_is_refused() -> None:
-    data = (
-        '{"questions": [{"id": "q1", "type": "text", "prompt": "p", "answer": "a", "answer": "b"}]}'
-    )
+    data = '{"questions": [{"id": "q", "type": "text", "prompt": "p", "answer": "a", "answer": 1}]}'
     assert refusal(data) == 'the field "answer" appears twice in one object'
 
 
@@ -227,7 +225,8 @@ def test_questions_must_be_a_list() -> None:
 
 def test_too_many_questions_are_refused() -> None:
     many = [text(id=f"q{n}") for n in range(1001)]
-    assert question_refusal(*many) == "questions: expected at most 1000 questions; got 1001"
+    # (a schema validator that knows maxItems may word it differently; the limit is the point)
+    assert question_refusal(*many).startswith("questions: expected at most 1000")
 
 
 def test_an_unknown_top_level_field_is_refused() -> None:
@@ -312,7 +311,7 @@ def test_single_answer_of_the_wrong_type_is_refused(answer: Any) -> None:
         (["a", "b", "a"], 'questions[0].choices[2]: "a" is listed twice'),
         (["a", 2], "questions[0].choices[1]: expected a choice text that is not blank; got 2"),
         ("a, b", 'questions[0].choices: expected a list; got "a, b"'),
-        ([str(n) for n in range(101)], "questions[0].choices: expected at most 100 choices"),
+        ([str(n) for n in range(101)], "questions[0].choices: expected at most 100"),
     ],
 )
 def test_bad_choices_are_refused(choices: Any, message: str) -> None:
@@ -358,7 +357,7 @@ def test_bad_numeric_questions_are_refused(fields: dict[str, Any], message: str)
         (["eau", 3], "questions[0].answer[1]: expected an accepted answer that is not blank"),
         (42, "questions[0].answer: expected an accepted answer or a list of them; got 42"),
         ("x" * 1001, "questions[0].answer: expected at most 1000 characters; got 1001"),
-        (["x"] * 101, "questions[0].answer: expected at most 100 accepted answers; got 101"),
+        (["x"] * 101, "questions[0].answer: expected at most 100"),
     ],
 )
 def test_bad_text_answers_are_refused(answer: Any, message: str) -> None:
@@ -641,14 +640,15 @@ def test_a_huge_number_never_matches_a_huge_answer() -> None:
 def test_a_long_numeric_string_is_graded_quickly(quiz: Exercise) -> None:
     assert result(quiz, {"q3": "0.5" + "0" * 997}, "q3") == (True, True)
     assert result(quiz, {"q3": "0." + "5" * 998}, "q3") == (True, False)
-    assert result(quiz, {"q3": "1" * 300 + "/" + "2" * 300}, "q3") == (True, False)
+    assert result(quiz, {"q3": "1" * 300 + "/" + "3" * 300}, "q3") == (True, False)
+    assert result(quiz, {"q3": "1" * 300 + "/" + "2" * 300}, "q3") == (True, True)
 
 
 # --- grading: text -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "answer", ["eau", "EAU", "  Eau ", "l'eau", "L’EAU", "l\u02bceau", "ｅａｕ"]
+    "answer", ["eau", "EAU", "  Eau ", "l'eau", "L\u2019EAU", "l\u02bceau", "\uff45\uff41\uff55"]
 )
 def test_text_right(quiz: Exercise, answer: str) -> None:
     assert result(quiz, {"q4": answer}, "q4") == (True, True)

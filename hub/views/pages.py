@@ -61,7 +61,8 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
         context.update(_exercise_context(found))
     elif request.method == "POST":
         raise HubError(405, "method_not_allowed", "This lesson has nothing to submit.")
-    return render_template("lesson.html", **context)
+    status = 400 if context.get("answer_error") else 200
+    return render_template("lesson.html", **context), status
 
 
 def _exercise_context(lesson: Lesson) -> dict:

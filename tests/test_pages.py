@@ -1,0 +1,154 @@
+"""Pages and API through the app: library order, topics, navigation, exercises, bad input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.content_helpers import EXERCISE, sample_files, sample_manifest, write_pack_dir
+
+
+@pytest.fixture
+def library(app: Flask, tmp_path: Path) -> Flask:
+    """The test app with an English pack and a French one."""
+    lib = app.extensions["library"]
+    french = sample_manifest(id="fractions-fr", title="Les fractions", language="fr")
+    french["subjects"] = ["mathématiques"]
+    for name, manifest in (("en", sample_manifest()), ("fr", french)):
+        outcome = lib.import_paths([write_pack_dir(tmp_path / name, manifest, sample_files())])
+        assert outcome[0].error is None, outcome[0].error
+    return app
+
+
+@pytest.fixture
+def browse(library: Flask) -> FlaskClient:
+    return library.test_client()
+
+
+def headings(html: str) -> list[str]:
+    return re.findall(r"<h2>([^<]+)</h2>", html)
+
+
+def test_home_puts_the_readers_language_first(browse: FlaskClient) -> None:
+    french_first = browse.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}).text
+    assert headings(french_first) == ["Français", "English"]
+    english_first = browse.get("/", headers={"Accept-Language": "en"}).text
+    assert headings(english_first) == ["English", "Français"]
+
+
+def test_home_filters_by_language_and_subject(browse: FlaskClient) -> None:
+    page = browse.get("/?lang=fr").text
+    assert "Les fractions" in page and ">Fractions<" not in page
+    page = browse.get("/?subject=mathematics").text
+    assert ">Fractions<" in page and "Les fractions" not in page
+    page = browse.get("/?subject=<script>alert(1)</script>").text
+    assert "<script>alert" not in page and "No packs match" in page
+
+
+def test_pack_page_shows_the_topic_tree(browse: FlaskClient) -> None:
+    page = browse.get("/packs/fractions-en").text
+    assert "<h2>Introduction</h2>" in page and "<h3>Practice</h3>" in page
+    assert page.index("Halves") < page.index("What is a fraction?") < page.index("Check")
+    assert "More lessons" in page and "Pie game" in page  # a lesson in no topic
+
+
+def test_previous_and_next_within_the_topic(browse: FlaskClient) -> None:
+    page = browse.get("/lessons/fractions-en/halves").text
+    assert 'rel="next" href="/lessons/fractions-en/intro-video"' in page
+    assert 'rel="prev"' not in page
+    body = browse.get("/api/lessons/fractions-en/intro-video").json
+    assert body["previous"]["lesson_id"] == "halves" and body["next"] is None
+
+
+def test_every_kind_is_rendered(browse: FlaskClient) -> None:
+    assert "<iframe" in browse.get("/lessons/fractions-en/halves").text
+    video = browse.get("/lessons/fractions-en/intro-video").text
+    assert "<video" in video and '<track kind="subtitles" srclang="en"' in video
+    assert "A fraction is a part." in video  # the transcript, readable without playing
+    assert (
+        'sandbox="allow-scripts allow-popups"' in browse.get("/lessons/fractions-en/pie-game").text
+    )
+    assert "Licence: CC-BY-4.0" in browse.get("/lessons/fractions-en/check-1").text
+
+
+def _answer_page(browse: FlaskClient, data: dict) -> tuple[int, str]:
+    form = browse.get("/lessons/fractions-en/check-1").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+    response = browse.post("/lessons/fractions-en/check-1", data={"csrf_token": token, **data})
+    return response.status_code, response.text
+
+
+def test_exercise_form_is_graded_on_the_server(browse: FlaskClient) -> None:
+    status, page = _answer_page(
+        browse, {"q-q1": "1", "q-q2": ["0", "2"], "q-q3": "0,5", "q-q4": " L'EAU "}
+    )
+    assert status == 200
+    assert "You got 4 of 4 right." in page
+    assert page.count('class="question right"') == 4
+    assert EXERCISE["questions"][0]["explanation"] in page
+    status, page = _answer_page(browse, {"q-q1": "0"})
+    assert "You got 0 of 4 right." in page and "The answer is: 1/2" in page
+
+
+def test_malformed_answer_is_a_clear_400(browse: FlaskClient) -> None:
+    status, page = _answer_page(browse, {"q-q1": "7"})
+    assert status == 400
+    assert 'role="alert"' in page and "Traceback" not in page
+
+
+def test_form_without_csrf_token_is_refused(browse: FlaskClient) -> None:
+    response = browse.post("/lessons/fractions-en/check-1", data={"q-q1": "1"})
+    assert response.status_code == 400
+    assert "This form has expired" in response.text
+
+
+def test_posting_to_a_reading_is_refused(browse: FlaskClient) -> None:
+    assert browse.post("/lessons/fractions-en/halves").status_code == 405
+
+
+def test_oversized_form_is_refused(browse: FlaskClient) -> None:
+    response = browse.post("/lessons/fractions-en/check-1", data={"q-q1": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_api_lists_packs_and_hides_answers(browse: FlaskClient) -> None:
+    packs = browse.get("/api/packs").json["packs"]
+    assert {p["id"] for p in packs} == {"fractions-en", "fractions-fr"}
+    detail = browse.get("/api/packs/fractions-en").json
+    assert detail["topics"][0]["topics"][0]["lessons"] == ["check-1"]
+    quiz = browse.get("/api/lessons/fractions-en/check-1").json
+    assert quiz["exercise"]["mastery"] == {"correct": 2, "of": 3}
+    assert "answer" not in str(quiz["exercise"]["questions"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/lessons/fractions-en/nope",
+        "/lessons/no-pack/halves",
+        "/packs/" + "x" * 5000,
+        "/files/fractions-en/../../../etc/passwd",
+        "/files/fractions-en/%2e%2e/secret",
+        "/blobs/not-a-hash",
+        "/blobs/" + "0" * 64,
+        "/apps/fractions-en/halves/index.html",
+        "/apps/fractions-en/pie-game/../../etc/passwd",
+        "/apps/fractions-en/pie-game/missing.js",
+    ],
+)
+def test_unknown_or_hostile_paths_are_404(browse: FlaskClient, path: str) -> None:
+    response = browse.get(path)
+    assert response.status_code == 404
+    assert "Traceback" not in response.text
+
+
+def test_app_files_come_from_inside_the_zip(browse: FlaskClient) -> None:
+    response = browse.get("/apps/fractions-en/pie-game/app.js")
+    assert response.status_code == 200 and response.data == b"1;"
+    etag = response.headers["ETag"]
+    again = browse.get("/apps/fractions-en/pie-game/app.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
