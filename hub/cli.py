@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -13,6 +14,8 @@ from typing import Any
 
 import click
 import waitress
+from flask import Flask
+from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from content.errors import PackError
 from hub import __version__
@@ -82,9 +85,7 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = _config(data_dir, host=host, port=port, threads=threads)
     app = create_app(config)
-    server = waitress.create_server(
-        app, host=config.host, port=config.port, threads=config.threads, ident="learnhub"
-    )
+    server = _bind(app, config)
     click.echo(f"Learning Hub is serving {config.data_dir} on http://{config.host}:{config.port}/")
     try:
         server.run()
@@ -92,6 +93,25 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
         pass
     finally:
         server.close()
+
+
+def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
+    where = f"Port {config.port} on {config.host}"
+    try:
+        return waitress.create_server(
+            app, host=config.host, port=config.port, threads=config.threads, ident="learnhub"
+        )
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"{where} is already in use; choose another with --port."
+            ) from None
+        if err.errno == errno.EACCES:
+            raise click.ClickException(
+                f"{where} needs more privileges (ports below 1024 need root or "
+                "CAP_NET_BIND_SERVICE); choose another with --port."
+            ) from None
+        raise click.ClickException(f"{where} cannot be used: {err.strerror}.") from None
 
 
 @main.group()

@@ -152,3 +152,22 @@ def test_app_files_come_from_inside_the_zip(browse: FlaskClient) -> None:
     etag = response.headers["ETag"]
     again = browse.get("/apps/fractions-en/pie-game/app.js", headers={"If-None-Match": etag})
     assert again.status_code == 304
+
+
+def test_unexpected_error_is_a_friendly_500(config, caplog: pytest.LogCaptureFixture) -> None:
+    from hub.app import create_app
+
+    app = create_app(config)
+
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/broken", view_func=broken)
+    app.add_url_rule("/api/broken", view_func=broken)
+    client = app.test_client()
+    page = client.get("/broken")
+    assert page.status_code == 500
+    assert "Something went wrong" in page.text and "a bug" not in page.text
+    body = client.get("/api/broken")
+    assert body.status_code == 500 and body.json["error"]["code"] == "internal_server_error"
+    assert "a bug" in caplog.text  # the operator's log keeps the detail

@@ -25,19 +25,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="scripts/bench",
         description="Measure Learning Hub on this machine and print a table (asserts nothing).",
     )
-    parser.add_argument("--only", action="append", choices=sorted(SECTIONS), metavar="SECTION",
-                        help=f"run only this section (repeatable): {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(SECTIONS),
+        metavar="SECTION",
+        help=f"run only this section (repeatable): {', '.join(SECTIONS)}",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers here")
-    parser.add_argument("--duration", type=float, default=10.0, metavar="SECONDS",
-                        help="length of each load run (default 10)")
-    parser.add_argument("--clients", type=int, default=32,
-                        help="concurrent connections per load run (default 32)")
-    parser.add_argument("--cold-starts", type=int, default=5,
-                        help="cold starts to take the median of (default 5)")
-    parser.add_argument("--holders", type=int, default=8,
-                        help="slow Range downloads during the stall check (default 8)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the scratch directory (data dirs, server logs)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="length of each load run (default 10)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=32, help="concurrent connections per load run (default 32)"
+    )
+    parser.add_argument(
+        "--cold-starts", type=int, default=5, help="cold starts to take the median of (default 5)"
+    )
+    parser.add_argument(
+        "--holders",
+        type=int,
+        default=8,
+        help="slow Range downloads during the stall check (default 8)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch directory (data dirs, server logs)"
+    )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.clients < 1 or args.cold_starts < 1 or args.holders < 0:
         parser.error("--duration, --clients and --cold-starts must be positive")
@@ -47,11 +64,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def run(argv: list[str], root: Path) -> int:
     args = parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="learnhub-bench-"))
-    context = Context(root, scratch, args.duration, args.clients, args.cold_starts, args.holders,
-                      began=time.perf_counter())
+    context = Context(
+        root,
+        scratch,
+        args.duration,
+        args.clients,
+        args.cold_starts,
+        args.holders,
+        began=time.perf_counter(),
+    )
     if not context.learnhub.exists():
-        print(f"{context.learnhub} is missing: run `.venv/bin/pip install -e .` first.",
-              file=sys.stderr)
+        print(
+            f"{context.learnhub} is missing: run `.venv/bin/pip install -e .` first.",
+            file=sys.stderr,
+        )
         return 1
     results: list[SectionResult] = []
     try:
@@ -65,8 +91,10 @@ def run(argv: list[str], root: Path) -> int:
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     print(format_table(results))
-    print(f"\n{len(results)} section(s) in {seconds:.0f} s; MB = 10^6 bytes; "
-          "latencies are per request, first byte sent to last byte read.")
+    print(
+        f"\n{len(results)} section(s) in {seconds:.0f} s; MB = 10^6 bytes; "
+        "latencies are per request, first byte sent to last byte read."
+    )
     if args.json:
         write_json(args.json, results, seconds)
         print(f"numbers written to {args.json}")

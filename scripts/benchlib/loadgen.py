@@ -153,6 +153,9 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)  # of the answers that passed the check
     body_bytes: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    # CPU used per wall second (1.0 = one core busy), filled in by whoever measured it.
+    server_cpu: float | None = None
+    client_cpu: float | None = None
 
     @property
     def requests(self) -> int:
@@ -190,6 +193,8 @@ class LoadResult:
             "p99_ms": _ms(self.percentile(0.99)),
             "max_ms": _ms(max(self.latencies) if self.latencies else None),
             "errors": dict(self.errors),
+            "server_cpu": self.server_cpu,
+            "client_cpu": self.client_cpu,
         }
 
 
@@ -201,8 +206,13 @@ Picker = Callable[[random.Random], Request]
 
 
 async def _client(
-    port: int, pick: Picker, rng: random.Random, deadline: float, timeout: float,
-    budget: list[int], result: LoadResult,
+    port: int,
+    pick: Picker,
+    rng: random.Random,
+    deadline: float,
+    timeout: float,
+    budget: list[int],
+    result: LoadResult,
 ) -> None:
     loop = asyncio.get_running_loop()
     connection: Connection | None = None
@@ -248,10 +258,12 @@ async def run_load(
     budget = [MAX_REQUESTS]
     began = time.perf_counter()
     deadline = loop.time() + duration
-    await asyncio.gather(*(
-        _client(port, pick, random.Random(n), deadline, timeout, budget, result)
-        for n in range(clients)
-    ))
+    await asyncio.gather(
+        *(
+            _client(port, pick, random.Random(n), deadline, timeout, budget, result)
+            for n in range(clients)
+        )
+    )
     result.seconds = time.perf_counter() - began
     return result
 
@@ -282,7 +294,11 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def _hold_one_range(
-    connection: Connection, path: str, start: int, rate: float, stop: asyncio.Event,
+    connection: Connection,
+    path: str,
+    start: int,
+    rate: float,
+    stop: asyncio.Event,
     holder: Holder,
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -308,7 +324,12 @@ async def _hold_one_range(
 
 
 async def hold_range(
-    port: int, path: str, size: int, rate: float, stop: asyncio.Event, holder: Holder,
+    port: int,
+    path: str,
+    size: int,
+    rate: float,
+    stop: asyncio.Event,
+    holder: Holder,
     rng: random.Random,
 ) -> None:
     """Read `bytes=N-` (to the end) of `path` at `rate` bytes/s until `stop`; again if done."""
@@ -344,8 +365,14 @@ class HoldReport:
 
 
 async def _load_while_holding(
-    port: int, pick: Picker, clients: int, duration: float,
-    hold_path: str, hold_size: int, holders: int, rate: float,
+    port: int,
+    pick: Picker,
+    clients: int,
+    duration: float,
+    hold_path: str,
+    hold_size: int,
+    holders: int,
+    rate: float,
 ) -> tuple[LoadResult, HoldReport]:
     stop = asyncio.Event()
     report = HoldReport([Holder() for _ in range(holders)])
@@ -370,10 +397,16 @@ async def _load_while_holding(
 
 
 def load_while_holding(
-    port: int, pick: Picker, clients: int, duration: float,
-    hold_path: str, hold_size: int, holders: int, rate: float,
+    port: int,
+    pick: Picker,
+    clients: int,
+    duration: float,
+    hold_path: str,
+    hold_size: int,
+    holders: int,
+    rate: float,
 ) -> tuple[LoadResult, HoldReport]:
     """Run a load while `holders` connections each trickle a long Range download."""
-    return asyncio.run(_load_while_holding(
-        port, pick, clients, duration, hold_path, hold_size, holders, rate
-    ))
+    return asyncio.run(
+        _load_while_holding(port, pick, clients, duration, hold_path, hold_size, holders, rate)
+    )

@@ -39,8 +39,16 @@ class HubServer:
     def start(self, timeout: float = 60.0) -> float:
         """Start the server and return the seconds from spawning it to the first 200 /healthz."""
         self.port = free_port()
-        command = [str(self.learnhub), "serve", "--data", str(self.data_dir),
-                   "--host", HOST, "--port", str(self.port)]
+        command = [
+            str(self.learnhub),
+            "serve",
+            "--data",
+            str(self.data_dir),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+        ]
         with open(self.log_path, "ab") as log:
             began = time.perf_counter()
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -50,8 +58,10 @@ class HubServer:
     def _wait_healthy(self, deadline: float) -> None:
         while time.perf_counter() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise ServerError(f"learnhub serve exited with status {self.process.returncode}: "
-                                  f"{self.log_tail()}")
+                raise ServerError(
+                    f"learnhub serve exited with status {self.process.returncode}: "
+                    f"{self.log_tail()}"
+                )
             if _healthz_status(self.port) == 200:
                 return
             time.sleep(POLL_SECONDS)

@@ -1,0 +1,286 @@
+"""Section "serve": start-up time, memory, and answers under load on loopback.
+
+Budgets (a 2-core machine): cold start under 1.5 s; RSS under 80 MB after the load; lesson
+page p95 under 50 ms, also while slow Range downloads are open; Range file serving within 2x
+of plain file serving (MB/s).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from functools import partial
+from pathlib import Path
+
+from benchlib import fixtures
+from benchlib.context import BenchError, Context
+from benchlib.loadgen import LoadResult, Request, Response, load, load_while_holding
+from benchlib.report import MB, Row, SectionResult, at_least, info, under
+from benchlib.server import HubServer, ServerError
+
+COLD_START_BUDGET = 1.5
+RSS_BUDGET = 80 * MB
+PAGE_P95_BUDGET = 0.050
+RANGE_RATIO_BUDGET = 0.5  # Range MB/s at least half of plain MB/s: "within 2x"
+IDLE_SETTLE = 1.0  # seconds after the first 200 before reading idle RSS
+WARM_UP = 1.0  # seconds of unmeasured load per target (template compilation, caches)
+RANGE_MIN = 64 * 1024
+HOLD_RATE = 256 * 1024  # bytes/s each slow download reads: a phone on a busy Wi-Fi
+# Pages are asked for as a browser does; files as a media player does (no compression).
+BROWSER = (("Accept-Encoding", "gzip, deflate"), ("Accept", "text/html"))
+
+
+def run(ctx: Context) -> SectionResult:
+    result = SectionResult("serve")
+    try:
+        _measure(ctx, ctx.scratch / "serve-data", result)
+    except (BenchError, ServerError) as err:
+        result.error = str(err)
+    return result
+
+
+def _measure(ctx: Context, data: Path, result: SectionResult) -> None:
+    _first_run(ctx, data, result)
+    big = _import_bench_pack(ctx, data, result)
+    _cold_starts(ctx, data, result)
+    server = ctx.server(data, "serve-load")
+    server.start()
+    try:
+        time.sleep(IDLE_SETTLE)
+        result.raw["idle_rss_bytes"] = server.rss_bytes()
+        result.add(info("RSS idle, after start", server.rss_bytes(), _mb(server.rss_bytes())))
+        _loads(ctx, server, big, result)
+        rss = server.rss_bytes()
+        result.raw |= {"rss_after_load_bytes": rss, "peak_rss_bytes": server.peak_rss_bytes()}
+        result.add(under("RSS after the load", rss, _mb(rss), RSS_BUDGET, "< 80 MB"))
+        result.add(info("peak RSS (VmHWM)", server.peak_rss_bytes(), _mb(server.peak_rss_bytes())))
+    finally:
+        server.stop()
+
+
+def _first_run(ctx: Context, data: Path, result: SectionResult) -> None:
+    ctx.say("first run on an empty data dir (creates it, imports the sample library)")
+    server = ctx.server(data, "serve-first-run")
+    try:
+        seconds = server.start(timeout=300)
+        packs = server.get_json("/api/packs")["packs"]
+    finally:
+        server.stop()
+    result.raw["first_run_seconds"] = seconds
+    result.add(info("first run to first 200 (sample import)", seconds, f"{seconds:.2f} s"))
+    result.add(info("  packs after first run", len(packs), str(len(packs))))
+
+
+def _import_bench_pack(ctx: Context, data: Path, result: SectionResult) -> bytes:
+    ctx.say("writing and importing the bench pack (1 MiB and 48 MiB files)")
+    folder = ctx.scratch / "bench-pack"
+    big = fixtures.write_bench_pack(folder)
+    began = time.perf_counter()
+    ctx.learnhub_cli("content", "import", "--data", str(data), str(folder))
+    seconds = time.perf_counter() - began
+    result.raw["bench_pack_import_seconds"] = seconds
+    result.add(info("import of the 49 MiB bench pack (CLI)", seconds, f"{seconds:.2f} s"))
+    return big
+
+
+def _cold_starts(ctx: Context, data: Path, result: SectionResult) -> None:
+    ctx.say(f"{ctx.cold_starts} cold starts")
+    samples = []
+    for n in range(ctx.cold_starts):
+        server = ctx.server(data, f"serve-cold-{n}")
+        try:
+            samples.append(server.start(timeout=60))
+        finally:
+            server.stop()
+    median = statistics.median(samples)
+    result.raw["cold_start_seconds"] = samples
+    shown = f"{median:.2f} s ({min(samples):.2f}-{max(samples):.2f})"
+    result.add(
+        under(
+            f"cold start to first 200, median of {len(samples)}",
+            median,
+            shown,
+            COLD_START_BUDGET,
+            "< 1.5 s",
+        )
+    )
+
+
+def _lesson_page(server: HubServer) -> str:
+    """The URL of an article lesson from the library (not the bench's own pack)."""
+    for pack in server.get_json("/api/packs")["packs"]:
+        if pack["id"] == fixtures.PACK_ID:
+            continue
+        for lesson in server.get_json(f"/api/packs/{pack['id']}")["lessons"]:
+            if lesson["kind"] == "article":
+                return lesson["url"]
+    raise BenchError("The library has no article lesson to load the lesson page with.")
+
+
+def _file_url(server: HubServer, lesson_id: str) -> str:
+    url = server.get_json(f"/api/lessons/{fixtures.PACK_ID}/{lesson_id}")["files"]["main"]
+    if not url:
+        raise BenchError(f"/api/lessons/{fixtures.PACK_ID}/{lesson_id} gives no files.main.")
+    return url
+
+
+def _check_whole(expected: bytes, response: Response) -> str | None:
+    if response.status != 200:
+        return f"status {response.status}"
+    return None if response.body == expected else "wrong bytes"
+
+
+def _check_range(expected: bytes, start: int, end: int, response: Response) -> str | None:
+    """206 with the window asked for; a window that is the whole file may come back as 200."""
+    whole = start == 0 and end == len(expected) - 1
+    if response.status == 200 and whole:
+        return _check_whole(expected, response)
+    if response.status != 206:
+        return f"status {response.status}"
+    if response.headers.get("content-range") != f"bytes {start}-{end}/{len(expected)}":
+        return "wrong Content-Range"
+    return None if response.body == expected[start : end + 1] else "wrong bytes"
+
+
+def _range_picker(url: str, expected: bytes):
+    """Random windows of 64 KiB to the whole file, like a video player seeking."""
+
+    def pick(rng: random.Random) -> Request:
+        length = rng.randint(RANGE_MIN, len(expected))
+        start = rng.randint(0, len(expected) - length)
+        end = start + length - 1
+        return Request(
+            url,
+            (("Range", f"bytes={start}-{end}"),),
+            check=partial(_check_range, expected, start, end),
+        )
+
+    return pick
+
+
+def _fixed(request: Request):
+    return lambda rng: request
+
+
+def _loads(ctx: Context, server: HubServer, big: bytes, result: SectionResult) -> None:
+    lesson = _lesson_page(server)
+    big_url = _file_url(server, fixtures.BIG_LESSON)
+    result.raw["urls"] = {"lesson": lesson, "big": big_url}
+    whole_file = Request(big_url, check=partial(_check_whole, big))
+    targets = {
+        "home": ("/ (home page)", _fixed(Request("/", BROWSER))),
+        "lesson": (f"lesson page {lesson}", _fixed(Request(lesson, BROWSER))),
+        "file": ("1 MiB file, no Range", _fixed(whole_file)),
+        "range": ("1 MiB file, Range 64 KiB-1 MiB", _range_picker(big_url, big)),
+    }
+    loads: dict[str, LoadResult] = {}
+    for key, (label, pick) in targets.items():
+        ctx.say(f"load: {label}, {ctx.clients} clients, {ctx.duration:g} s")
+        load(server.port, pick, min(ctx.clients, 4), WARM_UP)
+        loads[key] = _timed_load(server, pick, ctx.clients, ctx.duration)
+        result.raw[f"load_{key}"] = loads[key].summary()
+        _load_rows(
+            result, label, loads[key], files=key in ("file", "range"), budget_p95=key == "lesson"
+        )
+    plain, ranged = loads["file"].megabytes_per_second, loads["range"].megabytes_per_second
+    ratio = ranged / plain if plain else None
+    result.add(
+        at_least(
+            "  Range MB/s / plain MB/s",
+            ratio,
+            f"{ratio:.2f}" if ratio else "-",
+            RANGE_RATIO_BUDGET,
+            ">= 0.50 (within 2x)",
+        )
+    )
+    _stall_check(ctx, server, lesson, result)
+
+
+def _timed_load(server: HubServer, pick, clients: int, duration: float) -> LoadResult:
+    server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
+    outcome = load(server.port, pick, clients, duration)
+    outcome.server_cpu = round((server.cpu_seconds() - server_cpu) / outcome.seconds, 2)
+    outcome.client_cpu = round((time.process_time() - client_cpu) / outcome.seconds, 2)
+    return outcome
+
+
+def _load_rows(
+    result: SectionResult, label: str, outcome: LoadResult, *, files: bool, budget_p95: bool
+) -> None:
+    rate = f"{outcome.per_second:.0f} req/s"
+    if files:
+        rate += f", {outcome.megabytes_per_second:.0f} MB/s"
+    result.add(info(f"{label} @{outcome.clients}", outcome.per_second, rate))
+    p50, p95 = outcome.percentile(0.5), outcome.percentile(0.95)
+    shown = f"{_ms(p50)} / {_ms(p95)} ms"
+    if budget_p95:
+        result.add(under("  latency p50 / p95", p95, shown, PAGE_P95_BUDGET, "p95 < 50 ms"))
+    else:
+        result.add(info("  latency p50 / p95", p95, shown))
+    result.add(_errors_row(outcome))
+
+
+def _errors_row(outcome: LoadResult) -> Row:
+    count = outcome.error_count
+    shown = str(count)
+    if count:
+        shown += " (" + ", ".join(f"{k}: {v}" for k, v in outcome.errors.most_common(3)) + ")"
+    return Row("  errors", count, shown, "0", count == 0)
+
+
+def _stall_check(ctx: Context, server: HubServer, lesson: str, result: SectionResult) -> None:
+    """Lesson pages while slow phones hold long Range downloads: are worker threads free?"""
+    huge_url = _file_url(server, fixtures.HUGE_LESSON)
+    ctx.say(
+        f"stall check: lesson page, {ctx.clients} clients, while {ctx.holders} slow "
+        f"Range downloads of {fixtures.HUGE_SIZE // 2**20} MiB read at "
+        f"{HOLD_RATE // 1024} KiB/s"
+    )
+    outcome, holding = load_while_holding(
+        server.port,
+        _fixed(Request(lesson, BROWSER)),
+        ctx.clients,
+        ctx.duration,
+        huge_url,
+        fixtures.HUGE_SIZE,
+        ctx.holders,
+        HOLD_RATE,
+    )
+    result.raw["stall_check"] = {"load": outcome.summary(), "holders": holding.summary()}
+    result.add(
+        info(
+            f"lesson page during {ctx.holders} slow Range downloads @{outcome.clients}",
+            outcome.per_second,
+            f"{outcome.per_second:.0f} req/s",
+        )
+    )
+    p50, p95 = outcome.percentile(0.5), outcome.percentile(0.95)
+    result.add(
+        under(
+            "  latency p50 / p95",
+            p95,
+            f"{_ms(p50)} / {_ms(p95)} ms",
+            PAGE_P95_BUDGET,
+            "p95 < 50 ms",
+        )
+    )
+    result.add(_errors_row(outcome))
+    held = f"{holding.streaming_at_start}/{ctx.holders} -> {holding.streaming_at_end}/{ctx.holders}"
+    result.add(
+        Row(
+            "  slow downloads streaming (start -> end)",
+            holding.streaming_at_end,
+            held,
+            f"{ctx.holders}/{ctx.holders}",
+            holding.streaming_at_end == ctx.holders,
+        )
+    )
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f} MB"
