@@ -306,7 +306,8 @@ def _mastery(raw: dict[str, Any], n_questions: int, origin: str) -> tuple[int, i
     for name, count in (("correct", correct), ("of", of)):
         if count > MAX_MASTERY:
             wanted = f"expected a whole number from 1 to {MAX_MASTERY}"
-            raise _refusal(origin, ("mastery", name), f"{wanted}; got {count}")
+            got = describe(raw["mastery"][name])
+            raise _refusal(origin, ("mastery", name), f"{wanted}; got {got}")
     if correct > of:
         wanted = f"expected at most mastery.of ({of})"
         raise _refusal(origin, ("mastery", "correct"), f"{wanted}; got {correct}")

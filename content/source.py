@@ -263,13 +263,16 @@ class ZipSource(PackSource):
         _check_no_overlap(self.name, list(files.values()))
 
     def _open_entry(self, key: str) -> BinaryIO:
-        # zipfile silently stops at the declared size; asking for one byte more lets the
-        # checked reader catch an entry whose real content is larger than its header says.
-        info = copy.copy(self._infos[key])
+        # zipfile silently stops at the declared size and checks the CRC there; asking for one
+        # byte more (and checking the CRC ourselves) lets the size check see an entry whose
+        # real content is larger than its header says.
+        declared = self._infos[key]
+        info = copy.copy(declared)
         info.file_size += 1
+        info.CRC = None
         label = f"{self.name}: {quote(key)}"
         try:
-            return _ZipEntryReader(self._zip.open(info), label)
+            return _ZipEntryReader(self._zip.open(info), declared.CRC, label)
         except _READ_ERRORS:
             raise PackError(f"{label} is damaged and cannot be read.") from None
 
@@ -439,11 +442,13 @@ def _open_nofollow(root: Path, rel: str) -> BinaryIO:
 
 
 class _ZipEntryReader(io.RawIOBase):
-    """Turns the zip module's errors (bad CRC, truncated stream) into one-sentence PackErrors."""
+    """Turns the zip module's errors (truncated or corrupt streams) and a CRC mismatch at the
+    end into one-sentence PackErrors."""
 
-    def __init__(self, inner: BinaryIO, label: str) -> None:
+    def __init__(self, inner: BinaryIO, crc: int, label: str) -> None:
         super().__init__()
         self._inner, self._label = inner, label
+        self._expected_crc, self._crc = crc, zlib.crc32(b"")
 
     def readable(self) -> bool:
         return True
@@ -453,6 +458,9 @@ class _ZipEntryReader(io.RawIOBase):
             data = self._inner.read(len(buffer))
         except _READ_ERRORS:
             raise PackError(f"{self._label} is damaged and cannot be read.") from None
+        self._crc = zlib.crc32(data, self._crc)
+        if not data and len(buffer) and self._crc != self._expected_crc:
+            raise PackError(f"{self._label} is damaged (its checksum does not match).")
         buffer[: len(data)] = data
         return len(data)
 

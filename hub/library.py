@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +22,10 @@ from content.importer import StagedPack, stage_pack
 from content.manifest import Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs, open_source
 from hub.db import connected, db, write_lock
-from hub.models import Lesson, Pack, PackFile, Topic, TopicLesson
+from hub.models import LibraryState, Lesson, Pack, PackFile, Topic, TopicLesson
 from hub.settings import Config
+
+Listener = Callable[[str, bool], None]
 
 # Orphan blobs younger than this may belong to an import still running in another process.
 SWEEP_GRACE_SECONDS = 3600
@@ -66,9 +68,19 @@ class Library:
             max_files=config.max_pack_files,
             max_ratio=config.max_pack_ratio,
         )
+        self._listeners: list[Listener] = []
+
+    def on_change(self, listener: Listener) -> None:
+        """Call `listener(pack_id, removed)` after each committed change, still holding the
+        library lock: derived stores (the search index) update inside the same operation."""
+        self._listeners.append(listener)
+
+    def _notify(self, pack_id: str, *, removed: bool) -> None:
+        for listener in self._listeners:
+            listener(pack_id, removed)
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Iterator[None]:
         """Serialise library changes across threads and across processes (CLI beside server)."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.config.data_dir / "library.lock"
@@ -100,7 +112,7 @@ class Library:
     def import_pack(self, path: Path) -> ImportResult:
         """Import one pack folder or zip, all or nothing. Raises PackError."""
         self.config.staging_dir.mkdir(parents=True, exist_ok=True)
-        with self._exclusive(), open_source(path, self.limits) as source:
+        with self.exclusive(), open_source(path, self.limits) as source:
             staged = stage_pack(source, self.store, self.config.staging_dir)
             try:
                 return self._install(staged)
@@ -133,10 +145,12 @@ class Library:
                 if installed is not None:
                     Pack.delete().where(Pack.id == manifest.id).execute()
                 _write_pack(staged)
+                LibraryState.bump()
         except BaseException:
             staged.unpublish()
             raise
         self._delete_unreferenced(old_shas)
+        self._notify(manifest.id, removed=False)
         action = "upgraded" if installed else "installed"
         return ImportResult(
             manifest.id,
@@ -149,12 +163,14 @@ class Library:
 
     def remove(self, pack_id: str) -> int:
         """Remove a pack and every blob no other pack uses; returns the blobs deleted."""
-        with self._exclusive():
+        with self.exclusive():
             if Pack.by_id(pack_id) is None:
                 raise PackError(f"No pack with id {pack_id!r} is installed.")
             shas = PackFile.all_shas_of(pack_id)
             with db.atomic():
                 Pack.delete().where(Pack.id == pack_id).execute()
+                LibraryState.bump()
+            self._notify(pack_id, removed=True)
             return self._delete_unreferenced(shas)
 
     def _delete_unreferenced(self, shas: set[str]) -> int:
@@ -186,7 +202,7 @@ class Library:
 
     def sweep(self) -> int:
         """Delete blobs no pack uses and stale staging dirs, left by a crash mid-import."""
-        with self._exclusive():
+        with self.exclusive():
             cutoff = time.time() - SWEEP_GRACE_SECONDS
             used = PackFile.all_shas()
             removed = 0

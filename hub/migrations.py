@@ -71,6 +71,16 @@ CREATE INDEX pack_file_sha256 ON pack_file (sha256);
 """
 
 
+# Counts library changes, so a derived store (the search index) can tell it is out of date.
+LIBRARY_GENERATION = """
+CREATE TABLE library_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO library_state (id, generation) VALUES (1, 0)
+"""
+
+
 def _sql(script: str) -> Callable[[Database], None]:
     def apply(database: Database) -> None:
         for statement in filter(None, (s.strip() for s in script.split(";"))):
@@ -81,6 +91,7 @@ def _sql(script: str) -> Callable[[Database], None]:
 
 MIGRATIONS: tuple[tuple[int, str, Callable[[Database], None]], ...] = (
     (1, "library", _sql(LIBRARY_V1)),
+    (2, "library generation", _sql(LIBRARY_GENERATION)),
 )
 
 

@@ -189,6 +189,21 @@ class PackFile(BaseModel):
         return {row.sha256 for row in cls.select(cls.sha256).distinct()}
 
 
+class LibraryState(BaseModel):
+    """One row: the generation, bumped in the same transaction as every library change."""
+
+    generation = IntegerField()
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.get_by_id(1).generation
+
+    @classmethod
+    def bump(cls) -> int:
+        cls.update(generation=cls.generation + 1).where(cls.id == 1).execute()
+        return cls.current()
+
+
 class TopicNode:
     """A topic with its lessons and sub-topics, for rendering the pack page."""
 
@@ -198,4 +213,4 @@ class TopicNode:
         self.children: list[TopicNode] = []
 
 
-MODELS = (Pack, Topic, Lesson, TopicLesson, PackFile)
+MODELS = (Pack, Topic, Lesson, TopicLesson, PackFile, LibraryState)

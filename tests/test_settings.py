@@ -89,5 +89,5 @@ def test_schema_migrations_are_recorded(tmp_path: Path) -> None:
     with db.connection_context():
         versions = [r[0] for r in db.execute_sql("SELECT version FROM schema_migration")]
         journal = db.execute_sql("PRAGMA journal_mode").fetchone()[0]
-    assert versions == [1]
+    assert versions == [1, 2]
     assert journal == "wal"
