@@ -22,7 +22,7 @@ from content.importer import StagedPack, stage_pack
 from content.manifest import Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs, open_source
 from hub.db import connected, db, write_lock
-from hub.models import LibraryState, Lesson, Pack, PackFile, Topic, TopicLesson
+from hub.models import Lesson, LibraryState, Pack, PackFile, Topic, TopicLesson
 from hub.settings import Config
 
 Listener = Callable[[str, bool], None]
