@@ -7,6 +7,7 @@ module adds what a schema cannot say: unique ids, topic references, file kinds, 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,7 +145,12 @@ def _load_json(data: bytes, origin: str) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise PackError(f"{origin} is not UTF-8 text (bad byte at offset {err.start}).") from None
     try:
-        value = json.loads(text, object_pairs_hook=_object_without_repeats, parse_constant=_refuse)
+        value = json.loads(
+            text,
+            object_pairs_hook=_object_without_repeats,
+            parse_constant=_refuse,
+            parse_float=_finite_float,
+        )
     except json.JSONDecodeError as err:
         where = f"line {err.lineno}, column {err.colno}"
         raise PackError(f"{origin} is not valid JSON: {err.msg} at {where}.") from None
@@ -174,6 +180,13 @@ def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _refuse(constant: str) -> Any:
     raise _JsonRefused(f"{constant} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 parses as infinity
+        raise _JsonRefused(f"{text} is too large a number")
+    return number
 
 
 def _depth(value: Any) -> int:

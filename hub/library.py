@@ -113,7 +113,7 @@ class Library:
         """Import one pack folder or zip, all or nothing. Raises PackError."""
         self.config.staging_dir.mkdir(parents=True, exist_ok=True)
         with self.exclusive(), open_source(path, self.limits) as source:
-            staged = stage_pack(source, self.store, self.config.staging_dir)
+            staged = stage_pack(source, self.store, self.config.staging_dir, self.limits)
             try:
                 return self._install(staged)
             finally:
@@ -123,13 +123,13 @@ class Library:
         manifest = staged.manifest
         installed = Pack.by_id(manifest.id)
         if installed is not None:
-            older = version_key(manifest.version) < version_key(installed.version)
-            if older:
+            new, old = version_key(manifest.version), version_key(installed.version)
+            if new < old:
                 raise PackError(
                     f"Pack {manifest.id} {manifest.version} is older than the installed "
                     f"version {installed.version}; nothing was changed."
                 )
-            if manifest.version == installed.version:
+            if new == old:
                 return ImportResult(
                     manifest.id,
                     manifest.version,

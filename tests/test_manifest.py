@@ -316,6 +316,7 @@ def test_invalid_json_names_line_and_column() -> None:
         (b"[]", "pack.json: expected a JSON object at the top; got a list"),
         (b'"x"', 'pack.json: expected a JSON object at the top; got "x"'),
         (b'{"a": NaN}', "pack.json is not valid JSON: NaN is not a JSON number."),
+        (b'{"a": 1e400}', "pack.json is not valid JSON: 1e400 is too large a number."),
         (
             b'{"a": 1, "a": 2}',
             'pack.json is not valid JSON: the key "a" appears twice in one object.',

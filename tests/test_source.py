@@ -255,6 +255,11 @@ def test_names_equal_after_normalisation_are_duplicates(tmp_path: Path) -> None:
     assert refused(write_zip(tmp_path / "dup.zip", entries)).endswith(
         'holds the name "é.txt" twice.'
     )
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    for name, data in entries:
+        (folder / name).write_bytes(data)
+    assert refused(folder) == f'{folder} holds two files named "é.txt".'
 
 
 # -- limits and bombs ------------------------------------------------------------------------

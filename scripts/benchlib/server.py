@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,8 @@ class HubServer:
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> float:
-        """Start the server and return the seconds from spawning it to the first 200 /healthz."""
-        self.port = free_port()
-        command = [
+    def command(self, port: int) -> list[str]:
+        return [
             str(self.learnhub),
             "serve",
             "--data",
@@ -47,13 +46,26 @@ class HubServer:
             "--host",
             HOST,
             "--port",
-            str(self.port),
+            str(port),
         ]
+
+    def start(self, timeout: float = 60.0) -> float:
+        """Start the server and return the seconds from spawning it to the first 200 /healthz."""
+        self.port = free_port()
         with open(self.log_path, "ab") as log:
             began = time.perf_counter()
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command(self.port), stdout=log, stderr=subprocess.STDOUT
+            )
         self._wait_healthy(began + timeout)
         return time.perf_counter() - began
+
+    def log_lines(self) -> int:
+        try:
+            with open(self.log_path, "rb") as log:
+                return sum(1 for _ in log)
+        except OSError:
+            return 0
 
     def _wait_healthy(self, deadline: float) -> None:
         while time.perf_counter() < deadline:
@@ -106,7 +118,7 @@ class HubServer:
             raise ServerError(f"GET {path} answered {status}: {body[:200]!r}")
         return json.loads(body)
 
-    def log_tail(self, lines: int = 5) -> str:
+    def log_tail(self, lines: int = 5) -> str:  # for error messages
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -157,3 +169,11 @@ def _descendants(root: int) -> list[int]:
         found.extend(children)
         frontier.extend(children)
     return found
+
+
+class ReferenceServer(HubServer):
+    """The floor under the hub: a one-line Flask view on waitress with the hub's 4 threads."""
+
+    def command(self, port: int) -> list[str]:
+        script = Path(__file__).with_name("reference_app.py")
+        return [sys.executable, str(script), HOST, str(port)]
