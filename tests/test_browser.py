@@ -64,7 +64,8 @@ def test_every_page_fits_a_360px_phone(browser, live_server: LiveServer) -> None
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     failures = []
-    page.on("console", lambda m: m.type == "error" and failures.append(m.text))
+    page.on("console", lambda m: m.type == "error" and failures.append(f"{m.text} {m.location}"))
+    page.on("response", lambda r: r.status >= 400 and failures.append(f"{r.status} {r.url}"))
     page.goto(live_server.url + "/")
     shot(page, "home-360")
     assert fits_phone(page)

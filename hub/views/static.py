@@ -38,6 +38,12 @@ def static_url(filename: str) -> str:
     return url_for("static.file", filename=filename, v=_digest(path, path.stat().st_mtime_ns))
 
 
+@bp.route("/favicon.ico", methods=["GET", "HEAD"])
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for it whatever the page says; answer with the hub's icon."""
+    return file("favicon.svg")
+
+
 @bp.route("/static/<path:filename>", methods=["GET", "HEAD"])
 def file(filename: str) -> ResponseReturnValue:
     path = _resolve(filename)

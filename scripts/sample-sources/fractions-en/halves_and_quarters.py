@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 WIDTH, HEIGHT, FPS = 960, 540, 15
+POSTER_SCENE = "denominator"  # the poster is a still from this scene
 
 BACKGROUND = (251, 247, 238)
 INK = (43, 43, 43)
@@ -299,8 +300,7 @@ def text_filters(timeline: list[tuple[str, float, float]], fonts: dict[str, str]
             filters.append(_drawtext(f.top, x, FRACTION_TOP_Y, 56, f.top_colour, bold, when))
             filters.append(_drawtext(f.bottom, x, BOTTOM_LABEL_Y, 56, f.bottom_colour, bold, when))
             filters.append(
-                f"drawbox=x={f.centre_x - 34}:y=438:w=68:h=6:color=0x2b2b2b:t=fill"
-                f":enable='{when}'"
+                f"drawbox=x={f.centre_x - 34}:y=438:w=68:h=6:color=0x2b2b2b:t=fill:enable='{when}'"
             )
         for w in scene.words:
             x = f"{w.x}-tw/2" if w.centred else str(w.x)
