@@ -86,7 +86,9 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     config = _config(data_dir, host=host, port=port, threads=threads)
     app = create_app(config)
     server = _bind(app, config)
-    click.echo(f"Learning Hub is serving {config.data_dir} on http://{config.host}:{config.port}/")
+    log.info(
+        "Learning Hub is serving %s on http://%s:%s/", config.data_dir, config.host, config.port
+    )
     try:
         server.run()
     except KeyboardInterrupt:
