@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask.wrappers import Response
 
 from hub import compress, errors, i18n, template_globals
 from hub.datadir import prepare, read_secret_key, samples_dir
-from hub.db import db
+from hub.auth import Throttle
+from hub.db import connected, db
+from hub.events import EventLog
+from hub.people import StaffUser
 from hub.library import Library
 from hub.settings import Config, load_config
-from hub.views import api, files, health, pages, static
+from hub.views import admin, api, coach, files, health, pages, progress, session, static
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +50,30 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.extensions["library"] = Library(config)
+    app.extensions["throttle"] = Throttle()
+    with connected():
+        app.extensions["events"] = EventLog.start()
+        app.extensions["setup_code"] = _setup_code()
     i18n.init_app(app)
     template_globals.register(app)
     errors.register(app)
-    for blueprint in (health.bp, pages.bp, api.bp, files.bp, static.bp):
+    for blueprint in (
+        health.bp,
+        pages.bp,
+        api.bp,
+        files.bp,
+        static.bp,
+        session.bp,
+        progress.bp,
+        admin.bp,
+        coach.bp,
+    ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
     app.teardown_request(_close)
     app.after_request(_finish)
     _first_run(app)
     return app
-
-
-def library() -> Library:
-    return current_app.extensions["library"]
 
 
 def _connect() -> None:
@@ -77,6 +91,16 @@ def _finish(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return compress.compress_response(request, response)
+
+
+def _setup_code() -> str | None:
+    """Until an operator exists, a one-time code printed in the log lets the person at the
+    console create the first one through the web (/setup)."""
+    if StaffUser.has_operator():
+        return None
+    code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
+    log.warning("No operator account yet. Open /setup on this hub and enter the code %s", code)
+    return code
 
 
 def _first_run(app: Flask) -> None:

@@ -17,9 +17,11 @@ db = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 # two of them at once; short request writes rely on SQLite's IMMEDIATE locking alone.
 write_lock = threading.Lock()
 
+# FULL: an event the hub answered 2xx for must survive power loss, not only a crash; measured
+# ~2,700 commits/s on this class of machine, far above what a classroom sends.
 PRAGMAS = {
     "journal_mode": "wal",
-    "synchronous": "normal",
+    "synchronous": "full",
     "foreign_keys": 1,
     "cache_size": -16000,
 }

@@ -81,6 +81,78 @@ INSERT INTO library_state (id, generation) VALUES (1, 0)
 """
 
 
+PEOPLE_AND_PROGRESS = """
+CREATE TABLE staff_user (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('coach', 'operator')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE learner (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    pin_hash TEXT,
+    language TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE class_group (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE class_member (
+    id INTEGER PRIMARY KEY,
+    class_group_id INTEGER NOT NULL REFERENCES class_group (id) ON DELETE CASCADE,
+    learner_id INTEGER NOT NULL REFERENCES learner (id) ON DELETE CASCADE,
+    UNIQUE (class_group_id, learner_id)
+);
+CREATE INDEX class_member_learner ON class_member (learner_id);
+CREATE TABLE assignment (
+    id INTEGER PRIMARY KEY,
+    class_group_id INTEGER NOT NULL REFERENCES class_group (id) ON DELETE CASCADE,
+    pack_id TEXT NOT NULL,
+    topic_id TEXT,
+    lesson_id TEXT,
+    assigned_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    CHECK ((topic_id IS NULL) <> (lesson_id IS NULL))
+);
+CREATE INDEX assignment_class ON assignment (class_group_id);
+CREATE TABLE event (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    hlc INTEGER NOT NULL,
+    wall_time INTEGER NOT NULL,
+    boot_id TEXT NOT NULL,
+    learner_id INTEGER NOT NULL REFERENCES learner (id),
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    fields TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX event_learner_lesson ON event (learner_id, pack_id, lesson_id);
+CREATE INDEX event_hlc ON event (hlc);
+CREATE TABLE progress (
+    id INTEGER PRIMARY KEY,
+    learner_id INTEGER NOT NULL REFERENCES learner (id) ON DELETE CASCADE,
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    best_score REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    time_spent REAL NOT NULL DEFAULT 0,
+    mastered INTEGER NOT NULL DEFAULT 0,
+    last_activity INTEGER NOT NULL,
+    last_hlc INTEGER NOT NULL,
+    UNIQUE (learner_id, pack_id, lesson_id)
+);
+CREATE INDEX progress_lesson ON progress (pack_id, lesson_id)
+"""
+
+
 def _sql(script: str) -> Callable[[Database], None]:
     def apply(database: Database) -> None:
         for statement in filter(None, (s.strip() for s in script.split(";"))):
@@ -92,6 +164,7 @@ def _sql(script: str) -> Callable[[Database], None]:
 MIGRATIONS: tuple[tuple[int, str, Callable[[Database], None]], ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
+    (3, "people and progress", _sql(PEOPLE_AND_PROGRESS)),
 )
 
 

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext
 
 from content.importer import media_type
+from hub.auth import current_user
 from hub.csrf import csrf_token
 from hub.views.static import static_url
 
@@ -39,6 +40,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         static_url=static_url,
         csrf_token=csrf_token,
+        current_user=current_user,
         kind_label=kind_label,
         media_type=media_type,
         duration=duration,

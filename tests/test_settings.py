@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.datadir import prepare, read_secret_key
+from hub.migrations import MIGRATIONS
 from hub.settings import SETTINGS, SettingsError, default_data_dir, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,5 +90,5 @@ def test_schema_migrations_are_recorded(tmp_path: Path) -> None:
     with db.connection_context():
         versions = [r[0] for r in db.execute_sql("SELECT version FROM schema_migration")]
         journal = db.execute_sql("PRAGMA journal_mode").fetchone()[0]
-    assert versions == [1, 2]
+    assert versions == [version for version, _, _ in MIGRATIONS]
     assert journal == "wal"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from content.exercise import AnswerError, grade
+from content.exercise import AnswerError, Exercise, Grade, grade
 from hub import lessons as lesson_service
+from hub.auth import LEARNER, current_user
 from hub.csrf import check_csrf
 from hub.errors import HubError
 from hub.i18n import reader_languages
 from hub.library_view import group_by_language, subjects_of
 from hub.models import Lesson, Pack
+from hub.quiz import grade_attempt
 
 bp = Blueprint("pages", __name__)
 
@@ -55,6 +57,10 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     context = {"lesson": found, "pack": found.pack, "files": lesson_service.files_of(found)}
     context["previous"], context["next"] = found.neighbours()
     context["topic"] = found.topic()
+    learner = current_user()
+    if learner is not None and learner.role == LEARNER and request.method == "GET":
+        # Counted here so a view counts even with JavaScript off.
+        current_app.extensions["events"].record(learner.id, pack_id, lesson_id, "viewed")
     if found.kind in ("video", "audio"):
         context["transcript"] = lesson_service.transcript_of(found)
     if found.kind == "exercise":
@@ -75,13 +81,22 @@ def _exercise_context(lesson: Lesson) -> dict:
         answers = _form_answers(exercise)
         context["answers"] = answers
         try:
-            context["grade"] = grade(exercise, answers)
+            context["grade"] = _grade(lesson, exercise, answers)
         except AnswerError as err:
             context["answer_error"] = str(err)
     return context
 
 
-def _form_answers(exercise) -> dict:  # noqa: ANN001 - content.exercise.Exercise
+def _grade(lesson: Lesson, exercise: Exercise, answers: dict) -> Grade:
+    """Signed-in learners' answers are recorded like the API's; visitors just see the grade."""
+    who = current_user()
+    if who is None or who.role != LEARNER:
+        return grade(exercise, answers)
+    log = current_app.extensions["events"]
+    return grade_attempt(log, who.id, lesson, exercise, answers).grade
+
+
+def _form_answers(exercise: Exercise) -> dict:
     answers = {}
     for question in exercise.questions:
         key = f"q-{question.id}"

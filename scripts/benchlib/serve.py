@@ -213,6 +213,7 @@ def _loads(ctx: Context, server: HubServer, big: bytes, result: SectionResult) -
         ctx.say(f"load: {label}, {ctx.clients} clients, {ctx.duration:g} s")
         load(server.port, pick, min(ctx.clients, 4), WARM_UP)
         loads[key] = _timed_load(server, pick, ctx.clients, ctx.duration)
+        server.check_alive()
         result.raw[f"load_{key}"] = loads[key].summary()
         _load_rows(
             result, label, loads[key], files=key in ("file", "range"), budget_p95=key == "lesson"
@@ -299,6 +300,7 @@ def _stall_check(ctx: Context, server: HubServer, lesson: str, result: SectionRe
         HOLD_RATE,
     )
     meter.fill(outcome)
+    server.check_alive()
     result.raw["stall_check"] = {"load": outcome.summary(), "holders": holding.summary()}
     result.add(
         info(

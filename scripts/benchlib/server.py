@@ -69,11 +69,7 @@ class HubServer:
 
     def _wait_healthy(self, deadline: float) -> None:
         while time.perf_counter() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise ServerError(
-                    f"learnhub serve exited with status {self.process.returncode}: "
-                    f"{self.log_tail()}"
-                )
+            self.check_alive()
             if _healthz_status(self.port) == 200:
                 return
             time.sleep(POLL_SECONDS)
@@ -112,8 +108,18 @@ class HubServer:
         ticks = int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def check_alive(self) -> None:
+        """ServerError naming the exit status and the log's last lines if the server died."""
+        if self.process is not None and self.process.poll() is not None:
+            status = self.process.returncode
+            raise ServerError(f"learnhub serve died (exit status {status}): {self.log_tail()}")
+
     def get_json(self, path: str) -> Any:
-        status, body = get(self.port, path)
+        try:
+            status, body = get(self.port, path)
+        except (OSError, http.client.HTTPException) as err:
+            self.check_alive()
+            raise ServerError(f"GET {path} failed: {err}") from None
         if status != 200:
             raise ServerError(f"GET {path} answered {status}: {body[:200]!r}")
         return json.loads(body)

@@ -1,0 +1,163 @@
+"""Learners, coaches, operators and classes, with the queries asked of them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+from peewee import CharField, ForeignKeyField, IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub.models import BaseModel
+
+ROLES = ("coach", "operator")
+PIN = re.compile(r"^[0-9]{4,6}$")
+MIN_PASSWORD = 8
+# A hash to compare against when the username is unknown, so a wrong name costs as much time
+# as a wrong password and does not reveal which names exist.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class PeopleError(ValueError):
+    """A person or class could not be added or changed; str() is one sentence."""
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def slug(name: str) -> str:
+    """A username from a display name: "Amina Juma" -> "amina-juma"."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40] or "learner"
+
+
+def hash_secret(secret: str) -> str:
+    return generate_password_hash(secret)
+
+
+def check_secret(hashed: str | None, secret: str) -> bool:
+    return check_password_hash(hashed or _DUMMY_HASH, secret) and hashed is not None
+
+
+class StaffUser(BaseModel):
+    username = CharField(unique=True)
+    display_name = CharField()
+    role = CharField()
+    password_hash = CharField()
+    created_at = CharField(default=now_text)
+
+    @classmethod
+    def add(cls, name: str, role: str, password: str) -> StaffUser:
+        if role not in ROLES:
+            raise PeopleError(f"The role must be coach or operator, not {role!r}.")
+        if len(password) < MIN_PASSWORD:
+            raise PeopleError(f"The password must have at least {MIN_PASSWORD} characters.")
+        username = _username(name)
+        try:
+            return cls.create(
+                username=username,
+                display_name=name.strip(),
+                role=role,
+                password_hash=hash_secret(password),
+            )
+        except IntegrityError:
+            raise PeopleError(f"There is already a user called {username!r}.") from None
+
+    @classmethod
+    def by_username(cls, username: str) -> StaffUser | None:
+        return cls.get_or_none(cls.username == username.strip().lower())
+
+    @classmethod
+    def has_operator(cls) -> bool:
+        return cls.select().where(cls.role == "operator").exists()
+
+    def check_password(self, password: str) -> bool:
+        return check_secret(self.password_hash, password)
+
+
+class Learner(BaseModel):
+    username = CharField(unique=True)
+    display_name = CharField()
+    pin_hash = CharField(null=True)
+    language = CharField(default="")
+    created_at = CharField(default=now_text)
+
+    @classmethod
+    def add(cls, name: str, pin: str | None = None, language: str = "") -> Learner:
+        if pin is not None and not PIN.match(pin):
+            raise PeopleError("A PIN is 4 to 6 digits.")
+        base = _username(name)
+        username = base
+        for n in range(2, 1000):
+            if not cls.select().where(cls.username == username).exists():
+                break
+            username = f"{base}-{n}"
+        return cls.create(
+            username=username,
+            display_name=name.strip(),
+            pin_hash=hash_secret(pin) if pin else None,
+            language=language,
+        )
+
+    @classmethod
+    def by_username(cls, username: str) -> Learner | None:
+        return cls.get_or_none(cls.username == username.strip().lower())
+
+    def check_pin(self, pin: str) -> bool:
+        """A learner without a PIN signs in with their name alone (young children)."""
+        if self.pin_hash is None:
+            return pin == ""
+        return check_secret(self.pin_hash, pin)
+
+    def classes(self) -> list[ClassGroup]:
+        return list(
+            ClassGroup.select()
+            .join(ClassMember)
+            .where(ClassMember.learner == self)
+            .order_by(ClassGroup.name)
+        )
+
+
+class ClassGroup(BaseModel):
+    name = CharField(unique=True)
+    created_at = CharField(default=now_text)
+
+    @classmethod
+    def named(cls, name: str, create: bool = False) -> ClassGroup | None:
+        name = name.strip()
+        if not name:
+            raise PeopleError("A class needs a name.")
+        found = cls.get_or_none(cls.name == name)
+        if found is None and create:
+            found = cls.create(name=name)
+        return found
+
+    @classmethod
+    def ordered(cls) -> list[ClassGroup]:
+        return list(cls.select().order_by(cls.name))
+
+    def learners(self) -> list[Learner]:
+        return list(
+            Learner.select()
+            .join(ClassMember)
+            .where(ClassMember.class_group == self)
+            .order_by(Learner.display_name)
+        )
+
+    def add_learner(self, learner: Learner) -> None:
+        ClassMember.insert(class_group=self, learner=learner).on_conflict_ignore().execute()
+
+
+class ClassMember(BaseModel):
+    class_group = ForeignKeyField(ClassGroup, on_delete="CASCADE")
+    learner = ForeignKeyField(Learner, on_delete="CASCADE")
+
+
+def _username(name: str) -> str:
+    if not name.strip():
+        raise PeopleError("A name cannot be empty.")
+    if len(name) > 100:
+        raise PeopleError("A name can have at most 100 characters.")
+    return slug(name)
