@@ -95,11 +95,11 @@ def _finish(response: Response) -> Response:
 
 def _setup_code() -> str | None:
     """Until an operator exists, a one-time code printed in the log lets the person at the
-    console create the first one through the web (/setup)."""
+    console create the first one through the web (/admin/setup)."""
     if StaffUser.has_operator():
         return None
     code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
-    log.warning("No operator account yet. Open /setup on this hub and enter the code %s", code)
+    log.warning("No operator account yet. Open /admin/setup on this hub and enter the code %s", code)
     return code
 
 

@@ -161,3 +161,27 @@ def _username(name: str) -> str:
     if len(name) > 100:
         raise PeopleError("A name can have at most 100 characters.")
     return slug(name)
+
+
+class Assignment(BaseModel):
+    """A lesson, or a whole topic, that a coach set for a class."""
+
+    class_group = ForeignKeyField(ClassGroup, on_delete="CASCADE")
+    pack_id = CharField()
+    topic_id = CharField(null=True)
+    lesson_id = CharField(null=True)
+    assigned_by = CharField()
+    created_at = CharField(default=now_text)
+
+    @classmethod
+    def for_class(cls, class_group: ClassGroup) -> list[Assignment]:
+        return list(cls.select().where(cls.class_group == class_group).order_by(cls.id.desc()))
+
+    @classmethod
+    def for_learner(cls, learner: Learner) -> list[Assignment]:
+        return list(
+            cls.select()
+            .join(ClassMember, on=(ClassMember.class_group == cls.class_group))
+            .where(ClassMember.learner == learner)
+            .order_by(cls.id.desc())
+        )
