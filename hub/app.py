@@ -12,12 +12,12 @@ from flask import Flask, request
 from flask.wrappers import Response
 
 from hub import compress, errors, i18n, template_globals
-from hub.datadir import prepare, read_secret_key, samples_dir
 from hub.auth import Throttle
+from hub.datadir import prepare, read_secret_key, samples_dir
 from hub.db import connected, db
 from hub.events import EventLog
-from hub.people import StaffUser
 from hub.library import Library
+from hub.people import StaffUser
 from hub.settings import Config, load_config
 from hub.views import admin, api, coach, files, health, pages, progress, session, static
 
@@ -99,7 +99,9 @@ def _setup_code() -> str | None:
     if StaffUser.has_operator():
         return None
     code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
-    log.warning("No operator account yet. Open /admin/setup on this hub and enter the code %s", code)
+    log.warning(
+        "No operator account yet. Open /admin/setup on this hub and enter the code %s", code
+    )
     return code
 
 
