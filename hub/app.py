@@ -70,19 +70,15 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
-    app.teardown_request(_close)
     app.after_request(_finish)
     _first_run(app)
     return app
 
 
 def _connect() -> None:
+    # One connection per worker thread, kept open: reconnecting re-runs the PRAGMAs, which
+    # cost more than a small page's queries. waitress's pool is small and fixed.
     db.connect(reuse_if_open=True)
-
-
-def _close(_exc: BaseException | None) -> None:
-    if not db.is_closed():
-        db.close()
 
 
 def _finish(response: Response) -> Response:

@@ -83,6 +83,8 @@ def main() -> None:
 def serve(data_dir: Path | None, host: str | None, port: int | None, threads: int | None) -> None:
     """Serve the hub; the first run creates the data dir and loads the sample library."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # waitress warns on every queued request under load: thousands of lines on an SD card.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     config = _config(data_dir, host=host, port=port, threads=threads)
     app = create_app(config)
     server = _bind(app, config)

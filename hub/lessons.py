@@ -11,7 +11,8 @@ from flask import current_app, url_for
 
 from content.exercise import Exercise, parse_exercise
 from content.vtt import Cue, parse_vtt
-from hub.models import Lesson, PackFile
+from hub.cache import library_cache
+from hub.models import Lesson, Pack, PackFile, Topic
 
 # Exercises and transcripts are parsed once per blob; blobs never change under a sha.
 _CACHE_SIZE = 256
@@ -117,6 +118,41 @@ def transcript_of(lesson: Lesson, language: str | None = None) -> list[Cue]:
 @lru_cache(maxsize=_CACHE_SIZE)
 def _parse_vtt(blob: str, _sha: str) -> tuple[Cue, ...]:
     return tuple(parse_vtt(Path(blob).read_bytes()))
+
+
+@dataclass(frozen=True)
+class LessonView:
+    """Everything a lesson page shows that is the same for every reader (cached)."""
+
+    lesson: Lesson
+    pack: Pack
+    files: LessonFiles
+    previous: Lesson | None
+    next: Lesson | None
+    topic: Topic | None
+    transcript: list[Cue]
+
+
+def _build_view(pack_id: str, lesson_id: str) -> LessonView | None:
+    lesson = Lesson.find(pack_id, lesson_id)
+    if lesson is None:
+        return None
+    previous, following = lesson.neighbours()
+    return LessonView(
+        lesson=lesson,
+        pack=lesson.pack,
+        files=files_of(lesson),
+        previous=previous,
+        next=following,
+        topic=lesson.topic(),
+        transcript=transcript_of(lesson) if lesson.kind in ("video", "audio") else [],
+    )
+
+
+def lesson_view(pack_id: str, lesson_id: str) -> LessonView | None:
+    return library_cache.get(
+        ("lesson", pack_id, lesson_id), lambda: _build_view(pack_id, lesson_id)
+    )
 
 
 def lesson_url(lesson: Lesson) -> str:

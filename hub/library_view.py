@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub.cache import library_cache
 from hub.models import Pack
 
 
@@ -25,6 +26,11 @@ def group_by_language(packs: list[Pack], preferred: list[str]) -> list[LanguageG
         return order, language
 
     return [LanguageGroup(lang, groups[lang]) for lang in sorted(groups, key=rank)]
+
+
+def library_listing() -> tuple[list[Pack], dict[str, int]]:
+    """Every pack in order, and each pack's lesson count (cached until the library changes)."""
+    return library_cache.get("listing", lambda: (Pack.ordered(), Pack.lesson_counts()))
 
 
 def subjects_of(packs: list[Pack]) -> list[str]:

@@ -171,3 +171,24 @@ def test_unexpected_error_is_a_friendly_500(config, caplog: pytest.LogCaptureFix
     body = client.get("/api/broken")
     assert body.status_code == 500 and body.json["error"]["code"] == "internal_server_error"
     assert "a bug" in caplog.text  # the operator's log keeps the detail
+
+
+def test_pages_follow_a_library_change_made_by_another_process(
+    browse: FlaskClient, config, tmp_path: Path
+) -> None:
+    """Pages are cached until the library changes, wherever the change was made."""
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    assert "Later pack" not in browse.get("/").text
+    assert browse.get("/lessons/fractions-en/halves").status_code == 200
+    later = write_pack_dir(
+        tmp_path / "later", sample_manifest(id="later-pack", title="Later pack"), sample_files()
+    )
+    runner = CliRunner()
+    data = str(config.data_dir)
+    assert runner.invoke(main, ["content", "import", "--data", data, str(later)]).exit_code == 0
+    assert "Later pack" in browse.get("/").text
+    assert runner.invoke(main, ["content", "remove", "--data", data, "fractions-en"]).exit_code == 0
+    assert browse.get("/lessons/fractions-en/halves").status_code == 404

@@ -33,11 +33,11 @@ def pack(pack_id: str) -> ResponseReturnValue:
 
 @bp.get("/lessons/<pack_id>/<lesson_id>")
 def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
-    found = Lesson.find(pack_id, lesson_id)
-    if found is None:
+    view = lesson_service.lesson_view(pack_id, lesson_id)
+    if view is None:
         raise HubError(404, "lesson_not_found", f"No lesson {pack_id}/{lesson_id} is installed.")
+    found, files = view.lesson, view.files
     body = _lesson_summary(found)
-    files = lesson_service.files_of(found)
     body.update(
         {
             "description": found.description,
@@ -54,9 +54,8 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
             },
         }
     )
-    previous, following = found.neighbours()
-    body["previous"] = _ref(previous)
-    body["next"] = _ref(following)
+    body["previous"] = _ref(view.previous)
+    body["next"] = _ref(view.next)
     if found.kind == "exercise":
         body["exercise"] = _exercise_json(found)
     return jsonify(body)

@@ -11,7 +11,7 @@ from hub.auth import LEARNER, current_user
 from hub.csrf import check_csrf
 from hub.errors import HubError
 from hub.i18n import reader_languages
-from hub.library_view import group_by_language, subjects_of
+from hub.library_view import group_by_language, library_listing, subjects_of
 from hub.models import Lesson, Pack
 from hub.quiz import grade_attempt
 
@@ -20,7 +20,7 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def home() -> ResponseReturnValue:
-    packs = Pack.ordered()
+    packs, counts = library_listing()
     language = request.args.get("lang", "")
     subject = request.args.get("subject", "")
     shown = [
@@ -35,7 +35,7 @@ def home() -> ResponseReturnValue:
         subjects=subjects_of(packs),
         language=language,
         subject=subject,
-        counts=Pack.lesson_counts(),
+        counts=counts,
     )
 
 
@@ -51,18 +51,15 @@ def pack(pack_id: str) -> ResponseReturnValue:
 
 @bp.route("/lessons/<pack_id>/<lesson_id>", methods=["GET", "POST"])
 def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
-    found = Lesson.find(pack_id, lesson_id)
-    if found is None:
+    view = lesson_service.lesson_view(pack_id, lesson_id)
+    if view is None:
         raise HubError(404, "lesson_not_found", "There is no such lesson in this library.")
-    context = {"lesson": found, "pack": found.pack, "files": lesson_service.files_of(found)}
-    context["previous"], context["next"] = found.neighbours()
-    context["topic"] = found.topic()
+    found = view.lesson
+    context = dict(view.__dict__)
     learner = current_user()
     if learner is not None and learner.role == LEARNER and request.method == "GET":
         # Counted here so a view counts even with JavaScript off.
         current_app.extensions["events"].record(learner.id, pack_id, lesson_id, "viewed")
-    if found.kind in ("video", "audio"):
-        context["transcript"] = lesson_service.transcript_of(found)
     if found.kind == "exercise":
         context.update(_exercise_context(found))
     elif request.method == "POST":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -79,6 +80,7 @@ def run(argv: list[str], root: Path) -> int:
             file=sys.stderr,
         )
         return 1
+    load_before = os.getloadavg()[0]
     results: list[SectionResult] = []
     try:
         for name in args.only or SECTIONS:
@@ -92,8 +94,9 @@ def run(argv: list[str], root: Path) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     print(format_table(results))
     print(
-        f"\n{len(results)} section(s) in {seconds:.0f} s; MB = 10^6 bytes; "
-        "latencies are per request, first byte sent to last byte read."
+        f"\n{len(results)} section(s) in {seconds:.0f} s on {os.cpu_count()} CPUs "
+        f"(load average {load_before:.2f} before); MB = 10^6 bytes; latencies are per "
+        "request, first byte sent to last byte read."
     )
     if args.json:
         write_json(args.json, results, seconds)

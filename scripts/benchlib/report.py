@@ -79,6 +79,8 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        # Other work on the machine skews every number: say how busy it was.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
