@@ -23,6 +23,7 @@ def _digest(path: Path, mtime_ns: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=512)
 def _resolve(filename: str) -> Path | None:
     path = (STATIC_ROOT / filename).resolve()
     if not path.is_relative_to(STATIC_ROOT) or not path.is_file():
