@@ -7,6 +7,7 @@ score are maxima, attempts and time spent are sums over distinct events.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -124,20 +125,27 @@ class Progress(BaseModel):
 
 
 def contribution(event: Event) -> dict[str, Any]:
-    """What one event adds to its progress row."""
-    fields = event.fields or {}
+    """What one event adds to its progress row. Fields may come from another hub's bundle,
+    so anything malformed counts as nothing rather than breaking the fold."""
+    fields = event.fields if isinstance(event.fields, dict) else {}
     is_attempt = event.type == "attempt"
-    fraction = min(max(float(fields.get("progress") or 0), 0.0), 1.0)
-    mastered = bool(is_attempt and fields.get("mastered"))
-    score = fields.get("score") if is_attempt else None
+    fraction = _clamped(fields.get("progress"), 1.0) or 0.0
+    mastered = bool(is_attempt and fields.get("mastered") is True)
     return {
         "progress": 1.0 if mastered or event.type == "completed" else fraction,
         "completed": event.type == "completed" or fraction >= 1.0 or mastered,
         "mastered": mastered,
-        "best_score": float(score) if score is not None else None,
+        "best_score": _clamped(fields.get("score"), 1.0) if is_attempt else None,
         "attempts": 1 if is_attempt else 0,
-        "time_spent": min(max(float(fields.get("time_spent") or 0), 0.0), MAX_TIME_SPENT),
+        "time_spent": _clamped(fields.get("time_spent"), MAX_TIME_SPENT) or 0.0,
     }
+
+
+def _clamped(value: Any, high: float) -> float | None:
+    """A finite number clamped to [0, high], or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return min(max(float(value), 0.0), high)
 
 
 @dataclass
