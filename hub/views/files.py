@@ -14,9 +14,11 @@ from content.blobstore import BlobStore
 from content.errors import PackError
 from content.importer import media_type
 from content.source import open_source
+from hub.compress import accepts_gzip, gzip_bytes
 from hub.errors import HubError
 from hub.models import Lesson, PackFile
 from hub.sendfile import REVALIDATE, send_path
+from hub.views.static import static_url
 
 bp = Blueprint("files", __name__)
 
@@ -29,6 +31,19 @@ ARTICLE_CSP = (
     "style-src 'self' 'unsafe-inline'; connect-src 'none'; form-action 'none'; "
     "frame-ancestors 'self'; base-uri 'none'"
 )
+# A reading served by path may run exactly one script: the hub's scroll reporter, named by its
+# full URL (a host-source with a path matches that file only). `sandbox` still has no
+# allow-same-origin, and no frames, objects or workers of its own where another script
+# could hide.
+READING_CSP = (
+    "sandbox allow-scripts allow-popups; default-src 'self' data:; script-src {reporter}; "
+    "style-src 'self' 'unsafe-inline'; connect-src 'none'; form-action 'none'; "
+    "frame-src 'self'; object-src 'none'; worker-src 'none'; "
+    "frame-ancestors 'self'; base-uri 'none'"
+)
+REPORTER = "js/article-reporter.js"
+READING_MAX = 4 * 1024 * 1024  # larger HTML is served as it is, without the reporter
+_HOST = re.compile(r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
 APP_CSP = (
     "sandbox allow-scripts allow-popups; default-src 'self' data: blob:; "
     "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'none'; "
@@ -72,6 +87,8 @@ def pack_file(pack_id: str, path: str) -> ResponseReturnValue:
     blob_path = _store().path(found.sha256)
     if not blob_path.is_file():
         raise _not_found()
+    if _is_reading(found):
+        return _reading(found, blob_path)
     return send_path(
         blob_path,
         etag=found.sha256,
@@ -97,6 +114,46 @@ def app_file(pack_id: str, lesson_id: str, path: str) -> ResponseReturnValue:
         return response
     response.set_data(_read_app_file(_store().path(archive.sha256), path))
     return response
+
+
+def _is_reading(found: PackFile) -> bool:
+    return (
+        found.media_type.split(";")[0] == "text/html"
+        and found.size <= READING_MAX
+        and _HOST.match(request.host) is not None
+    )
+
+
+def _reading(found: PackFile, blob_path: Path) -> Response:
+    """A pack's HTML page with the scroll reporter appended: the page it is shown in learns
+    how far it was read, and the pack's own scripts are still refused by the CSP."""
+    script = static_url(REPORTER)
+    reporter = f"{request.scheme}://{request.host}{script.split('?')[0]}"
+    response = Response(mimetype="text/html")
+    response.headers["Cache-Control"] = REVALIDATE
+    response.headers["Content-Security-Policy"] = READING_CSP.format(reporter=reporter)
+    response.vary.add("Accept-Encoding")
+    tag = f'<script src="{script}" defer></script>\n'.encode()
+    etag = f"{found.sha256}-{hashlib.sha256(tag).hexdigest()[:8]}"
+    gzipped = accepts_gzip(request)
+    response.set_etag(etag + "-gz" if gzipped else etag)
+    if request.if_none_match.contains(response.get_etag()[0]):
+        response.status_code = 304
+        return response
+    body = _with_reporter(blob_path.read_bytes(), tag)
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+        body = gzip_bytes(body)
+    response.set_data(body)
+    return response
+
+
+def _with_reporter(page: bytes, tag: bytes) -> bytes:
+    """Appended at the very end: an HTML parser puts a late <script> into the body, and the
+    page's doctype, <head> and encoding declaration are left exactly where they were."""
+    if page.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return page  # UTF-16: ASCII bytes appended would be garbage
+    return page + (b"" if page.endswith(b"\n") else b"\n") + tag
 
 
 def _read_app_file(zip_path: Path, path: str) -> bytes:

@@ -7,10 +7,11 @@ from flask.typing import ResponseReturnValue
 
 from content.exercise import AnswerError, Exercise, Grade, grade
 from hub import lessons as lesson_service
-from hub.auth import LEARNER, current_user
+from hub.auth import LEARNER, current_learner, current_user
 from hub.csrf import check_csrf
 from hub.errors import HubError
 from hub.i18n import reader_languages
+from hub.learner_home import learner_home
 from hub.library_view import group_by_language, library_listing, subjects_of
 from hub.models import Lesson, Pack
 from hub.quiz import grade_attempt
@@ -36,6 +37,7 @@ def home() -> ResponseReturnValue:
         language=language,
         subject=subject,
         counts=counts,
+        mine=learner_home(learner) if (learner := current_learner()) else None,
     )
 
 

@@ -20,6 +20,7 @@ bp = Blueprint("progress", __name__, url_prefix="/api")
 
 # "attempt" events come only from the grading endpoint, never from a client's say-so.
 CLIENT_TYPES = tuple(t for t in EVENT_TYPES if t != "attempt")
+MAX_ID = 64  # the pack format's longest pack or lesson id
 
 
 @bp.post("/progress")
@@ -88,6 +89,8 @@ def progress_json(row: Progress) -> dict[str, Any]:
 def _lesson(pack_id: Any, lesson_id: Any) -> Lesson:
     if not isinstance(pack_id, str) or not isinstance(lesson_id, str):
         raise HubError(400, "bad_request", "Send pack_id and lesson_id as strings.")
+    if len(pack_id) > MAX_ID or len(lesson_id) > MAX_ID:  # and never echo 10 KB back
+        raise HubError(400, "bad_request", f"Ids have at most {MAX_ID} characters.")
     lesson = Lesson.find(pack_id, lesson_id)
     if lesson is None:
         raise HubError(404, "lesson_not_found", f"No lesson {pack_id}/{lesson_id} is installed.")
@@ -98,7 +101,9 @@ def _number(body: dict[str, Any], name: str, low: float, high: float) -> float:
     value = body.get(name, 0)
     if value is None:
         return low
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise HubError(400, "bad_request", f"{name} must be a number.")
+    if isinstance(value, float) and not math.isfinite(value):  # a huge int stays an int
         raise HubError(400, "bad_request", f"{name} must be a number.")
     if not low <= value <= high:
         raise HubError(400, "bad_request", f"{name} must be between {low:g} and {high:g}.")
