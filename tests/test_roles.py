@@ -83,6 +83,6 @@ def test_every_guarded_route_checks_the_role(people: Flask, role: str) -> None:
         allowed = role in ALLOWED[prefix]
         expected = "in" if allowed else (401 if role == "anonymous" else 403)
         got = response.status_code
-        if expected == "in" and got in (401, 403) or expected != "in" and got != expected:
+        if (expected == "in" and got in (401, 403)) or (expected != "in" and got != expected):
             wrong.append(f"{method} {url} as {role}: {got} (expected {expected})")
     assert not wrong, "\n".join(wrong)
