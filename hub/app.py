@@ -39,7 +39,7 @@ def create_app(
     overrides: Mapping[str, Any] | None = None,
 ) -> Flask:
     config = config or load_config(data_dir, overrides)
-    prepare(config)
+    keys = prepare(config)
     app = Flask(__name__, static_folder=None)
     app.config.update(
         SECRET_KEY=read_secret_key(config),
@@ -50,6 +50,7 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.extensions["library"] = Library(config)
+    app.extensions["keys"] = keys
     app.extensions["throttle"] = Throttle()
     with connected():
         app.extensions["events"] = EventLog.start()

@@ -10,6 +10,7 @@ from pathlib import Path
 from hub.db import db, open_database
 from hub.migrations import migrate
 from hub.settings import Config
+from sync.identity import KeyPair, load_or_create
 
 
 def samples_dir() -> Path:
@@ -17,13 +18,16 @@ def samples_dir() -> Path:
     return Path(str(files("content") / "samples"))
 
 
-def prepare(config: Config) -> None:
-    """Create what is missing (dir, key, database) and bring the schema up to date."""
+def prepare(config: Config) -> KeyPair:
+    """Create what is missing (dir, keys, database) and bring the schema up to date; returns
+    the hub's identity key pair."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     read_secret_key(config)
+    keys = load_or_create(config.data_dir)
     open_database(config.db_path)
     with db.connection_context():
         migrate(db)
+    return keys
 
 
 def read_secret_key(config: Config) -> str:
