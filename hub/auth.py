@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import request, session
+from flask import g, request, session
 
 from hub.errors import HubError
 from hub.people import Learner, StaffUser
@@ -36,10 +36,27 @@ class Identity:
 
 
 def current_user() -> Identity | None:
-    who = session.get("who")
-    if not who:
+    """Who this request is from; an account removed since sign-in counts as nobody."""
+    if "who" not in g:
+        g.who = _identity_still_valid(session.get("who"))
+    return g.who
+
+
+def _identity_still_valid(stored: dict[str, Any] | None) -> Identity | None:
+    if not stored:
         return None
-    return Identity(**who)
+    try:
+        who = Identity(**stored)
+    except TypeError:
+        return None
+    model = Learner if who.role == LEARNER else StaffUser
+    query = model.select().where(model.id == who.id, model.username == who.username)
+    if model is StaffUser:
+        query = query.where(StaffUser.role == who.role)
+    if not query.exists():
+        session.clear()
+        return None
+    return who
 
 
 def current_learner() -> Learner | None:
@@ -61,11 +78,13 @@ def sign_in(person: Learner | StaffUser) -> Identity:
     )
     session.clear()
     session["who"] = identity.__dict__
+    g.who = identity
     return identity
 
 
 def sign_out() -> None:
     session.clear()
+    g.who = None
 
 
 def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

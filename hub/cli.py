@@ -3,69 +3,25 @@
 from __future__ import annotations
 
 import errno
-import functools
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 import waitress
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
-from content.errors import PackError
 from hub import __version__
 from hub.app import create_app
-from hub.datadir import prepare
-from hub.db import db
-from hub.library import Library, Outcome
+from hub.cli_common import config_for, data_option, friendly_errors, open_library
+from hub.cli_people import learners, progress, users
+from hub.library import Outcome
 from hub.models import Pack, PackFile
-from hub.settings import Config, SettingsError, load_config
+from hub.settings import Config
 
 log = logging.getLogger("learnhub")
-
-data_option = click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data directory (default: $LEARNHUB_DATA, else ~/.local/share/learnhub).",
-)
-
-
-def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can cause into one sentence instead of a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (SettingsError, PackError) as err:
-            raise click.ClickException(str(err)) from None
-        except PermissionError as err:
-            raise click.ClickException(f"Permission denied: {err.filename}.") from None
-        except OSError as err:
-            raise click.ClickException(
-                f"{err.strerror or err}: {err.filename or ''}".strip()
-            ) from None
-
-    return wrapper
-
-
-def _config(data_dir: Path | None, **overrides: Any) -> Config:
-    return load_config(data_dir, overrides)
-
-
-@contextmanager
-def _library(data_dir: Path | None) -> Iterator[Library]:
-    config = _config(data_dir)
-    prepare(config)
-    with db.connection_context():
-        yield Library(config)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,7 +41,7 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     # waitress warns on every queued request under load: thousands of lines on an SD card.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    config = _config(data_dir, host=host, port=port, threads=threads)
+    config = config_for(data_dir, host=host, port=port, threads=threads)
     app = create_app(config)
     server = _bind(app, config)
     log.info(
@@ -129,7 +85,7 @@ def content() -> None:
 @friendly_errors
 def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
     """Import packs: a pack folder, a .zip pack, or a folder (USB stick) holding many."""
-    with _library(data_dir) as library:
+    with open_library(data_dir) as library:
         outcomes = library.import_paths(list(paths))
     for outcome in outcomes:
         click.echo(_describe(outcome), err=outcome.error is not None)
@@ -160,7 +116,7 @@ def _describe(outcome: Outcome) -> str:
 @friendly_errors
 def content_list(data_dir: Path | None, as_json: bool) -> None:
     """List the installed packs."""
-    with _library(data_dir):
+    with open_library(data_dir):
         counts = Pack.lesson_counts()
         rows = [
             {
@@ -191,7 +147,7 @@ def content_list(data_dir: Path | None, as_json: bool) -> None:
 @friendly_errors
 def content_remove(data_dir: Path | None, pack_id: str) -> None:
     """Remove a pack and the files no other pack uses."""
-    with _library(data_dir) as library:
+    with open_library(data_dir) as library:
         deleted = library.remove(pack_id)
     click.echo(f"removed {pack_id} ({deleted} files no longer needed were deleted)")
 
@@ -201,7 +157,7 @@ def content_remove(data_dir: Path | None, pack_id: str) -> None:
 @friendly_errors
 def content_verify(data_dir: Path | None) -> None:
     """Re-hash every file of the library and report damage."""
-    with _library(data_dir) as library:
+    with open_library(data_dir) as library:
         damage = library.verify()
         total = PackFile.select().count()
     for item in damage:
@@ -214,6 +170,10 @@ def content_verify(data_dir: Path | None) -> None:
             f"{len(damage)} file(s) are damaged; import those packs again to repair them."
         )
     click.echo(f"all {total} files are intact")
+
+
+for group in (users, learners, progress):
+    main.add_command(group)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -86,3 +86,14 @@ def test_every_guarded_route_checks_the_role(people: Flask, role: str) -> None:
         if (expected == "in" and got in (401, 403)) or (expected != "in" and got != expected):
             wrong.append(f"{method} {url} as {role}: {got} (expected {expected})")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_removed_or_demoted_account_loses_its_session(people: Flask) -> None:
+    coach = signed_in(people, "coach")
+    operator = signed_in(people, "operator")
+    assert coach.get("/coach/").status_code == 200
+    with people.app_context(), connected():
+        StaffUser.delete().where(StaffUser.username == "coach-carol").execute()
+        StaffUser.update(role="coach").where(StaffUser.username == "olu-operator").execute()
+    assert coach.get("/coach/").status_code == 401
+    assert operator.get("/admin/").status_code == 401

@@ -1,0 +1,68 @@
+"""What every `learnhub` command shares: the --data option, one-sentence errors, a ready
+data dir. Command groups live in their own modules and hub.cli assembles them."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from content.errors import PackError
+from hub.datadir import prepare
+from hub.db import db
+from hub.library import Library
+from hub.settings import Config, SettingsError, load_config
+from sync.identity import IdentityError
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $LEARNHUB_DATA, else ~/.local/share/learnhub).",
+)
+
+# Errors whose message is already the one sentence a user should read.
+USER_ERRORS: tuple[type[Exception], ...] = (SettingsError, PackError, IdentityError)
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into one sentence instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as err:
+            raise click.ClickException(str(err)) from None
+        except PermissionError as err:
+            raise click.ClickException(f"Permission denied: {err.filename}.") from None
+        except OSError as err:
+            raise click.ClickException(
+                f"{err.strerror or err}: {err.filename or ''}".strip()
+            ) from None
+
+    return wrapper
+
+
+def config_for(data_dir: Path | None, **overrides: Any) -> Config:
+    return load_config(data_dir, overrides)
+
+
+@contextmanager
+def open_hub(data_dir: Path | None) -> Iterator[Config]:
+    """A prepared data dir with the database connected, for commands that run without a server."""
+    config = config_for(data_dir)
+    prepare(config)
+    with db.connection_context():
+        yield config
+
+
+@contextmanager
+def open_library(data_dir: Path | None) -> Iterator[Library]:
+    with open_hub(data_dir) as config:
+        yield Library(config)
