@@ -91,10 +91,10 @@ def _lesson(pack_id: Any, lesson_id: Any) -> Lesson:
         raise HubError(400, "bad_request", "Send pack_id and lesson_id as strings.")
     if len(pack_id) > MAX_ID or len(lesson_id) > MAX_ID:  # and never echo 10 KB back
         raise HubError(400, "bad_request", f"Ids have at most {MAX_ID} characters.")
-    lesson = Lesson.find(pack_id, lesson_id)
-    if lesson is None:
+    view = lesson_service.lesson_view(pack_id, lesson_id)
+    if view is None:
         raise HubError(404, "lesson_not_found", f"No lesson {pack_id}/{lesson_id} is installed.")
-    return lesson
+    return view.lesson
 
 
 def _number(body: dict[str, Any], name: str, low: float, high: float) -> float:
