@@ -18,8 +18,9 @@ from hub.db import connected, db
 from hub.events import EventLog
 from hub.library import Library
 from hub.people import StaffUser
+from hub.search.service import attach as attach_search
 from hub.settings import Config, load_config
-from hub.views import admin, api, coach, files, health, pages, progress, session, static
+from hub.views import admin, api, coach, files, health, pages, progress, search, session, static
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,12 @@ def create_app(
         progress.bp,
         admin.bp,
         coach.bp,
+        search.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
     app.after_request(_finish)
+    attach_search(app, config)  # before the first run, so the sample packs are indexed
     _first_run(app)
     return app
 

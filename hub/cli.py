@@ -19,6 +19,7 @@ from hub.cli_common import config_for, data_option, friendly_errors, open_librar
 from hub.cli_people import learners, progress, users
 from hub.library import Outcome
 from hub.models import Pack, PackFile
+from hub.search.cli import search
 from hub.settings import Config
 
 log = logging.getLogger("learnhub")
@@ -172,7 +173,7 @@ def content_verify(data_dir: Path | None) -> None:
     click.echo(f"all {total} files are intact")
 
 
-for group in (users, learners, progress):
+for group in (users, learners, progress, search):
     main.add_command(group)
 
 

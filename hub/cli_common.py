@@ -15,6 +15,7 @@ from content.errors import PackError
 from hub.datadir import prepare
 from hub.db import db
 from hub.library import Library
+from hub.search.service import attach as attach_search
 from hub.settings import Config, SettingsError, load_config
 from sync.identity import IdentityError
 
@@ -65,4 +66,6 @@ def open_hub(data_dir: Path | None) -> Iterator[Config]:
 @contextmanager
 def open_library(data_dir: Path | None) -> Iterator[Library]:
     with open_hub(data_dir) as config:
-        yield Library(config)
+        library = Library(config)
+        attach_search(library, config)  # imports and removals update the search index
+        yield library

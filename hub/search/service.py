@@ -1,0 +1,239 @@
+"""Search wired to the hub: kept in step with the library, rebuilt when it is not, and
+always answering.
+
+    attach(app, config)        # in create_app, before the sample library is loaded
+    attach(library, config)    # in the CLI, where it builds its own Library
+
+The index follows the library inside the same operation: `Library` calls us after each
+committed change while it still holds the library lock, so the index has one writer at a
+time across threads and processes. If the index is missing, damaged or records an older
+library generation (a crash between the two commits), the server notices at start (and on
+later searches) and rebuilds it in a background thread, answering meanwhile from the old
+index if it can, else with an empty result and a notice. Searches never fail.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask
+
+from content.blobstore import BlobStore
+from hub.db import connected
+from hub.library import Library
+from hub.models import LibraryState, Pack
+from hub.search import engine
+from hub.search.documents import library_docs, library_languages, pack_docs, title_rows
+from hub.search.index import IndexUnavailable, SearchIndex
+from hub.search.query import ParsedQuery
+from hub.search.titles import Suggestion, TitleIndex
+from hub.settings import Config
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "search"
+CHECK_EVERY_SECONDS = 2.0  # how often a search looks for changes made by another process
+SYNC_TITLES_BELOW = 5000  # lessons; above, a stale title list is rebuilt in the background
+
+
+class SearchService:
+    def __init__(self, config: Config, library: Library, *, background: bool = True) -> None:
+        self.config = config
+        self.library = library
+        self.background = background
+        self.index = SearchIndex(config.data_dir / "search")
+        self.store = BlobStore(config.blobs_dir)
+        self._titles: TitleIndex | None = None
+        self._jobs: dict[str, threading.Thread] = {}
+        self._jobs_lock = threading.Lock()
+        self._checked_at = 0.0
+
+    # --- Keeping up with the library ------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the index and rebuild it in the background if it does not match the library."""
+        self.index.open()
+        with connected():
+            if self._stale():
+                self._start_job("rebuild", self._rebuild_job)
+
+    def on_change(self, pack_id: str, removed: bool) -> None:
+        """Library listener, called inside the library's lock after each committed change."""
+        try:
+            generation = LibraryState.current()
+            if self.index.generation() == generation - 1:
+                self._apply(pack_id, removed, generation)
+            else:
+                self._rebuild_locked(generation)
+        except Exception:  # the library change stands; the index catches up at the next check
+            log.exception("search index not updated after changing %s; it will be rebuilt", pack_id)
+
+    def _apply(self, pack_id: str, removed: bool, generation: int) -> None:
+        pack = None if removed else Pack.by_id(pack_id)
+        docs = pack_docs(self.store, pack) if pack is not None else []
+        languages = {pack.language} if pack is not None else set()
+        self.index.replace_packs([pack_id], docs, generation, languages)
+
+    def rebuild(self) -> int:
+        """Rebuild now, in this thread, holding the library lock; returns the lessons."""
+        with self.library.exclusive():
+            return self._rebuild_locked(LibraryState.current())
+
+    def _rebuild_locked(self, generation: int) -> int:
+        started = time.perf_counter()
+        count = self.index.rebuild(library_docs(self.store), generation, library_languages())
+        log.info("search index rebuilt: %d lessons in %.1f s", count, time.perf_counter() - started)
+        return count
+
+    def _rebuild_job(self) -> None:
+        with self.library.exclusive():
+            # Someone (an import, another process) may have caught up while we waited.
+            if self._stale():
+                self._rebuild_locked(LibraryState.current())
+
+    def _stale(self) -> bool:
+        """The index does not reflect the library (needs a database connection)."""
+        generation = LibraryState.current()
+        indexed = self.index.generation()
+        if indexed is None:
+            return Pack.select().exists()
+        return indexed != generation
+
+    def _check_now_and_then(self) -> None:
+        """Notice changes another process committed without updating the index (a crash)."""
+        now = time.monotonic()
+        if now - self._checked_at < CHECK_EVERY_SECONDS:
+            return
+        self._checked_at = now
+        try:
+            self.index.ensure_open()
+            with connected():
+                stale = self._stale()
+        except Exception:  # a check must never break the search that made it
+            log.exception("search: could not check the index against the library")
+            return
+        if stale:
+            self._start_job("rebuild", self._rebuild_job)
+
+    # --- Background jobs ------------------------------------------------------------------
+
+    def _start_job(self, name: str, target: Callable[[], None]) -> None:
+        if not self.background:
+            target()
+            return
+        with self._jobs_lock:
+            running = self._jobs.get(name)
+            if running is not None and running.is_alive():
+                return
+            thread = threading.Thread(
+                target=self._run_job, args=(name, target), name=f"search-{name}", daemon=True
+            )
+            self._jobs[name] = thread
+            thread.start()
+
+    def _run_job(self, name: str, target: Callable[[], None]) -> None:
+        try:
+            target()
+        except Exception:  # a background job reports in the log; the next check retries
+            log.exception("search: the %s job failed", name)
+
+    def busy(self, name: str = "rebuild") -> bool:
+        thread = self._jobs.get(name)
+        return thread is not None and thread.is_alive()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait for background jobs (tests, shutdown); True if none is left running."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._jobs.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._jobs.values())
+
+    # --- Answering ------------------------------------------------------------------------
+
+    def search(
+        self,
+        parsed: ParsedQuery,
+        filters: engine.Filters | None = None,
+        page: int = 1,
+        readers: tuple[str, ...] = (),
+    ) -> engine.SearchResult:
+        filters = filters or engine.Filters()
+        self._check_now_and_then()
+        try:
+            self.index.ensure_open()
+            with self.index.snapshot() as snap:
+                titles = self._titles_for(snap.view.library_generation, snap.view.lessons)
+                result = engine.run(snap, parsed, filters, page, readers, titles)
+        except IndexUnavailable:
+            result = engine.SearchResult(query=parsed.text, page=page)
+            if self._library_has_lessons():
+                result.notice = "rebuilding"
+                self._start_job("rebuild", self._rebuild_job)
+            return result
+        except Exception:  # never fail a search; find out whether the index is damaged
+            log.exception("search failed on %r", parsed.text)
+            if self.index.healthy():
+                return engine.SearchResult(query=parsed.text, page=page, notice="failed")
+            self.index.close()
+            self._start_job("rebuild", self._rebuild_job)
+            return engine.SearchResult(query=parsed.text, page=page, notice="rebuilding")
+        if result.notice is None and self.busy("rebuild"):
+            result.notice = "updating"
+        return result
+
+    def suggest(self, text: str, readers: tuple[str, ...] = ()) -> list[Suggestion]:
+        """Titles as a student types; [] rather than an error when there is no index."""
+        try:
+            self.index.ensure_open()
+            with self.index.snapshot() as snap:
+                generation, lessons = snap.view.library_generation, snap.view.lessons
+            titles = self._titles_for(generation, lessons)
+        except IndexUnavailable:
+            return []
+        except Exception:  # a keystroke must never fail; the search path repairs the index
+            log.exception("search: suggestions failed for %r", text)
+            return []
+        return titles.suggest(text, readers) if titles is not None else []
+
+    def _library_has_lessons(self) -> bool:
+        try:
+            with connected():
+                return Pack.select().exists()
+        except Exception:  # only words a notice
+            return True
+
+    def _titles_for(self, generation: int | None, lessons: int) -> TitleIndex | None:
+        """Titles matching the index generation: built now for a small library; for a big
+        one, the previous list serves while a fresh one is built in the background."""
+        titles = self._titles
+        if titles is not None and titles.generation == generation:
+            return titles
+        if titles is None or lessons < SYNC_TITLES_BELOW or not self.background:
+            self._load_titles(generation)
+            return self._titles
+        self._start_job("titles", lambda: self._load_titles(generation))
+        return titles
+
+    def _load_titles(self, generation: int | None) -> None:
+        with connected():
+            self._titles = TitleIndex(title_rows(), generation or 0)
+
+
+def attach(target: Flask | Library, config: Config) -> SearchService:
+    """Give an app (or a CLI's Library) its search service; safe to call twice."""
+    if isinstance(target, Flask):
+        existing = target.extensions.get(EXTENSION)
+        if existing is not None:
+            return existing
+        library: Library = target.extensions["library"]
+        service = SearchService(config, library, background=True)
+        target.extensions[EXTENSION] = service
+        library.on_change(service.on_change)
+        service.start()
+        return service
+    service = SearchService(config, target, background=False)
+    target.on_change(service.on_change)
+    return service

@@ -1,0 +1,74 @@
+"""A short passage of a lesson around the words that matched, with those words marked.
+
+The passage is found with the lesson's own analyzer, so "running" is marked for a search for
+"run", and "équation" for "equation". The result is safe HTML: text escaped, <mark> around
+the matches.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from hub.search.analysis import LessonAnalyzer, word_pattern
+
+SNIPPET_WORDS = 30
+CONTEXT_BEFORE = 8
+MAX_SCANNED_WORDS = 5000
+MAX_MATCHES = 60
+TAIL_CHARS = 40  # punctuation after the last word of a text
+
+
+def make_snippet(text: str, analyzer: LessonAnalyzer, terms: frozenset[str]) -> str:
+    """ "" when none of `terms` occurs in `text`."""
+    spans: list[tuple[int, int]] = []
+    matches: list[tuple[int, str]] = []  # (word number, term)
+    for number, found in enumerate(word_pattern().finditer(text)):
+        if number >= MAX_SCANNED_WORDS or (matches and number > matches[0][0] + 2 * SNIPPET_WORDS):
+            break
+        spans.append(found.span())
+        term = analyzer.term(found.group())
+        if term is not None and term in terms:
+            matches.append((number, term))
+            if len(matches) >= MAX_MATCHES:
+                break
+    if not matches:
+        return ""
+    first = _best_window(matches)
+    start = max(0, first - CONTEXT_BEFORE)
+    end = min(len(spans), start + SNIPPET_WORDS)
+    marked = {number for number, _ in matches if start <= number < end}
+    return _render(text, spans, start, end, marked)
+
+
+def _best_window(matches: list[tuple[int, str]]) -> int:
+    """The word number where a window holding the most different matched terms begins."""
+    best, best_score = matches[0][0], 0
+    for at, (number, _) in enumerate(matches):
+        inside = {term for n, term in matches[at:] if n < number + SNIPPET_WORDS - CONTEXT_BEFORE}
+        if len(inside) > best_score:
+            best, best_score = number, len(inside)
+    return best
+
+
+def _render(text: str, spans: list[tuple[int, int]], start: int, end: int, marked: set[int]) -> str:
+    out = ["…"] if start > 0 else []
+    cursor = spans[start][0] if start > 0 else 0
+    for number in range(start, end):
+        begin, finish = spans[number]
+        out.append(escape(text[cursor:begin]))
+        word = escape(text[begin:finish])
+        out.append(f"<mark>{word}</mark>" if number in marked else word)
+        cursor = finish
+    if end < len(spans):
+        tail = text[cursor : cursor + 1]
+        out.append((tail if tail in ".!?" else "") + " …")
+    else:
+        out.append(escape(text[cursor : cursor + TAIL_CHARS]))
+    return " ".join("".join(out).split())
+
+
+def plain_snippet(text: str, words: int = SNIPPET_WORDS) -> str:
+    """The start of a text, escaped, for lessons whose body did not match (title matches)."""
+    pieces = text.split()
+    clipped = " ".join(pieces[:words])
+    return escape(clipped + (" …" if len(pieces) > words else ""))
