@@ -575,7 +575,7 @@ def test_admin_pages_work_without_javascript_on_a_360px_phone(tmp_path: Path) ->
             page.fill("#name", "Phone Operator")
             page.fill("#password", "password1")
             page.fill("#password2", "password1")
-            page.click("button[type=submit]")
+            page.click("main button[type=submit]")
             assert page.url == server.url + "/admin/"
             page.goto(server.url + "/admin/classes")
             page.fill("#name", "Class 4A with a rather long name for a phone")
