@@ -20,7 +20,24 @@ from hub.library import Library
 from hub.people import StaffUser
 from hub.search.service import attach as attach_search
 from hub.settings import Config, load_config
-from hub.views import admin, api, coach, files, health, pages, progress, search, session, static
+from hub.sync_service import SyncService
+from hub.views import (
+    admin,
+    api,
+    appliance,
+    captive,
+    coach,
+    files,
+    health,
+    neighbours,
+    pages,
+    progress,
+    search,
+    session,
+    share,
+    static,
+    sync_admin,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +70,9 @@ def create_app(
     app.extensions["library"] = Library(config)
     app.extensions["keys"] = keys
     app.extensions["throttle"] = Throttle()
+    # Before any event is recorded: a database restored from a copy starts a new sync epoch.
+    app.extensions["sync"] = SyncService(config, keys, app.extensions["library"])
+    app.extensions["sync"].ensure_epoch()
     with connected():
         app.extensions["events"] = EventLog.start()
         app.extensions["setup_code"] = _setup_code()
@@ -70,6 +90,11 @@ def create_app(
         admin.bp,
         coach.bp,
         search.bp,
+        captive.bp,
+        appliance.bp,
+        share.bp,
+        neighbours.bp,
+        sync_admin.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)

@@ -19,6 +19,7 @@ from flask import g, request, session
 
 from hub.errors import HubError
 from hub.people import Learner, StaffUser
+from hub.translate import gettext, ngettext
 
 LEARNER = "learner"
 
@@ -104,9 +105,9 @@ def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def check_role(*roles: str) -> Identity:
     who = current_user()
     if who is None:
-        raise HubError(401, "sign_in_required", "Please sign in first.")
+        raise HubError(401, "sign_in_required", gettext("Please sign in first."))
     if who.role not in roles:
-        raise HubError(403, "forbidden", "Your account is not allowed to do this.")
+        raise HubError(403, "forbidden", gettext("Your account is not allowed to do this."))
     return who
 
 
@@ -116,16 +117,16 @@ def check_json_call() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     if request.mimetype != "application/json":
-        raise HubError(415, "json_required", "Send this request as application/json.")
+        raise HubError(415, "json_required", gettext("Send this request as application/json."))
     origin = request.headers.get("Origin")
     if origin and urlsplit(origin).netloc != request.host:
-        raise HubError(403, "cross_origin", "Requests from other sites are not accepted.")
+        raise HubError(403, "cross_origin", gettext("Requests from other sites are not accepted."))
 
 
 def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise HubError(400, "bad_json", "The request body must be a JSON object.")
+        raise HubError(400, "bad_json", gettext("The request body must be a JSON object."))
     return body
 
 
@@ -174,7 +175,11 @@ class Throttle:
             raise HubError(
                 429,
                 "too_many_tries",
-                f"Too many wrong tries. Please wait {seconds} seconds and try again.",
+                ngettext(
+                    "Too many wrong tries. Please wait %(num)d second and try again.",
+                    "Too many wrong tries. Please wait %(num)d seconds and try again.",
+                    seconds,
+                ),
                 headers={"Retry-After": str(seconds)},
             )
 

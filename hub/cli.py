@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -13,14 +14,20 @@ import waitress
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
-from hub import __version__
+from hub import __version__, systemd
 from hub.app import create_app
+from hub.cli_central import central
 from hub.cli_common import config_for, data_option, friendly_errors, open_library
+from hub.cli_discovery import discover, fetch
 from hub.cli_people import learners, progress, users
+from hub.cli_sync import sync
+from hub.discovery import start_advertiser
 from hub.library import Outcome
 from hub.models import Pack, PackFile
 from hub.search.cli import search
 from hub.settings import Config
+from hub.sync_client import start_background
+from hub.translate import gettext, ngettext
 
 log = logging.getLogger("learnhub")
 
@@ -45,19 +52,34 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     config = config_for(data_dir, host=host, port=port, threads=threads)
     app = create_app(config)
     server = _bind(app, config)
+    advertiser = start_advertiser(app)  # None when the `advertise` setting is off
+    syncer = start_background(app.extensions["sync"])  # None when central_url is not set
     log.info(
         "Learning Hub is serving %s on http://%s:%s/", config.data_dir, config.host, config.port
     )
+    # systemd stops the hub with SIGTERM: leave the way Ctrl-C does, so the finally runs and
+    # the hub withdraws its announcement from the network.
+    signal.signal(signal.SIGTERM, _interrupt)
+    systemd.notify_ready(f"serving on port {config.port}")
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        systemd.notify_stopping()
+        if advertiser is not None:
+            advertiser.stop()
+        if syncer is not None:
+            syncer.stop()
         server.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
-    where = f"Port {config.port} on {config.host}"
+    where = {"port": config.port, "host": config.host}
     try:
         return waitress.create_server(
             app, host=config.host, port=config.port, threads=config.threads, ident="learnhub"
@@ -65,14 +87,26 @@ def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
             raise click.ClickException(
-                f"{where} is already in use; choose another with --port."
+                gettext(
+                    "Port %(port)d on %(host)s is already in use; choose another with --port.",
+                    **where,
+                )
             ) from None
         if err.errno == errno.EACCES:
             raise click.ClickException(
-                f"{where} needs more privileges (ports below 1024 need root or "
-                "CAP_NET_BIND_SERVICE); choose another with --port."
+                gettext(
+                    "Port %(port)d on %(host)s needs more privileges (ports below 1024 need root "
+                    "or CAP_NET_BIND_SERVICE); choose another with --port.",
+                    **where,
+                )
             ) from None
-        raise click.ClickException(f"{where} cannot be used: {err.strerror}.") from None
+        raise click.ClickException(
+            gettext(
+                "Port %(port)d on %(host)s cannot be used: %(reason)s.",
+                reason=err.strerror,
+                **where,
+            )
+        ) from None
 
 
 @main.group()
@@ -93,22 +127,44 @@ def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
     failed = sum(1 for o in outcomes if o.error)
     if failed:
         raise click.ClickException(
-            f"{failed} of {len(outcomes)} pack(s) were refused; "
-            "they changed nothing in the library."
+            # Translators: English says this the same way for every number.
+            ngettext(
+                "%(failed)d of %(num)d pack(s) were refused; they changed nothing in the library.",
+                "%(failed)d of %(num)d pack(s) were refused; they changed nothing in the library.",
+                len(outcomes),
+                failed=failed,
+            )
         )
 
 
 def _describe(outcome: Outcome) -> str:
     if outcome.error:
-        where = "" if str(outcome.path) in outcome.error else f" {outcome.path}"
-        return f"refused{where}: {outcome.error}"
+        if str(outcome.path) in outcome.error:
+            return gettext("refused: %(error)s", error=outcome.error)
+        return gettext("refused %(path)s: %(error)s", path=outcome.path, error=outcome.error)
     result = outcome.result
     assert result is not None
     if result.action == "unchanged":
-        return f"unchanged {result.pack_id} {result.version} (already installed)"
+        return gettext(
+            "unchanged %(pack)s %(version)s (already installed)",
+            pack=result.pack_id,
+            version=result.version,
+        )
     if result.action == "upgraded":
-        return f"upgraded {result.pack_id} {result.previous_version} -> {result.version}"
-    return f"installed {result.pack_id} {result.version} ({result.lessons} lessons)"
+        return gettext(
+            "upgraded %(pack)s %(previous)s -> %(version)s",
+            pack=result.pack_id,
+            previous=result.previous_version,
+            version=result.version,
+        )
+    # Translators: English says this the same way for every number.
+    return ngettext(
+        "installed %(pack)s %(version)s (%(num)d lessons)",
+        "installed %(pack)s %(version)s (%(num)d lessons)",
+        result.lessons,
+        pack=result.pack_id,
+        version=result.version,
+    )
 
 
 @content.command("list")
@@ -134,12 +190,11 @@ def content_list(data_dir: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo("The library is empty.")
+        click.echo(gettext("The library is empty."))
     for row in rows:
-        click.echo(
-            f"{row['id']}  {row['version']}  {row['language']}  "
-            f"{row['lessons']} lessons  {row['title']}"
-        )
+        # Translators: English says this the same way for every number.
+        lessons = ngettext("%(num)d lessons", "%(num)d lessons", row["lessons"])
+        click.echo(f"{row['id']}  {row['version']}  {row['language']}  {lessons}  {row['title']}")
 
 
 @content.command("remove")
@@ -150,7 +205,15 @@ def content_remove(data_dir: Path | None, pack_id: str) -> None:
     """Remove a pack and the files no other pack uses."""
     with open_library(data_dir) as library:
         deleted = library.remove(pack_id)
-    click.echo(f"removed {pack_id} ({deleted} files no longer needed were deleted)")
+    click.echo(
+        # Translators: English says this the same way for every number.
+        ngettext(
+            "removed %(pack)s (%(num)d files no longer needed were deleted)",
+            "removed %(pack)s (%(num)d files no longer needed were deleted)",
+            deleted,
+            pack=pack_id,
+        )
+    )
 
 
 @content.command("verify")
@@ -162,19 +225,31 @@ def content_verify(data_dir: Path | None) -> None:
         damage = library.verify()
         total = PackFile.select().count()
     for item in damage:
-        lessons = ", ".join(item.lessons) or "no lesson"
-        click.echo(
-            f"damaged {item.pack_id}/{item.path} ({item.problem}); lessons: {lessons}", err=True
+        lessons = ", ".join(item.lessons) or gettext("no lesson")
+        line = gettext(
+            "damaged %(pack)s/%(path)s (%(problem)s); lessons: %(lessons)s",
+            pack=item.pack_id,
+            path=item.path,
+            problem=item.problem,
+            lessons=lessons,
         )
+        click.echo(line, err=True)
     if damage:
         raise click.ClickException(
-            f"{len(damage)} file(s) are damaged; import those packs again to repair them."
+            # Translators: English says this the same way for every number.
+            ngettext(
+                "%(num)d file(s) are damaged; import those packs again to repair them.",
+                "%(num)d file(s) are damaged; import those packs again to repair them.",
+                len(damage),
+            )
         )
-    click.echo(f"all {total} files are intact")
+    # Translators: English says this the same way for every number.
+    click.echo(ngettext("all %(num)d files are intact", "all %(num)d files are intact", total))
 
 
-for group in (users, learners, progress, search):
+for group in (users, learners, progress, discover, search, sync, central):
     main.add_command(group)
+content.add_command(fetch)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ from hub.db import db
 from hub.library import Library
 from hub.search.service import attach as attach_search
 from hub.settings import Config, SettingsError, load_config
+from hub.translate import gettext
 from sync.identity import IdentityError
 
 data_option = click.option(
@@ -41,7 +42,9 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except USER_ERRORS as err:
             raise click.ClickException(str(err)) from None
         except PermissionError as err:
-            raise click.ClickException(f"Permission denied: {err.filename}.") from None
+            raise click.ClickException(
+                gettext("Permission denied: %(path)s.", path=err.filename)
+            ) from None
         except OSError as err:
             raise click.ClickException(
                 f"{err.strerror or err}: {err.filename or ''}".strip()

@@ -18,6 +18,7 @@ from hub.db import db
 from hub.events import rebuild_progress
 from hub.people import ROLES, Learner, PeopleError, StaffUser
 from hub.settings import load_config
+from hub.translate import gettext, ngettext
 
 
 def people_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +68,15 @@ def users_add(data_dir: Path | None, name: str, role: str, password: str) -> Non
     """Add a coach or an operator; they sign in at /signin/staff."""
     with _database(data_dir):
         user = roster.add_staff(name, role, password)
-    click.echo(f"added {user.role} {user.display_name} (user name: {user.username})")
+    role = gettext("operator") if user.role == "operator" else gettext("coach")
+    click.echo(
+        gettext(
+            "added %(role)s %(name)s (user name: %(username)s)",
+            role=role,
+            name=user.display_name,
+            username=user.username,
+        )
+    )
 
 
 @users.command("list")
@@ -80,7 +89,7 @@ def users_list(data_dir: Path | None) -> None:
     for user in found:
         click.echo(f"{user.username}  {user.role}  {user.display_name}")
     if not found:
-        click.echo("There are no accounts yet.")
+        click.echo(gettext("There are no accounts yet."))
 
 
 @click.group()
@@ -103,7 +112,13 @@ def learners_add(
     with _database(data_dir), db.atomic():
         groups = roster.find_classes(classes, create=True)
         learner = roster.add_learner(name, pin=pin, language=language, classes=groups)
-    click.echo(f"added {learner.display_name} (user name: {learner.username})")
+    click.echo(
+        gettext(
+            "added %(name)s (user name: %(username)s)",
+            name=learner.display_name,
+            username=learner.username,
+        )
+    )
 
 
 @learners.command("import")
@@ -115,15 +130,34 @@ def learners_add(
 def learners_import(data_dir: Path | None, file: Path, check: bool) -> None:
     """Add learners from a CSV file with the header name,class,pin,language."""
     if file.stat().st_size > roster.MAX_CSV_BYTES:
-        raise click.ClickException(f"{file} is larger than 1 MB; split it into smaller files.")
+        raise click.ClickException(
+            gettext("%(file)s is larger than 1 MB; split it into smaller files.", file=file)
+        )
     data = file.read_bytes()
     with _database(data_dir):
         summary = roster.import_csv(data, check_only=check)
-    verb = "would add" if check else "added"
-    click.echo(
-        f"{verb} {summary.added} learner(s); {summary.skipped} already on the hub; "
-        f"new classes: {', '.join(summary.new_classes) or 'none'}"
-    )
+    classes = ", ".join(summary.new_classes) or gettext("none")
+    if check:
+        # Translators: English says this the same way for every number.
+        line = ngettext(
+            "would add %(num)d learner(s); %(skipped)d already on the hub; "
+            "new classes: %(classes)s",
+            "would add %(num)d learner(s); %(skipped)d already on the hub; "
+            "new classes: %(classes)s",
+            summary.added,
+            skipped=summary.skipped,
+            classes=classes,
+        )
+    else:
+        # Translators: English says this the same way for every number.
+        line = ngettext(
+            "added %(num)d learner(s); %(skipped)d already on the hub; new classes: %(classes)s",
+            "added %(num)d learner(s); %(skipped)d already on the hub; new classes: %(classes)s",
+            summary.added,
+            skipped=summary.skipped,
+            classes=classes,
+        )
+    click.echo(line)
 
 
 @learners.command("list")
@@ -151,7 +185,7 @@ def learners_list(data_dir: Path | None, as_json: bool) -> None:
     for row in rows:
         click.echo(f"{row['username']}  {row['name']}  {', '.join(row['classes'])}")
     if not rows:
-        click.echo("There are no learners yet.")
+        click.echo(gettext("There are no learners yet."))
 
 
 @learners.command("export")
@@ -176,4 +210,9 @@ def progress_rebuild(data_dir: Path | None) -> None:
     """Recompute every learner's progress from the event log."""
     with _database(data_dir):
         count = rebuild_progress()
-    click.echo(f"rebuilt progress from {count} events")
+    click.echo(
+        # Translators: English says this the same way for every number.
+        ngettext(
+            "rebuilt progress from %(num)d events", "rebuilt progress from %(num)d events", count
+        )
+    )

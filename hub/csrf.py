@@ -8,6 +8,7 @@ import secrets
 from flask import request, session
 
 from hub.errors import HubError
+from hub.translate import gettext
 
 
 def csrf_token() -> str:
@@ -23,5 +24,5 @@ def check_csrf() -> None:
         raise HubError(
             400,
             "csrf_failed",
-            "This form has expired. Please go back, reload the page and try again.",
+            gettext("This form has expired. Please go back, reload the page and try again."),
         )

@@ -24,6 +24,8 @@ PRAGMAS = {
     "synchronous": "full",
     "foreign_keys": 1,
     "cache_size": -16000,
+    # Shrink the write-ahead log after checkpoints: an SD card need not keep a big file around.
+    "journal_size_limit": 8 * 1024 * 1024,
 }
 
 

@@ -9,6 +9,8 @@ from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from hub.translate import gettext, http_error_words
+
 log = logging.getLogger(__name__)
 
 
@@ -41,11 +43,16 @@ def _code_name(error: HTTPException) -> str:
 
 def render_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
-    message = error.description or error.name
+    message, title = error.description or error.name, error.name
+    words = http_error_words(status)
+    if words:
+        title = words[0]
+        if error.description == type(error).description:  # werkzeug's paragraph, not ours
+            message = words[1]
     if wants_json():
         response = jsonify({"error": {"code": _code_name(error), "message": message}})
     else:
-        response = render_template("error.html", status=status, message=message, title=error.name)
+        response = render_template("error.html", status=status, message=message, title=title)
     return response, status, _passthrough_headers(error)
 
 
@@ -58,7 +65,9 @@ def _passthrough_headers(error: HTTPException) -> dict[str, str]:
 
 def handle_unexpected(error: Exception) -> ResponseReturnValue:
     log.exception("unexpected error on %s %s", request.method, request.path)
-    return render_error(InternalServerError("Something went wrong on the hub. Please try again."))
+    return render_error(
+        InternalServerError(gettext("Something went wrong on the hub. Please try again."))
+    )
 
 
 def register(app: Flask) -> None:

@@ -7,7 +7,6 @@ score are maxima, attempts and time spent are sums over distinct events.
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +27,9 @@ from hub.db import db
 from hub.models import BaseModel
 from hub.people import Learner
 from sync.hlc import HybridClock, wall_millis
+from sync.progress import contribution as fold_rule
 
 EVENT_TYPES = ("viewed", "progress", "completed", "attempt")
-MAX_TIME_SPENT = 4 * 3600.0  # seconds one report may add: more is a stuck tab, not study
 NEEDS_HELP_ATTEMPTS = 3
 
 
@@ -125,27 +124,18 @@ class Progress(BaseModel):
 
 
 def contribution(event: Event) -> dict[str, Any]:
-    """What one event adds to its progress row. Fields may come from another hub's bundle,
-    so anything malformed counts as nothing rather than breaking the fold."""
-    fields = event.fields if isinstance(event.fields, dict) else {}
-    is_attempt = event.type == "attempt"
-    fraction = _clamped(fields.get("progress"), 1.0) or 0.0
-    mastered = bool(is_attempt and fields.get("mastered") is True)
+    """What one event adds to its progress row, by the rule central folds by too."""
+    progress, completed, mastered, best_score, attempts, time_spent = fold_rule(
+        event.type, event.fields
+    )
     return {
-        "progress": 1.0 if mastered or event.type == "completed" else fraction,
-        "completed": event.type == "completed" or fraction >= 1.0 or mastered,
-        "mastered": mastered,
-        "best_score": _clamped(fields.get("score"), 1.0) if is_attempt else None,
-        "attempts": 1 if is_attempt else 0,
-        "time_spent": _clamped(fields.get("time_spent"), MAX_TIME_SPENT) or 0.0,
+        "progress": progress,
+        "completed": bool(completed),
+        "mastered": bool(mastered),
+        "best_score": best_score,
+        "attempts": attempts,
+        "time_spent": time_spent,
     }
-
-
-def _clamped(value: Any, high: float) -> float | None:
-    """A finite number clamped to [0, high], or None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return min(max(float(value), 0.0), high)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from content.source import Limits, find_packs, open_source
 from hub.db import connected, db, write_lock
 from hub.models import Lesson, LibraryState, Pack, PackFile, Topic, TopicLesson
 from hub.settings import Config
+from hub.translate import gettext
 
 Listener = Callable[[str, bool], None]
 
@@ -165,7 +166,7 @@ class Library:
         """Remove a pack and every blob no other pack uses; returns the blobs deleted."""
         with self.exclusive():
             if Pack.by_id(pack_id) is None:
-                raise PackError(f"No pack with id {pack_id!r} is installed.")
+                raise PackError(gettext("No pack with id %(pack)r is installed.", pack=pack_id))
             shas = PackFile.all_shas_of(pack_id)
             with db.atomic():
                 Pack.delete().where(Pack.id == pack_id).execute()

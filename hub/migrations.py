@@ -6,6 +6,7 @@ must keep describing the schema of its own day.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -161,10 +162,179 @@ def _sql(script: str) -> Callable[[Database], None]:
     return apply
 
 
+# --- 4: sync (issue 5) -------------------------------------------------------------------
+# Learners, classes and assignments get a global uid (made where they are created, on a hub
+# or at central) and the HLC of their last change. Triggers log every roster change, from any
+# code path (pages, CLI, CSV import, cascades), stamped by an HLC kept in hub_state: the next
+# stamp is above the last one even when the wall clock is set back. While a reply from central
+# is being applied (hub_state.applying = 1) the triggers stay quiet: those changes are logged
+# by the applier with central's stamp and origin.
+
+SYNC_TABLES = """
+ALTER TABLE learner ADD COLUMN uid TEXT;
+ALTER TABLE learner ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE class_group ADD COLUMN uid TEXT;
+ALTER TABLE class_group ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assignment ADD COLUMN uid TEXT;
+ALTER TABLE assignment ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE hub_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    db_token TEXT,
+    epoch TEXT,
+    central_url TEXT NOT NULL DEFAULT '',
+    central_id TEXT,
+    central_key TEXT,
+    previous_bundle TEXT,
+    last_reply TEXT,
+    roster_hlc INTEGER NOT NULL DEFAULT 0,
+    applying INTEGER NOT NULL DEFAULT 0,
+    last_sync TEXT,
+    last_attempt TEXT,
+    last_error TEXT NOT NULL DEFAULT '',
+    budget_day TEXT NOT NULL DEFAULT '',
+    budget_bytes INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO hub_state (id) VALUES (1);
+CREATE TABLE sync_epoch (
+    epoch TEXT PRIMARY KEY,
+    base_seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+CREATE TABLE sent_bundle (
+    bundle_id TEXT PRIMARY KEY,
+    epoch TEXT NOT NULL,
+    seq_first INTEGER,
+    seq_last INTEGER,
+    roster_first INTEGER,
+    roster_last INTEGER,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    receipted_at TEXT,
+    upload_url TEXT,
+    upload_id TEXT
+);
+CREATE INDEX sent_bundle_waiting ON sent_bundle (receipted_at, epoch);
+CREATE TABLE receipt (
+    epoch TEXT PRIMARY KEY,
+    high_water INTEGER NOT NULL,
+    bundles TEXT NOT NULL DEFAULT '[]',
+    received_at TEXT NOT NULL
+);
+CREATE TABLE roster_change (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('learner', 'class', 'member', 'assignment')),
+    uid TEXT NOT NULL,
+    hlc INTEGER NOT NULL,
+    origin TEXT NOT NULL DEFAULT '',
+    deleted INTEGER NOT NULL DEFAULT 0,
+    wire_uid TEXT,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX roster_change_uid ON roster_change (kind, uid, hlc)
+"""
+
+# The next HLC: wall milliseconds in the high bits, or one above the last stamp when the wall
+# clock is behind it (the same rule as sync.hlc.HybridClock).
+_NEXT_HLC = (
+    "UPDATE hub_state SET roster_hlc = MAX(roster_hlc + 1, "
+    "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) << 16) WHERE id = 1"
+)
+_LAST_HLC = "(SELECT roster_hlc FROM hub_state WHERE id = 1)"
+_QUIET = "(SELECT applying FROM hub_state WHERE id = 1) = 0"
+
+
+def _logging_trigger(name: str, when: str, table: str, condition: str, body: list[str]) -> str:
+    statements = ";\n  ".join([_NEXT_HLC, *body])
+    return (
+        f"CREATE TRIGGER {name} AFTER {when} ON {table} WHEN {_QUIET}{condition}\n"
+        f"BEGIN\n  {statements};\nEND"
+    )
+
+
+def _row_triggers(table: str, kind: str, watched: tuple[str, ...], alive: str = "") -> list[str]:
+    """Insert, update of a watched column, delete: stamp the row and log the change."""
+    # A row written by raw SQL without a uid still gets one (peewee's models make their own).
+    stamp = (
+        f"UPDATE {table} SET hlc = {_LAST_HLC}, uid = COALESCE(uid, lower(hex(randomblob(16)))) "
+        "WHERE id = NEW.id"
+    )
+
+    def log(row: str, deleted: int) -> str:
+        uid = f"(SELECT uid FROM {table} WHERE id = NEW.id)" if row == "NEW" else "OLD.uid"
+        return (
+            "INSERT INTO roster_change (kind, uid, hlc, deleted) "
+            f"VALUES ('{kind}', {uid}, {_LAST_HLC}, {deleted})"
+        )
+
+    changed = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in watched)
+    return [
+        _logging_trigger(f"{table}_logged_insert", "INSERT", table, "", [stamp, log("NEW", 0)]),
+        _logging_trigger(
+            f"{table}_logged_update", "UPDATE", table, f" AND ({changed})", [stamp, log("NEW", 0)]
+        ),
+        _logging_trigger(f"{table}_logged_delete", "DELETE", table, alive, [log("OLD", 1)]),
+    ]
+
+
+def _member_triggers() -> list[str]:
+    """A membership's identity is (class uid, learner uid): logged as the two joined by ':'."""
+
+    def log(row: str, deleted: int) -> str:
+        uid = (
+            f"(SELECT uid FROM class_group WHERE id = {row}.class_group_id) || ':' || "
+            f"(SELECT uid FROM learner WHERE id = {row}.learner_id)"
+        )
+        return (
+            "INSERT INTO roster_change (kind, uid, hlc, deleted) "
+            f"VALUES ('member', {uid}, {_LAST_HLC}, {deleted})"
+        )
+
+    # A membership that goes because its class or learner went is not a change of its own.
+    both_alive = (
+        " AND EXISTS (SELECT 1 FROM class_group WHERE id = OLD.class_group_id)"
+        " AND EXISTS (SELECT 1 FROM learner WHERE id = OLD.learner_id)"
+    )
+    return [
+        _logging_trigger(
+            "class_member_logged_insert", "INSERT", "class_member", "", [log("NEW", 0)]
+        ),
+        _logging_trigger(
+            "class_member_logged_delete", "DELETE", "class_member", both_alive, [log("OLD", 1)]
+        ),
+    ]
+
+
+def _sync(database: Database) -> None:
+    _sql(SYNC_TABLES)(database)
+    for table in ("learner", "class_group", "assignment"):
+        ids = [row[0] for row in database.execute_sql(f"SELECT id FROM {table}")]
+        for row_id in ids:
+            database.execute_sql(
+                f"UPDATE {table} SET uid = ? WHERE id = ?", (uuid.uuid4().hex, row_id)
+            )
+        database.execute_sql(f"CREATE UNIQUE INDEX {table}_uid ON {table} (uid)")
+    triggers = [
+        *_row_triggers("learner", "learner", ("username", "display_name", "pin_hash", "language")),
+        *_row_triggers("class_group", "class", ("name",)),
+        *_row_triggers(
+            "assignment",
+            "assignment",
+            ("class_group_id", "pack_id", "topic_id", "lesson_id", "assigned_by"),
+            " AND EXISTS (SELECT 1 FROM class_group WHERE id = OLD.class_group_id)",
+        ),
+        *_member_triggers(),
+    ]
+    for trigger in triggers:
+        database.execute_sql(trigger)
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Database], None]], ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
     (3, "people and progress", _sql(PEOPLE_AND_PROGRESS)),
+    (4, "sync", _sync),
 )
 
 

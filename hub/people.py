@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from datetime import UTC, datetime
 
-from peewee import CharField, ForeignKeyField, IntegrityError
+from peewee import CharField, ForeignKeyField, IntegerField, IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.models import BaseModel
+from hub.translate import gettext
 
 ROLES = ("coach", "operator")
 PIN = re.compile(r"[0-9]{4,6}")
@@ -25,6 +27,11 @@ class PeopleError(ValueError):
 
 def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_uid() -> str:
+    """The global id of a learner, class or assignment, the same on every hub and at central."""
+    return uuid.uuid4().hex
 
 
 def slug(name: str) -> str:
@@ -60,9 +67,13 @@ class StaffUser(BaseModel):
     @classmethod
     def add(cls, name: str, role: str, password: str) -> StaffUser:
         if role not in ROLES:
-            raise PeopleError(f"The role must be coach or operator, not {role!r}.")
+            raise PeopleError(
+                gettext("The role must be coach or operator, not %(role)r.", role=role)
+            )
         if len(password) < MIN_PASSWORD:
-            raise PeopleError(f"The password must have at least {MIN_PASSWORD} characters.")
+            raise PeopleError(
+                gettext("The password must have at least %(n)d characters.", n=MIN_PASSWORD)
+            )
         username = _username(name)
         try:
             return cls.create(
@@ -72,7 +83,9 @@ class StaffUser(BaseModel):
                 password_hash=hash_secret(password),
             )
         except IntegrityError:
-            raise PeopleError(f"There is already a user called {username!r}.") from None
+            raise PeopleError(
+                gettext("There is already a user called %(name)r.", name=username)
+            ) from None
 
     @classmethod
     def by_username(cls, username: str) -> StaffUser | None:
@@ -92,11 +105,14 @@ class Learner(BaseModel):
     pin_hash = CharField(null=True)
     language = CharField(default="")
     created_at = CharField(default=now_text)
+    # Sync (migration 4): triggers stamp `hlc` and log each change in roster_change.
+    uid = CharField(unique=True, default=new_uid)
+    hlc = IntegerField(default=0)
 
     @classmethod
     def add(cls, name: str, pin: str | None = None, language: str = "") -> Learner:
         if pin is not None and not PIN.fullmatch(pin):
-            raise PeopleError("A PIN is 4 to 6 digits.")
+            raise PeopleError(gettext("A PIN is 4 to 6 digits."))
         base = _username(name)
         username = base
         for n in range(2, 1000):
@@ -132,12 +148,15 @@ class Learner(BaseModel):
 class ClassGroup(BaseModel):
     name = CharField(unique=True)
     created_at = CharField(default=now_text)
+    # Sync (migration 4): triggers stamp `hlc` and log each change in roster_change.
+    uid = CharField(unique=True, default=new_uid)
+    hlc = IntegerField(default=0)
 
     @classmethod
     def named(cls, name: str, create: bool = False) -> ClassGroup | None:
         name = name.strip()
         if not name:
-            raise PeopleError("A class needs a name.")
+            raise PeopleError(gettext("A class needs a name."))
         found = cls.get_or_none(cls.name == name)
         if found is None and create:
             found = cls.create(name=name)
@@ -166,9 +185,9 @@ class ClassMember(BaseModel):
 
 def _username(name: str) -> str:
     if not name.strip():
-        raise PeopleError("A name cannot be empty.")
+        raise PeopleError(gettext("A name cannot be empty."))
     if len(name) > 100:
-        raise PeopleError("A name can have at most 100 characters.")
+        raise PeopleError(gettext("A name can have at most %(n)d characters.", n=100))
     return slug(name)
 
 
@@ -181,6 +200,9 @@ class Assignment(BaseModel):
     lesson_id = CharField(null=True)
     assigned_by = CharField()
     created_at = CharField(default=now_text)
+    # Sync (migration 4): triggers stamp `hlc` and log each change in roster_change.
+    uid = CharField(unique=True, default=new_uid)
+    hlc = IntegerField(default=0)
 
     @classmethod
     def for_class(cls, class_group: ClassGroup) -> list[Assignment]:

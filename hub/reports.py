@@ -22,6 +22,7 @@ from hub import lessons as lesson_service
 from hub.events import Event, Progress
 from hub.models import Lesson, Pack, Topic, TopicNode
 from hub.people import Assignment, ClassGroup, ClassMember, Learner
+from hub.translate import gettext
 
 NOT_STARTED = "not_started"
 # The order every report, legend and chart uses.
@@ -170,14 +171,14 @@ def assign(
 
 def _check_target(pack_id: str, topic_id: str, lesson_id: str) -> None:
     if bool(topic_id) == bool(lesson_id):
-        raise AssignmentError("Choose one lesson or one topic to assign.")
+        raise AssignmentError(gettext("Choose one lesson or one topic to assign."))
     if Pack.by_id(pack_id) is None:
-        raise AssignmentError("That pack is not in the library.")
+        raise AssignmentError(gettext("That pack is not in the library."))
     if lesson_id and Lesson.find(pack_id, lesson_id) is None:
-        raise AssignmentError("That lesson is not in the library.")
+        raise AssignmentError(gettext("That lesson is not in the library."))
     topics = Topic.select().where(Topic.pack == pack_id, Topic.topic_id == topic_id)
     if topic_id and not topics.exists():
-        raise AssignmentError("That topic is not in the library.")
+        raise AssignmentError(gettext("That topic is not in the library."))
 
 
 def unassign(group: ClassGroup, assignment_id: int) -> bool:

@@ -29,6 +29,7 @@ from hub.people import (
     hash_pin,
     hash_secret,
 )
+from hub.translate import gettext, lazy_gettext, ngettext
 
 MAX_NAME = 100
 MAX_CLASS_NAME = 60
@@ -38,6 +39,9 @@ MAX_CSV_ROWS = 5000
 COLUMNS = ("name", "class", "pin", "language")
 CLASS_SEPARATOR = "|"
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8}){0,3}", re.IGNORECASE)
+# Translators: the subject of "%(what)s cannot be empty." and the like.
+NAME = lazy_gettext("A name")
+CLASS_NAME = lazy_gettext("A class name")
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -54,22 +58,27 @@ class RosterError(ValueError):
 # --- checking what people type ----------------------------------------------------------
 
 
-def clean_name(name: str, what: str = "A name", limit: int = MAX_NAME) -> str:
+def clean_name(name: str, what: str = NAME, limit: int = MAX_NAME) -> str:
     """Trimmed, inner whitespace collapsed, NFC; refuses empty, too long, control characters."""
     cleaned = " ".join(unicodedata.normalize("NFC", name).split())
+    what = str(what)
     if not cleaned:
-        raise PeopleError(f"{what} cannot be empty.")
+        raise PeopleError(gettext("%(what)s cannot be empty.", what=what))
     if len(cleaned) > limit:
-        raise PeopleError(f"{what} can have at most {limit} characters.")
+        raise PeopleError(
+            gettext("%(what)s can have at most %(n)d characters.", what=what, n=limit)
+        )
     if any(unicodedata.category(c) == "Cc" for c in cleaned):
-        raise PeopleError(f"{what} cannot contain control characters.")
+        raise PeopleError(gettext("%(what)s cannot contain control characters.", what=what))
     return cleaned
 
 
 def clean_class_name(name: str) -> str:
-    cleaned = clean_name(name, "A class name", MAX_CLASS_NAME)
+    cleaned = clean_name(name, CLASS_NAME, MAX_CLASS_NAME)
     if CLASS_SEPARATOR in cleaned:
-        raise PeopleError(f"A class name cannot contain {CLASS_SEPARATOR!r}.")
+        raise PeopleError(
+            gettext("A class name cannot contain %(separator)r.", separator=CLASS_SEPARATOR)
+        )
     return cleaned
 
 
@@ -79,7 +88,7 @@ def clean_pin(pin: str | None) -> str | None:
     if not pin:
         return None
     if not PIN.fullmatch(pin):
-        raise PeopleError("A PIN is 4 to 6 digits.")
+        raise PeopleError(gettext("A PIN is 4 to 6 digits."))
     return pin
 
 
@@ -89,7 +98,7 @@ def clean_language(code: str | None) -> str:
     if not code:
         return ""
     if len(code) > 35 or not LANGUAGE.fullmatch(code):
-        raise PeopleError("A language is a code such as en, fr, sw or pt-BR.")
+        raise PeopleError(gettext("A language is a code such as en, fr, sw or pt-BR."))
     first, *rest = code.split("-")
     return "-".join([first.lower(), *(_subtag(part) for part in rest)])
 
@@ -104,7 +113,7 @@ def _subtag(part: str) -> str:
 
 def clean_password(password: str) -> str:
     if len(password) > MAX_PASSWORD:
-        raise PeopleError(f"A password can have at most {MAX_PASSWORD} characters.")
+        raise PeopleError(gettext("A password can have at most %(n)d characters.", n=MAX_PASSWORD))
     return password
 
 
@@ -126,7 +135,9 @@ def create_first_operator(name: str, password: str) -> StaffUser | None:
 
 def set_password(user: StaffUser, password: str) -> None:
     if len(clean_password(password)) < MIN_PASSWORD:
-        raise PeopleError(f"The password must have at least {MIN_PASSWORD} characters.")
+        raise PeopleError(
+            gettext("The password must have at least %(n)d characters.", n=MIN_PASSWORD)
+        )
     user.password_hash = hash_secret(password)
     user.save()
 
@@ -134,11 +145,11 @@ def set_password(user: StaffUser, password: str) -> None:
 def remove_staff(user: StaffUser, acting_username: str) -> None:
     """Refuses to remove yourself, or the last operator (nobody could manage the hub)."""
     if user.username == acting_username:
-        raise PeopleError("You cannot remove your own account.")
+        raise PeopleError(gettext("You cannot remove your own account."))
     with db.atomic():
         operators = StaffUser.select().where(StaffUser.role == "operator").count()
         if user.role == "operator" and operators <= 1:
-            raise PeopleError("The hub needs at least one operator.")
+            raise PeopleError(gettext("The hub needs at least one operator."))
         StaffUser.delete().where(StaffUser.id == user.id).execute()
 
 
@@ -180,7 +191,7 @@ def update_learner(
 ) -> None:
     name, language, pin = clean_name(name), clean_language(language), clean_pin(new_pin)
     if pin and remove_pin:
-        raise PeopleError("Either type a new PIN or remove the PIN, not both.")
+        raise PeopleError(gettext("Either type a new PIN or remove the PIN, not both."))
     pin_hash = hash_pin(pin) if pin else None
     with db.atomic():
         learner.display_name, learner.language = name, language
@@ -211,7 +222,7 @@ def find_classes(names: Iterable[str], *, create: bool = False) -> list[ClassGro
         name = clean_class_name(name)
         group = known.get(name.casefold())
         if group is None and not create:
-            raise PeopleError(f"There is no class called {name}.")
+            raise PeopleError(gettext("There is no class called %(name)s.", name=name))
         if group is None:
             group = known[name.casefold()] = ClassGroup.create(name=name)
         found.append(group)
@@ -236,7 +247,7 @@ def rename_class(group: ClassGroup, name: str) -> None:
 def _check_free(name: str, renaming: ClassGroup | None) -> None:
     other = classes_by_key().get(name.casefold())
     if other is not None and (renaming is None or other.id != renaming.id):
-        raise PeopleError(f"There is already a class called {other.name}.")
+        raise PeopleError(gettext("There is already a class called %(name)s.", name=other.name))
 
 
 def delete_class(group: ClassGroup) -> None:
@@ -345,7 +356,9 @@ def import_csv(data: bytes, *, check_only: bool = False) -> ImportSummary:
             _write(fresh, hashes)
         except IntegrityError:
             raise RosterError(
-                "The learners could not be given distinct user names; nothing was imported."
+                gettext(
+                    "The learners could not be given distinct user names; nothing was imported."
+                )
             ) from None
     return ImportSummary(len(rows), len(fresh), len(rows) - len(fresh), new_classes)
 
@@ -396,7 +409,9 @@ def read_csv(data: bytes) -> list[RosterRow]:
         except StopIteration:
             break
         except csv.Error:
-            problems.append(f'line {line}: a quote (") is not closed, or text follows one.')
+            problems.append(
+                gettext('line %(line)d: a quote (") is not closed, or text follows one.', line=line)
+            )
             break
         line, start = reader.line_num + 1, line
         if not any(cell.strip() for cell in cells):
@@ -406,41 +421,57 @@ def read_csv(data: bytes) -> list[RosterRow]:
             continue
         count += 1
         if count > MAX_CSV_ROWS:
-            raise RosterError(f"The file has more than {MAX_CSV_ROWS} learners; split it.")
+            raise RosterError(
+                gettext("The file has more than %(n)d learners; split it.", n=MAX_CSV_ROWS)
+            )
         row = _row(cells, header, start, problems)
         if row is None:
             continue
         if row.key in seen:
-            problems.append(f"line {start}: the same learner as line {seen[row.key]}.")
+            problems.append(
+                gettext(
+                    "line %(line)d: the same learner as line %(first)d.",
+                    line=start,
+                    first=seen[row.key],
+                )
+            )
         seen.setdefault(row.key, start)
         rows.append(row)
     if header is None:
-        raise RosterError(f"The file is empty; its first line must be {_HEADER_HINT}.")
+        raise RosterError(
+            gettext("The file is empty; its first line must be the header name,class,pin,language.")
+        )
     if problems:
         raise RosterError(_count(problems), problems)
     return rows
 
 
-_HEADER_HINT = "the header name,class,pin,language"
-
-
 def _count(problems: list[str]) -> str:
-    n = len(problems)
-    return f"The file has {n} problem{'s' if n > 1 else ''}; nothing was imported."
+    return ngettext(
+        "The file has %(num)d problem; nothing was imported.",
+        "The file has %(num)d problems; nothing was imported.",
+        len(problems),
+    )
 
 
 def _decode(data: bytes) -> str:
     if len(data) > MAX_CSV_BYTES:
-        raise RosterError("The file is larger than 1 MB; split it into smaller files.")
+        raise RosterError(gettext("The file is larger than 1 MB; split it into smaller files."))
     if data.startswith(UTF16_BOMS):
-        raise RosterError('The file is saved as UTF-16; save it as "CSV UTF-8" and try again.')
+        raise RosterError(
+            gettext('The file is saved as UTF-16; save it as "CSV UTF-8" and try again.')
+        )
     if b"\x00" in data:
-        raise RosterError("This is not a CSV text file; save the roster as CSV and try again.")
+        raise RosterError(
+            gettext("This is not a CSV text file; save the roster as CSV and try again.")
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        problem = f'line {line}: this is not UTF-8 text; save the file as "CSV UTF-8".'
+        problem = gettext(
+            'line %(line)d: this is not UTF-8 text; save the file as "CSV UTF-8".', line=line
+        )
         raise RosterError(_count([problem]), [problem]) from None
 
 
@@ -453,17 +484,29 @@ def _delimiter(text: str) -> str:
 def _header(cells: list[str], line: int) -> list[str | None]:
     names = [cell.strip().lower() or None for cell in cells]
     if "name" not in names:
-        problem = f"line {line}: the first line must be {_HEADER_HINT}."
+        problem = gettext(
+            "line %(line)d: the first line must be the header name,class,pin,language.",
+            line=line,
+        )
         raise RosterError(_count([problem]), [problem])
     problems = []
     for name in dict.fromkeys(n for n in names if n):
         if name not in COLUMNS:
             shown = name[:40]
             problems.append(
-                f'line {line}: unknown column "{shown}"; the columns are {", ".join(COLUMNS)}.'
+                gettext(
+                    'line %(line)d: unknown column "%(column)s"; the columns are %(columns)s.',
+                    line=line,
+                    column=shown,
+                    columns=", ".join(COLUMNS),
+                )
             )
         elif names.count(name) > 1:
-            problems.append(f'line {line}: the column "{name}" appears twice.')
+            problems.append(
+                gettext(
+                    'line %(line)d: the column "%(column)s" appears twice.', line=line, column=name
+                )
+            )
     if problems:
         raise RosterError(_count(problems), problems)
     return names
@@ -474,16 +517,16 @@ def _row(
 ) -> RosterRow | None:
     found = []
     if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
-        found.append(f"line {line}: more values than the header has columns.")
+        found.append(gettext("line %(line)d: more values than the header has columns.", line=line))
     values = {name: unescape_cell(cell) for name, cell in zip(header, cells, strict=False) if name}
     if any(cell.strip() for name, cell in zip(header, cells, strict=False) if not name):
-        found.append(f"line {line}: a value under a column with no name.")
+        found.append(gettext("line %(line)d: a value under a column with no name.", line=line))
     fields = {}
     for column, check in (("name", clean_name), ("pin", clean_pin), ("language", clean_language)):
         try:
             fields[column] = check(values.get(column, ""))
         except PeopleError as err:
-            found.append(f"line {line}: {_lower_first(str(err))}")
+            found.append(_on_line(line, err))
     classes = _row_classes(values.get("class", ""), line, found)
     problems.extend(found)
     if found:
@@ -499,10 +542,16 @@ def _row_classes(cell: str, line: int, found: list[str]) -> tuple[str, ...]:
         try:
             name = clean_class_name(part)
         except PeopleError as err:
-            found.append(f"line {line}: {_lower_first(str(err))}")
+            found.append(_on_line(line, err))
             continue
         classes.setdefault(name.casefold(), name)
     return tuple(classes.values())
+
+
+def _on_line(line: int, err: PeopleError) -> str:
+    # Translators: a problem found on one line of a roster file, such as
+    # "line 4: a PIN is 4 to 6 digits."
+    return gettext("line %(line)d: %(problem)s", line=line, problem=_lower_first(str(err)))
 
 
 def _lower_first(sentence: str) -> str:

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.translate import gettext, lazy_gettext
+
 CONFIG_FILE = "learnhub.toml"
+# Tables of learnhub.toml that other programs read: [appliance] is the Raspberry Pi's Wi-Fi
+# access point and names (raspberrypi/), in the same file so an operator edits one file.
+OTHER_TABLES = frozenset({"appliance"})
 ENV_PREFIX = "LEARNHUB_"
 
 
@@ -68,6 +73,50 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("max_pack_files", 20000, "Most files one content pack may hold.", int),
+    Setting(
+        "portal_host",
+        "",
+        "The hub's own address on its Wi-Fi (e.g. 10.42.0.1); phones caught by the captive "
+        "portal are sent there. Empty: the address the phone asked for.",
+        str,
+    ),
+    Setting(
+        "advertise",
+        True,
+        "Announce the hub on the local network (mDNS/DNS-SD) so devices and other hubs find it.",
+        _bool,
+    ),
+    Setting(
+        "share_packs",
+        False,
+        "Let other hubs on the local network copy this hub's content packs.",
+        _bool,
+    ),
+    Setting(
+        "central_url",
+        "",
+        "Address of the central server (http://...); when set, the hub syncs on its own "
+        "whenever central can be reached.",
+        str,
+    ),
+    Setting(
+        "sync_bytes_per_second",
+        0,
+        "Most bytes per second sync may send and receive (0 = no limit; for satellite links).",
+        int,
+    ),
+    Setting(
+        "sync_bytes_per_day",
+        0,
+        "Most bytes sync may send and receive per day (0 = no limit).",
+        int,
+    ),
+    Setting(
+        "sync_interval",
+        900,
+        "Seconds between automatic syncs; after a failure the hub retries sooner, backing off.",
+        int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -132,10 +181,14 @@ def _setting(name: str) -> Setting:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise SettingsError(f"Unknown setting {name!r}.") from None
+        raise SettingsError(gettext("Unknown setting %(name)r.", name=name)) from None
 
 
-_KIND = {int: "int (a whole number)", bool: "bool (true or false)", str: "str (text)"}
+_KIND = {
+    int: lazy_gettext("int (a whole number)"),
+    bool: lazy_gettext("bool (true or false)"),
+    str: lazy_gettext("str (text)"),
+}
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
@@ -147,7 +200,14 @@ def _coerce(setting: Setting, value: Any) -> Any:
             pass
     elif isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
         return value
-    raise SettingsError(f"Setting {setting.name} must be {_KIND[expected]}, got {value!r}.")
+    raise SettingsError(
+        gettext(
+            "Setting %(name)s must be %(kind)s, got %(value)r.",
+            name=setting.name,
+            kind=_KIND[expected],
+            value=value,
+        )
+    )
 
 
 def _from_file(path: Path) -> dict[str, Any]:
@@ -156,8 +216,14 @@ def _from_file(path: Path) -> dict[str, Any]:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SettingsError(f"{path} is not valid TOML: {err}.") from None
-    return {name: _coerce(_setting(name), value) for name, value in doc.items()}
+        raise SettingsError(
+            gettext("%(path)s is not valid TOML: %(error)s.", path=path, error=err)
+        ) from None
+    return {
+        name: _coerce(_setting(name), value)
+        for name, value in doc.items()
+        if name not in OTHER_TABLES
+    }
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from flask import current_app
 from hub.auth import Identity, sign_in, throttle_keys
 from hub.errors import HubError
 from hub.people import Learner, StaffUser, check_secret
+from hub.translate import lazy_gettext
 
-WRONG = "That name and secret do not match. Please try again."
+WRONG = lazy_gettext("That name and secret do not match. Please try again.")
 
 
 def authenticate(username: str, *, pin: str | None = None, password: str | None = None) -> Identity:
@@ -25,7 +26,7 @@ def authenticate(username: str, *, pin: str | None = None, password: str | None 
         ok = person.check_pin(pin or "") if person else _burn(pin or "")
     if not ok or person is None:
         throttle.failed(*keys)
-        raise HubError(401, "wrong_credentials", WRONG)
+        raise HubError(401, "wrong_credentials", str(WRONG))
     throttle.succeeded(*keys)
     return sign_in(person)
 

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext
 from content.importer import media_type
 from hub.auth import current_user
 from hub.csrf import csrf_token
+from hub.i18n import clock
 from hub.views.static import static_url
 
 KIND_LABELS = {
@@ -29,11 +30,8 @@ def kind_label(kind: str) -> str:
 
 
 def duration(seconds: float) -> str:
-    """Clock-style length, e.g. 1:35 or 1:02:03."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    """Clock-style length, e.g. 1:35 or 1:02:03, in the reader's locale."""
+    return clock(seconds)
 
 
 def register(app: Flask) -> None:

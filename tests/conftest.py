@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from flask.testing import FlaskClient
 
 from hub.app import create_app
 from hub.settings import Config, load_config
+from tests.browser import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "content" / "samples"
@@ -62,7 +64,8 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
-        environment = {**os.environ, **(env or {})}
+        # Test servers stay quiet on the network unless a test asks them to advertise.
+        environment = {**os.environ, "LEARNHUB_ADVERTISE": "false", **(env or {})}
         environment.pop("LEARNHUB_DATA", None)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
@@ -104,6 +107,16 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through playwright (never `playwright install`: no downloads here)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

@@ -558,14 +558,14 @@ def test_setup_code_from_the_log_of_a_real_server(tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_admin_pages_work_without_javascript_on_a_360px_phone(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.test_browser import CHROMIUM, PHONE, QUIET, fits_phone, shot
+    from tests.browser import PHONE, fits_phone, launch, shot
 
     server = LiveServer(tmp_path / "data", env={"LEARNHUB_LOAD_SAMPLES": "false"})
     try:
         server.wait_until_ready()
         code = re.search(r"enter the code ([0-9A-F-]{14})", server.log.read_text())[1]
         with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+            browser = launch(playwright)
             context = browser.new_context(viewport=PHONE, java_script_enabled=False)
             page = context.new_page()
             failures: list[str] = []

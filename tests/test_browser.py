@@ -4,38 +4,13 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, LiveServer
+from tests.browser import PHONE, fits_phone, shot
+from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-PHONE = {"width": 360, "height": 740}
-# Chromium tries to reach Google at start; this machine (and a hub) has no internet.
-QUIET = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/test to install it"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
-        yield browser
-        browser.close()
 
 
 def api(server: LiveServer, path: str) -> dict:
@@ -49,15 +24,6 @@ def lesson_of_kind(server: LiveServer, kind: str) -> dict:
             if lesson["kind"] == kind:
                 return lesson
     raise AssertionError(f"no {kind} lesson in the sample library")
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def fits_phone(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def test_every_page_fits_a_360px_phone(browser, live_server: LiveServer) -> None:

@@ -11,10 +11,11 @@ from flask import Flask
 
 from hub.app import create_app
 from hub.db import connected, db
-from hub.events import MAX_TIME_SPENT, Event, EventLog, Progress, contribution, rebuild_progress
+from hub.events import Event, EventLog, Progress, contribution, rebuild_progress
 from hub.people import Learner
 from hub.settings import Config
 from sync.hlc import unpack
+from sync.progress import MAX_TIME_SPENT
 
 NOV_2026 = 1_795_000_000_000
 YEAR_MS = 365 * 24 * 3600 * 1000

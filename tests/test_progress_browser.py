@@ -15,10 +15,10 @@ import pytest
 
 from hub.db import connected
 from hub.people import Assignment, ClassGroup, Learner
+from tests.browser import PHONE, shot
 from tests.conftest import LiveServer
 from tests.content_helpers import sample_manifest, write_pack_dir
 from tests.progress_helpers import events_in, learner_ids, prepare_hub
-from tests.test_browser import CHROMIUM, PHONE, QUIET, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -96,16 +96,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/test to install it"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.search.index import SearchIndex
+from tests.browser import PHONE, shot
 from tests.conftest import LiveServer
 from tests.content_helpers import write_pack_dir
-from tests.test_browser import CHROMIUM, PHONE, QUIET, shot
 from tests.test_search import science_en
 
 
@@ -72,16 +72,6 @@ def test_a_real_hub_searches_its_sample_library(hub_server: LiveServer) -> None:
     typo = get_json(hub_server, "/api/search", q="fractoin")
     assert typo["total"] > 0 and typo["suggestion"] == "fraction"
     assert get_json(hub_server, "/api/search/suggest", q="kunawa")["suggestions"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/test to install it"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.browser

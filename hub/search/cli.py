@@ -10,6 +10,7 @@ import click
 from hub.cli_common import data_option, friendly_errors, open_hub
 from hub.library import Library
 from hub.search.service import SearchService
+from hub.translate import ngettext
 
 
 @click.group()
@@ -26,4 +27,11 @@ def rebuild(data_dir: Path | None) -> None:
     with open_hub(data_dir) as config:
         count = SearchService(config, Library(config), background=False).rebuild()
     elapsed = time.perf_counter() - started
-    click.echo(f"search index rebuilt: {count} lessons in {elapsed:.1f} s")
+    # Translators: English says this the same way for every number.
+    line = ngettext(
+        "search index rebuilt: %(num)d lessons in %(seconds)s s",
+        "search index rebuilt: %(num)d lessons in %(seconds)s s",
+        count,
+        seconds=f"{elapsed:.1f}",
+    )
+    click.echo(line)

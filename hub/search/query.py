@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from hub.search.analysis import words
+from hub.translate import gettext
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 12  # words and phrases together; the rest of a long query is ignored
@@ -59,7 +60,9 @@ def clean(text: str) -> str:
 def parse_query(text: str) -> ParsedQuery:
     """Raises QueryError only for a query too long to be a search."""
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"A search can be at most {MAX_QUERY_CHARS} characters long.")
+        raise QueryError(
+            gettext("A search can be at most %(n)d characters long.", n=MAX_QUERY_CHARS)
+        )
     cleaned = clean(text).translate(_QUOTES)
     found_words: list[str] = []
     phrases: list[tuple[str, ...]] = []

@@ -75,7 +75,7 @@ def setup() -> ResponseReturnValue:
         return _setup_form(str(err), 400)
     current_app.extensions["setup_code"] = None
     if operator is None:
-        raise HubError(404, "not_found", "This page does not exist.")
+        raise HubError(404, "not_found", _("This page does not exist."))
     sign_in(operator)
     flash(_("Welcome! Your user name is %(username)s.", username=operator.username))
     return redirect(url_for("admin.index"), 303)
@@ -88,7 +88,7 @@ def _setup_code() -> str:
         current_app.extensions["setup_code"] = None
     code = current_app.extensions.get("setup_code")
     if not code:
-        raise HubError(404, "not_found", "This page does not exist.")
+        raise HubError(404, "not_found", _("This page does not exist."))
     return code
 
 
@@ -135,7 +135,7 @@ def _users_page(error: str | None = None, status: int = 200) -> ResponseReturnVa
 def _password() -> str:
     password = request.form.get("password", "")
     if password != request.form.get("password2", password):
-        raise PeopleError("The two passwords are not the same.")
+        raise PeopleError(_("The two passwords are not the same."))
     return password
 
 
@@ -178,7 +178,7 @@ def user_delete(user_id: int) -> ResponseReturnValue:
 def _staff(user_id: int) -> StaffUser:
     found = StaffUser.get_or_none(StaffUser.id == user_id)
     if found is None:
-        raise HubError(404, "user_not_found", "There is no such account on this hub.")
+        raise HubError(404, "user_not_found", _("There is no such account on this hub."))
     return found
 
 
@@ -251,7 +251,7 @@ def _chosen_classes() -> list[ClassGroup]:
     ids = {_int(value, -1) for value in request.form.getlist("class")}
     found = list(ClassGroup.select().where(ClassGroup.id.in_(list(ids))))
     if len(found) != len(ids):
-        raise PeopleError("One of the classes you chose does not exist any more.")
+        raise PeopleError(_("One of the classes you chose does not exist any more."))
     return found
 
 
@@ -276,7 +276,7 @@ def export_learners() -> ResponseReturnValue:
 def learner(learner_id: int) -> ResponseReturnValue:
     found = Learner.get_or_none(Learner.id == learner_id)
     if found is None:
-        raise HubError(404, "learner_not_found", "There is no such learner on this hub.")
+        raise HubError(404, "learner_not_found", _("There is no such learner on this hub."))
     if request.method == "GET":
         return _learner_page(found, {group.id for group in found.classes()})
     check_csrf()
@@ -403,7 +403,7 @@ def remove_member(class_id: int, learner_id: int) -> ResponseReturnValue:
 def _class(class_id: int) -> ClassGroup:
     group = ClassGroup.get_or_none(ClassGroup.id == class_id)
     if group is None:
-        raise HubError(404, "class_not_found", "There is no such class on this hub.")
+        raise HubError(404, "class_not_found", _("There is no such class on this hub."))
     return group
 
 
@@ -430,7 +430,7 @@ def import_roster() -> ResponseReturnValue:
         return _import_page()
     if (request.content_length or 0) > roster.MAX_CSV_BYTES + UPLOAD_SLACK:
         raise HubError(
-            413, "too_large", "The file is larger than 1 MB; split it into smaller files."
+            413, "too_large", _("The file is larger than 1 MB; split it into smaller files.")
         )
     request.max_content_length = roster.MAX_CSV_BYTES + UPLOAD_SLACK
     check_csrf()

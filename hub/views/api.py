@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from hub import lessons as lesson_service
 from hub.errors import HubError
 from hub.models import Lesson, Pack, TopicNode
+from hub.translate import gettext
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -24,7 +25,9 @@ def packs() -> ResponseReturnValue:
 def pack(pack_id: str) -> ResponseReturnValue:
     found = Pack.by_id(pack_id)
     if found is None:
-        raise HubError(404, "pack_not_found", f"No pack {pack_id!r} is installed.")
+        raise HubError(
+            404, "pack_not_found", gettext("No pack %(pack)r is installed.", pack=pack_id)
+        )
     body = _pack_json(found, len(Lesson.in_pack(pack_id)))
     body["topics"] = [_topic_json(node) for node in found.topic_tree()]
     body["lessons"] = [_lesson_summary(lesson) for lesson in Lesson.in_pack(pack_id)]
@@ -35,7 +38,11 @@ def pack(pack_id: str) -> ResponseReturnValue:
 def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     view = lesson_service.lesson_view(pack_id, lesson_id)
     if view is None:
-        raise HubError(404, "lesson_not_found", f"No lesson {pack_id}/{lesson_id} is installed.")
+        raise HubError(
+            404,
+            "lesson_not_found",
+            gettext("No lesson %(pack)s/%(lesson)s is installed.", pack=pack_id, lesson=lesson_id),
+        )
     found, files = view.lesson, view.files
     body = _lesson_summary(found)
     body.update(

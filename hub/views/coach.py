@@ -11,7 +11,6 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +18,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
-from hub import charts, reports
+from hub import charts, i18n, reports
 from hub.auth import current_user, require
 from hub.csrf import check_csrf
 from hub.errors import HubError
@@ -58,14 +57,12 @@ def cell_text(status: str, row: Progress | None) -> str:
 
 
 def percent(share: float | None) -> str:
-    return "" if share is None else f"{round(share * 100)}%"
+    return i18n.percent(share)
 
 
 def when(millis: int | None) -> str:
     """A wall time in the hub's local time (a Pi's clock may be wrong; we show what it says)."""
-    if not millis:
-        return ""
-    return datetime.fromtimestamp(millis / 1000).strftime("%Y-%m-%d %H:%M")
+    return i18n.local_time(millis)
 
 
 def spent(seconds: float) -> str:
@@ -97,14 +94,14 @@ def _helpers() -> dict[str, Any]:
 def _class(class_id: int) -> ClassGroup:
     group = ClassGroup.get_or_none(ClassGroup.id == class_id)
     if group is None:
-        raise HubError(404, "class_not_found", "There is no such class on this hub.")
+        raise HubError(404, "class_not_found", gettext("There is no such class on this hub."))
     return group
 
 
 def _learner(learner_id: int) -> Learner:
     learner = Learner.get_or_none(Learner.id == learner_id)
     if learner is None:
-        raise HubError(404, "learner_not_found", "There is no such learner on this hub.")
+        raise HubError(404, "learner_not_found", gettext("There is no such learner on this hub."))
     return learner
 
 
@@ -115,7 +112,7 @@ def _chosen_pack() -> Pack | None:
         return None
     pack = Pack.by_id(pack_id)
     if pack is None:
-        raise HubError(404, "pack_not_found", "There is no such pack in this library.")
+        raise HubError(404, "pack_not_found", gettext("There is no such pack in this library."))
     return pack
 
 
@@ -193,7 +190,7 @@ def unassign(class_id: int, assignment_id: int) -> ResponseReturnValue:
     check_csrf()
     group = _class(class_id)
     if not reports.unassign(group, assignment_id):
-        raise HubError(404, "assignment_not_found", "This class has no such assignment.")
+        raise HubError(404, "assignment_not_found", gettext("This class has no such assignment."))
     return redirect(url_for(".class_page", class_id=group.id, _anchor="assignments"), 303)
 
 
@@ -203,7 +200,9 @@ def questions(class_id: int, pack_id: str, lesson_id: str) -> ResponseReturnValu
     group = _class(class_id)
     lesson = Lesson.find(pack_id, lesson_id)
     if lesson is None or lesson.kind != "exercise":
-        raise HubError(404, "lesson_not_found", "There is no such exercise in this library.")
+        raise HubError(
+            404, "lesson_not_found", gettext("There is no such exercise in this library.")
+        )
     report = reports.question_stats(group, lesson)
     bars = [
         (f"{n}. {q.prompt}", q.share, _share_text(q))
@@ -292,7 +291,7 @@ def learner_csv(learner_id: int) -> ResponseReturnValue:
                 score,
                 row.attempts,
                 round(row.time_spent / 60, 1),
-                when(row.last_activity),
+                i18n.sortable_time(row.last_activity),
             ]
         )
     for lesson in detail.waiting:

@@ -18,6 +18,7 @@ from hub.compress import accepts_gzip, gzip_bytes
 from hub.errors import HubError
 from hub.models import Lesson, PackFile
 from hub.sendfile import REVALIDATE, send_path
+from hub.translate import gettext
 from hub.views.static import static_url
 
 bp = Blueprint("files", __name__)
@@ -53,7 +54,7 @@ APP_FILE_MAX = 32 * 1024 * 1024
 
 
 def _not_found() -> HubError:
-    return HubError(404, "file_not_found", "This file is not in the library.")
+    return HubError(404, "file_not_found", gettext("This file is not in the library."))
 
 
 def _store() -> BlobStore:

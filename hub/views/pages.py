@@ -15,6 +15,7 @@ from hub.learner_home import learner_home
 from hub.library_view import group_by_language, library_listing, subjects_of
 from hub.models import Lesson, Pack
 from hub.quiz import grade_attempt
+from hub.translate import gettext
 
 bp = Blueprint("pages", __name__)
 
@@ -45,7 +46,7 @@ def home() -> ResponseReturnValue:
 def pack(pack_id: str) -> ResponseReturnValue:
     found = Pack.by_id(pack_id)
     if found is None:
-        raise HubError(404, "pack_not_found", "There is no such pack in this library.")
+        raise HubError(404, "pack_not_found", gettext("There is no such pack in this library."))
     return render_template(
         "pack.html", pack=found, tree=found.topic_tree(), loose=found.loose_lessons()
     )
@@ -55,7 +56,7 @@ def pack(pack_id: str) -> ResponseReturnValue:
 def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     view = lesson_service.lesson_view(pack_id, lesson_id)
     if view is None:
-        raise HubError(404, "lesson_not_found", "There is no such lesson in this library.")
+        raise HubError(404, "lesson_not_found", gettext("There is no such lesson in this library."))
     found = view.lesson
     context = dict(view.__dict__)
     learner = current_user()
@@ -65,7 +66,7 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     if found.kind == "exercise":
         context.update(_exercise_context(found))
     elif request.method == "POST":
-        raise HubError(405, "method_not_allowed", "This lesson has nothing to submit.")
+        raise HubError(405, "method_not_allowed", gettext("This lesson has nothing to submit."))
     status = 400 if context.get("answer_error") else 200
     return render_template("lesson.html", **context), status
 
@@ -73,7 +74,9 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
 def _exercise_context(lesson: Lesson) -> dict:
     exercise = lesson_service.exercise_of(lesson)
     if exercise is None:
-        raise HubError(404, "lesson_not_found", "This exercise is missing from the library.")
+        raise HubError(
+            404, "lesson_not_found", gettext("This exercise is missing from the library.")
+        )
     context = {"exercise": exercise, "answers": {}, "grade": None, "answer_error": None}
     if request.method == "POST":
         check_csrf()

@@ -12,9 +12,11 @@ from content.exercise import AnswerError
 from hub import lessons as lesson_service
 from hub.auth import LEARNER, check_json_call, check_role, json_body
 from hub.errors import HubError
-from hub.events import EVENT_TYPES, MAX_TIME_SPENT, Progress
+from hub.events import EVENT_TYPES, Progress
 from hub.models import Lesson
 from hub.quiz import grade_attempt
+from hub.translate import gettext
+from sync.progress import MAX_TIME_SPENT
 
 bp = Blueprint("progress", __name__, url_prefix="/api")
 
@@ -31,7 +33,11 @@ def report() -> ResponseReturnValue:
     lesson = _lesson(body.get("pack_id"), body.get("lesson_id"))
     kind = body.get("type", "progress")
     if kind not in CLIENT_TYPES:
-        raise HubError(400, "bad_type", f"type must be one of {', '.join(CLIENT_TYPES)}.")
+        raise HubError(
+            400,
+            "bad_type",
+            gettext("type must be one of %(types)s.", types=", ".join(CLIENT_TYPES)),
+        )
     fields = {
         "progress": _number(body, "progress", 0.0, 1.0),
         "time_spent": _number(body, "time_spent", 0.0, MAX_TIME_SPENT),
@@ -56,10 +62,10 @@ def attempt(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     lesson = _lesson(pack_id, lesson_id)
     exercise = lesson_service.exercise_of(lesson) if lesson.kind == "exercise" else None
     if exercise is None:
-        raise HubError(404, "not_an_exercise", "This lesson has no questions to answer.")
+        raise HubError(404, "not_an_exercise", gettext("This lesson has no questions to answer."))
     answers = json_body().get("answers")
     if not isinstance(answers, dict):
-        raise HubError(400, "bad_answers", 'Send {"answers": {question_id: answer}}.')
+        raise HubError(400, "bad_answers", gettext('Send {"answers": {question_id: answer}}.'))
     try:
         result = grade_attempt(events(), who.id, lesson, exercise, answers)
     except AnswerError as err:
@@ -88,12 +94,16 @@ def progress_json(row: Progress) -> dict[str, Any]:
 
 def _lesson(pack_id: Any, lesson_id: Any) -> Lesson:
     if not isinstance(pack_id, str) or not isinstance(lesson_id, str):
-        raise HubError(400, "bad_request", "Send pack_id and lesson_id as strings.")
+        raise HubError(400, "bad_request", gettext("Send pack_id and lesson_id as strings."))
     if len(pack_id) > MAX_ID or len(lesson_id) > MAX_ID:  # and never echo 10 KB back
-        raise HubError(400, "bad_request", f"Ids have at most {MAX_ID} characters.")
+        raise HubError(400, "bad_request", gettext("Ids have at most %(n)d characters.", n=MAX_ID))
     view = lesson_service.lesson_view(pack_id, lesson_id)
     if view is None:
-        raise HubError(404, "lesson_not_found", f"No lesson {pack_id}/{lesson_id} is installed.")
+        raise HubError(
+            404,
+            "lesson_not_found",
+            gettext("No lesson %(pack)s/%(lesson)s is installed.", pack=pack_id, lesson=lesson_id),
+        )
     return view.lesson
 
 
@@ -102,9 +112,18 @@ def _number(body: dict[str, Any], name: str, low: float, high: float) -> float:
     if value is None:
         return low
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise HubError(400, "bad_request", f"{name} must be a number.")
+        raise HubError(400, "bad_request", gettext("%(name)s must be a number.", name=name))
     if isinstance(value, float) and not math.isfinite(value):  # a huge int stays an int
-        raise HubError(400, "bad_request", f"{name} must be a number.")
+        raise HubError(400, "bad_request", gettext("%(name)s must be a number.", name=name))
     if not low <= value <= high:
-        raise HubError(400, "bad_request", f"{name} must be between {low:g} and {high:g}.")
+        raise HubError(
+            400,
+            "bad_request",
+            gettext(
+                "%(name)s must be between %(low)s and %(high)s.",
+                name=name,
+                low=f"{low:g}",
+                high=f"{high:g}",
+            ),
+        )
     return float(value)

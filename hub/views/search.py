@@ -111,7 +111,9 @@ def suggest() -> ResponseReturnValue:
     raw = request.args.get("q", "")
     if len(raw) > MAX_SUGGEST_CHARS:
         raise HubError(
-            400, "bad_query", f"Suggestions are for at most {MAX_SUGGEST_CHARS} characters."
+            400,
+            "bad_query",
+            gettext("Suggestions are for at most %(n)d characters.", n=MAX_SUGGEST_CHARS),
         )
     # A trailing space means the last word is complete: keep it through the cleaning.
     text = clean(raw) + (" " if raw[-1:].isspace() else "")
@@ -141,7 +143,7 @@ def _read_request() -> tuple[ParsedQuery, Filters, int]:
     filters = Filters(**{facet: _values(param) for facet, param in PARAMS.items()})
     raw_page = request.args.get("page", "1")
     if not re.fullmatch(r"[0-9]{1,4}", raw_page) or not 1 <= int(raw_page) <= MAX_PAGE:
-        raise QueryError(f"The page must be a whole number from 1 to {MAX_PAGE}.")
+        raise QueryError(gettext("The page must be a whole number from 1 to %(n)d.", n=MAX_PAGE))
     return parsed, filters, int(raw_page)
 
 

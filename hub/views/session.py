@@ -11,6 +11,7 @@ from hub.csrf import check_csrf
 from hub.errors import HubError
 from hub.people import ClassGroup, Learner
 from hub.signin import authenticate
+from hub.translate import gettext
 
 bp = Blueprint("session", __name__)
 
@@ -21,10 +22,10 @@ def create() -> ResponseReturnValue:
     body = json_body()
     username, pin, password = body.get("username"), body.get("pin"), body.get("password")
     if not isinstance(username, str) or not username.strip():
-        raise HubError(400, "bad_request", "Send a username.")
+        raise HubError(400, "bad_request", gettext("Send a username."))
     for secret in (pin, password):
         if secret is not None and not isinstance(secret, str):
-            raise HubError(400, "bad_request", "A PIN or password is sent as a string.")
+            raise HubError(400, "bad_request", gettext("A PIN or password is sent as a string."))
     identity = authenticate(username, pin=pin, password=password)
     return jsonify({"user": identity.as_json()}), 201
 
@@ -33,7 +34,7 @@ def create() -> ResponseReturnValue:
 def show() -> ResponseReturnValue:
     who = current_user()
     if who is None:
-        raise HubError(401, "sign_in_required", "Nobody is signed in.")
+        raise HubError(401, "sign_in_required", gettext("Nobody is signed in."))
     return jsonify({"user": who.as_json()})
 
 
@@ -53,7 +54,7 @@ def choose_class() -> ResponseReturnValue:
 def choose_name(class_id: int) -> ResponseReturnValue:
     group = ClassGroup.get_or_none(ClassGroup.id == class_id)
     if group is None:
-        raise HubError(404, "class_not_found", "There is no such class on this hub.")
+        raise HubError(404, "class_not_found", gettext("There is no such class on this hub."))
     return render_template("signin/names.html", group=group, learners=group.learners())
 
 
@@ -61,7 +62,7 @@ def choose_name(class_id: int) -> ResponseReturnValue:
 def learner(username: str) -> ResponseReturnValue:
     found = Learner.by_username(username)
     if found is None:
-        raise HubError(404, "learner_not_found", "There is no such learner on this hub.")
+        raise HubError(404, "learner_not_found", gettext("There is no such learner on this hub."))
     if request.method == "POST":
         check_csrf()
         try:

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from content.importer import media_type
 from hub.errors import HubError
 from hub.sendfile import send_path
+from hub.translate import gettext
 
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 
@@ -49,7 +50,7 @@ def favicon() -> ResponseReturnValue:
 def file(filename: str) -> ResponseReturnValue:
     path = _resolve(filename)
     if path is None:
-        raise HubError(404, "file_not_found", "No such file.")
+        raise HubError(404, "file_not_found", gettext("No such file."))
     digest = _digest(path, path.stat().st_mtime_ns)
     return send_path(
         path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -11,14 +12,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import serve
+from benchlib import progress, search, serve, sync_size
 from benchlib.context import Context
 from benchlib.report import SectionResult, format_table, write_json
 
 # Later sections (search, progress, sync) register here, in the order they run.
 SECTIONS: dict[str, Callable[[Context], SectionResult]] = {
     "serve": serve.run,
+    "sync": sync_size.run,
+    "progress": progress.run,
+    "search": search.run,
 }
+DEFAULT_DURATION = 10.0
+# A section whose runs mean little when short has its own default (--duration still wins).
+SECTION_DURATION = {"progress": 60.0}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -37,9 +44,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--duration",
         type=float,
-        default=10.0,
+        default=None,
         metavar="SECONDS",
-        help="length of each load run (default 10)",
+        help="length of each load run (default 10; progress: 60)",
     )
     parser.add_argument(
         "--clients", type=int, default=32, help="concurrent connections per load run (default 32)"
@@ -57,9 +64,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the scratch directory (data dirs, server logs)"
     )
     args = parser.parse_args(argv)
-    if args.duration <= 0 or args.clients < 1 or args.cold_starts < 1 or args.holders < 0:
+    duration_bad = args.duration is not None and args.duration <= 0
+    if duration_bad or args.clients < 1 or args.cold_starts < 1 or args.holders < 0:
         parser.error("--duration, --clients and --cold-starts must be positive")
     return args
+
+
+def _for_section(context: Context, name: str, duration: float | None) -> Context:
+    if duration is not None or name not in SECTION_DURATION:
+        return context
+    return dataclasses.replace(context, duration=SECTION_DURATION[name])
 
 
 def run(argv: list[str], root: Path) -> int:
@@ -68,7 +82,7 @@ def run(argv: list[str], root: Path) -> int:
     context = Context(
         root,
         scratch,
-        args.duration,
+        args.duration or DEFAULT_DURATION,
         args.clients,
         args.cold_starts,
         args.holders,
@@ -85,7 +99,7 @@ def run(argv: list[str], root: Path) -> int:
     try:
         for name in args.only or SECTIONS:
             context.say(f"section {name}")
-            results.append(SECTIONS[name](context))
+            results.append(SECTIONS[name](_for_section(context, name, args.duration)))
     finally:
         seconds = time.perf_counter() - context.began
         if args.keep:

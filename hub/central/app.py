@@ -1,0 +1,124 @@
+"""The central server's app factory, built from the hub's web pieces: one error shape, CSRF,
+gzip, content-hashed static files, Flask-Babel. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask.wrappers import Response
+from flask_babel import Babel, format_datetime, format_timedelta, get_locale
+
+from hub import compress, errors
+from hub.auth import Throttle
+from hub.central import api, pages
+from hub.central.auth import current_staff
+from hub.csrf import csrf_token
+from hub.errors import HubError
+from hub.translate import SOURCE_LANGUAGE, UI_LANGUAGES
+from hub.views import static
+from hub.views.static import static_url
+from sync.bundle import BundleError
+from sync.central.db import central_db
+from sync.central.errors import CentralError
+from sync.central.service import Central
+from sync.central.uploads import OffsetConflict, UploadLimits, UploadStore
+from sync.identity import IdentityError
+from sync.records import RecordError
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "central"
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; script-src 'none'; style-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_central_app(central: Central, limits: UploadLimits | None = None) -> Flask:
+    limits = limits or UploadLimits()
+    app = Flask("hub.central", template_folder=str(TEMPLATES), static_folder=None)
+    app.config.update(
+        SECRET_KEY=_secret_key(central.data_dir / "secret_key"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # A chunk plus headroom: anything larger is refused before it is read.
+        MAX_CONTENT_LENGTH=limits.max_chunk + 64 * 1024,
+    )
+    app.extensions["central"] = central
+    app.extensions["uploads"] = UploadStore(central.data_dir / "uploads", limits)
+    app.extensions["throttle"] = Throttle()
+    Babel(app, locale_selector=_locale)
+    app.jinja_env.globals.update(
+        static_url=static_url,
+        csrf_token=csrf_token,
+        current_staff=current_staff,
+        get_locale=get_locale,
+    )
+    app.jinja_env.filters.update(ms_datetime=_ms_datetime, duration_words=_duration_words)
+    errors.register(app)
+    app.register_error_handler(CentralError, _refused)
+    app.register_error_handler(BundleError, _bad_bundle)
+    app.register_error_handler(RecordError, _bad_bundle)
+    app.register_error_handler(IdentityError, _bad_identity)
+    for blueprint in (static.bp, api.bp, pages.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(_connect)
+    app.after_request(_finish)
+    app.extensions["uploads"].sweep()
+    return app
+
+
+def _locale() -> str:
+    return request.accept_languages.best_match(UI_LANGUAGES) or SOURCE_LANGUAGE
+
+
+def _ms_datetime(millis: int) -> str:
+    return format_datetime(datetime.fromtimestamp(millis / 1000, UTC), "short")
+
+
+def _duration_words(seconds: float) -> str:
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.0)
+
+
+def _connect() -> None:
+    # One connection per worker thread, kept open (waitress's pool is small and fixed).
+    central_db.connect(reuse_if_open=True)
+
+
+def _finish(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return compress.compress_response(request, response)
+
+
+def _refused(error: CentralError) -> ResponseReturnValue:
+    if isinstance(error, OffsetConflict):
+        body = {"error": {"code": error.code, "message": str(error)}, "received": error.received}
+        return jsonify(body), 409
+    return errors.render_error(HubError(error.status, error.code, str(error)))
+
+
+def _bad_bundle(error: Exception) -> ResponseReturnValue:
+    return errors.render_error(HubError(400, "bad_bundle", str(error)))
+
+
+def _bad_identity(error: IdentityError) -> ResponseReturnValue:
+    return errors.render_error(HubError(400, "bad_identity", str(error)))
+
+
+def _secret_key(path: Path) -> str:
+    """The key that signs staff session cookies: made once, readable by central's user only."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path.read_text(encoding="ascii").strip()

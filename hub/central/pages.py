@@ -1,0 +1,130 @@
+"""Pages for central staff: sign-in, the dashboard, hub approval, progress, CSV exports."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
+
+from hub.auth import throttle_keys
+from hub.central.auth import sign_in, sign_out, staff_only
+from hub.csrf import check_csrf
+from hub.errors import HubError
+from sync.central import reports
+from sync.central.hubs import set_status
+from sync.central.models import APPROVED, REVOKED
+from sync.central.service import Central
+from sync.central.staff import authenticate
+
+bp = Blueprint("central_pages", __name__)
+
+REPORTS = {
+    "hub": (reports.by_hub, lazy_gettext("Progress by hub")),
+    "class": (reports.by_class, lazy_gettext("Progress by class")),
+    "pack": (reports.by_pack, lazy_gettext("Progress by pack")),
+}
+EXPORTS = {
+    "hubs": reports.hubs_table,
+    "progress-by-hub": reports.by_hub,
+    "progress-by-class": reports.by_class,
+    "progress-by-pack": reports.by_pack,
+}
+
+
+def _central() -> Central:
+    return current_app.extensions["central"]
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> ResponseReturnValue:
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        username = request.form.get("username", "")
+        throttle = current_app.extensions["throttle"]
+        keys = throttle_keys(username)
+        throttle.check(*keys)
+        staff = authenticate(username, request.form.get("password", ""))
+        if staff is not None:
+            throttle.succeeded(*keys)
+            sign_in(staff)
+            return redirect(_local(request.args.get("next")))
+        throttle.failed(*keys)
+        error = gettext("That name and password do not match. Please try again.")
+    return render_template("signin.html", error=error), 401 if error else 200
+
+
+def _local(target: str | None) -> str:
+    """Only a path on this server (never //elsewhere) may follow sign-in."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("central_pages.dashboard")
+
+
+@bp.post("/signout")
+def signout() -> ResponseReturnValue:
+    check_csrf()
+    sign_out()
+    return redirect(url_for("central_pages.signin"))
+
+
+@bp.get("/")
+@staff_only
+def dashboard() -> ResponseReturnValue:
+    return render_template(
+        "dashboard.html", status=_central().status(), hubs=reports.hubs_overview()
+    )
+
+
+@bp.get("/hubs")
+@staff_only
+def hubs() -> ResponseReturnValue:
+    return render_template("hubs.html", hubs=reports.hubs_overview())
+
+
+@bp.post("/hubs/<hub_id>/<action>")
+@staff_only
+def change_hub(hub_id: str, action: str) -> ResponseReturnValue:
+    check_csrf()
+    status = {"approve": APPROVED, "revoke": REVOKED}.get(action)
+    if status is None:
+        raise HubError(404, "not_found", gettext("There is no such action."))
+    set_status(hub_id, status)
+    return redirect(url_for("central_pages.hubs"))
+
+
+@bp.get("/progress")
+@staff_only
+def progress() -> ResponseReturnValue:
+    by = request.args.get("by", "hub")
+    if by not in REPORTS:
+        raise HubError(404, "not_found", gettext("Progress can be shown by hub, class or pack."))
+    build, title = REPORTS[by]
+    return render_template("progress.html", table=build(), by=by, title=title)
+
+
+@bp.get("/export/<name>.csv")
+@staff_only
+def export(name: str) -> ResponseReturnValue:
+    if name == "learners":
+        columns, rows = reports.LEARNER_COLUMNS, reports.learner_rows()
+    elif name in EXPORTS:
+        table = EXPORTS[name]()
+        columns, rows = table.columns, iter(table.rows)
+    else:
+        raise HubError(404, "not_found", gettext("There is no such export."))
+    body = stream_with_context(reports.csv_lines(columns, rows))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="learnhub-{name}.csv"'},
+    )

@@ -1,0 +1,203 @@
+"""Central's schema migrations: plain SQL for SQLite and PostgreSQL, applied in order, each in
+its own transaction. `{pk}` and `{float}` are the only words the two dialects spell apart.
+
+Times are wall milliseconds (BIGINT); JSON is TEXT, read and written by Python on both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sync.central.db import central_db, execute, is_postgres, writing
+
+CENTRAL_V1 = """
+CREATE TABLE hub (
+    hub_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'revoked')),
+    requested_at BIGINT,
+    enrolled_at BIGINT,
+    revoked_at BIGINT,
+    last_contact BIGINT,
+    last_bundle_in TEXT,
+    last_bundle_out TEXT,
+    have TEXT NOT NULL DEFAULT '{}',
+    have_created BIGINT NOT NULL DEFAULT 0,
+    roster_acked BIGINT NOT NULL DEFAULT 0,
+    events BIGINT NOT NULL DEFAULT 0,
+    quarantined BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE stream (
+    id {pk},
+    hub_id TEXT NOT NULL REFERENCES hub (hub_id),
+    epoch TEXT NOT NULL,
+    start_seq BIGINT NOT NULL,
+    high_water BIGINT NOT NULL,
+    max_seq BIGINT NOT NULL DEFAULT 0,
+    events BIGINT NOT NULL DEFAULT 0,
+    first_seen BIGINT NOT NULL,
+    UNIQUE (hub_id, epoch)
+);
+CREATE TABLE stream_range (
+    stream_id BIGINT NOT NULL REFERENCES stream (id),
+    seq_first BIGINT NOT NULL,
+    seq_last BIGINT NOT NULL,
+    PRIMARY KEY (stream_id, seq_first, seq_last)
+);
+CREATE TABLE event (
+    stream_id BIGINT NOT NULL REFERENCES stream (id),
+    seq BIGINT NOT NULL,
+    hlc BIGINT NOT NULL,
+    wall BIGINT NOT NULL,
+    learner_uid TEXT NOT NULL,
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    PRIMARY KEY (stream_id, seq)
+);
+CREATE TABLE quarantine (
+    id {pk},
+    stream_id BIGINT NOT NULL REFERENCES stream (id),
+    seq BIGINT NOT NULL,
+    bundle_id TEXT NOT NULL,
+    received BIGINT NOT NULL,
+    hlc BIGINT NOT NULL,
+    wall BIGINT NOT NULL,
+    learner_uid TEXT NOT NULL,
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    fields TEXT NOT NULL
+);
+CREATE INDEX quarantine_key ON quarantine (stream_id, seq);
+CREATE TABLE progress (
+    learner_uid TEXT NOT NULL,
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    progress {float} NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    mastered INTEGER NOT NULL DEFAULT 0,
+    best_score {float},
+    attempts BIGINT NOT NULL DEFAULT 0,
+    time_spent {float} NOT NULL DEFAULT 0,
+    last_activity BIGINT NOT NULL,
+    last_hlc BIGINT NOT NULL,
+    PRIMARY KEY (learner_uid, pack_id, lesson_id)
+);
+CREATE INDEX progress_lesson ON progress (pack_id, lesson_id);
+CREATE TABLE learner_hub (
+    learner_uid TEXT NOT NULL,
+    hub_id TEXT NOT NULL,
+    events BIGINT NOT NULL,
+    last_activity BIGINT NOT NULL,
+    PRIMARY KEY (learner_uid, hub_id)
+);
+CREATE INDEX learner_hub_hub ON learner_hub (hub_id);
+CREATE TABLE bundle_in (
+    bundle_id TEXT PRIMARY KEY,
+    hub_id TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    seq_first BIGINT,
+    seq_last BIGINT,
+    created BIGINT NOT NULL,
+    received BIGINT NOT NULL,
+    accepted BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    quarantined BIGINT NOT NULL
+);
+CREATE INDEX bundle_in_hub ON bundle_in (hub_id, received);
+CREATE TABLE roster (
+    kind TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    hlc BIGINT NOT NULL,
+    origin TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    class_uid TEXT,
+    learner_uid TEXT,
+    record TEXT NOT NULL,
+    change BIGINT NOT NULL,
+    PRIMARY KEY (kind, uid)
+);
+CREATE INDEX roster_change ON roster (change);
+CREATE INDEX roster_class ON roster (class_uid);
+CREATE TABLE roster_target (
+    kind TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    hub_id TEXT NOT NULL REFERENCES hub (hub_id),
+    PRIMARY KEY (kind, uid, hub_id)
+);
+CREATE TABLE pack_release (
+    pack_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    title TEXT NOT NULL,
+    language TEXT NOT NULL,
+    pack_json TEXT NOT NULL,
+    files TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    added_at BIGINT NOT NULL,
+    PRIMARY KEY (pack_id, version)
+);
+CREATE TABLE pack_target (
+    pack_id TEXT NOT NULL,
+    hub_id TEXT NOT NULL REFERENCES hub (hub_id),
+    assigned_at BIGINT NOT NULL,
+    PRIMARY KEY (pack_id, hub_id)
+);
+CREATE TABLE reply (
+    reply_id TEXT PRIMARY KEY,
+    hub_id TEXT NOT NULL REFERENCES hub (hub_id),
+    bundle_id TEXT NOT NULL UNIQUE,
+    file TEXT NOT NULL,
+    roster_upto BIGINT NOT NULL,
+    created BIGINT NOT NULL
+);
+CREATE INDEX reply_hub ON reply (hub_id, created);
+CREATE TABLE staff (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+)
+"""
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = ((1, "central", CENTRAL_V1),)
+
+_WORDS = {
+    False: {"pk": "INTEGER PRIMARY KEY", "float": "REAL"},
+    True: {"pk": "BIGSERIAL PRIMARY KEY", "float": "DOUBLE PRECISION"},
+}
+
+
+def migrate() -> list[int]:
+    """Apply every migration not yet applied; returns the versions applied now. Safe when two
+    central processes start at once: the check runs inside the write lock."""
+    execute(
+        "CREATE TABLE IF NOT EXISTS central_migration ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = []
+    for version, name, script in MIGRATIONS:
+        with writing():
+            if execute("SELECT 1 FROM central_migration WHERE version = ?", (version,)).fetchone():
+                continue
+            _run(_spelled(script))
+            execute(
+                "INSERT INTO central_migration (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, name, datetime.now(UTC).isoformat()),
+            )
+        applied.append(version)
+    return applied
+
+
+def _spelled(script: str) -> str:
+    for word, spelling in _WORDS[is_postgres()].items():
+        script = script.replace("{" + word + "}", spelling)
+    return script
+
+
+def _run(script: str) -> None:
+    for statement in filter(None, (s.strip() for s in script.split(";"))):
+        central_db.execute_sql(statement)

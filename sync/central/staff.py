@@ -1,0 +1,68 @@
+"""Central staff accounts: a name and a password (scrypt), checked in constant time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+
+from peewee import IntegrityError
+
+from sync.central.db import writing
+from sync.central.errors import CentralError
+from sync.central.models import Staff, now_ms
+
+MIN_PASSWORD = 8
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+# Checked when the name is unknown, so a wrong name costs as much as a wrong password.
+_DUMMY = (
+    "scrypt$" + base64.b64encode(bytes(16)).decode() + "$" + base64.b64encode(bytes(32)).decode()
+)
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(password.encode(), salt=salt, **SCRYPT, dklen=32)
+    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    try:
+        _, salt, key = (stored or _DUMMY).split("$")
+        expected = base64.b64decode(key)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), **SCRYPT, dklen=32)
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, expected) and stored is not None
+
+
+def username_of(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40]
+
+
+def add_staff(name: str, password: str) -> Staff:
+    username = username_of(name)
+    if not username:
+        raise CentralError("A staff name needs at least one letter or digit.")
+    if len(password) < MIN_PASSWORD:
+        raise CentralError(f"The password must have at least {MIN_PASSWORD} characters.")
+    try:
+        with writing():
+            return Staff.create(
+                username=username,
+                display_name=name.strip(),
+                password_hash=hash_password(password),
+                created_at=now_ms(),
+            )
+    except IntegrityError:
+        raise CentralError(f"There is already a staff account called {username!r}.") from None
+
+
+def authenticate(username: str, password: str) -> Staff | None:
+    staff = Staff.by_username(username)
+    ok = check_password(staff.password_hash if staff else None, password)
+    return staff if ok and staff else None

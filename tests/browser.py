@@ -1,0 +1,36 @@
+"""Driving Debian's headless Chromium from tests: one launch recipe, screenshots, checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = {"width": 360, "height": 740}
+# Chromium tries to reach Google at start; this machine (and a hub) has no internet.
+QUIET = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def launch(playwright: Any) -> Any:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/test to install it"
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+
+
+def shot(page: Any, name: str) -> None:
+    """Keep a screenshot as a test artifact (test-artifacts/NAME.png)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def fits_phone(page: Any) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

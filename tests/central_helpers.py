@@ -1,0 +1,263 @@
+"""Helpers for the central server's tests: fake hubs that write bundles, a PostgreSQL schema
+per test, and the totals a replay must leave unchanged. The fixtures are in central_fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.bundle import PartSpec, bundle_name, write_bundle
+from sync.central.hubs import enrol
+from sync.hlc import pack as pack_hlc
+from sync.identity import load_or_create, public_identity
+from sync.records import EventRow, encode_events, roster_record
+
+POSTGRES_ENV = "LEARNHUB_TEST_POSTGRES"
+BACKENDS = ["sqlite", "postgresql"]
+NOW_MS = 1_750_000_000_000
+
+
+def postgres_base_url() -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(
+            f"{POSTGRES_ENV} is not set: scripts/test installs and starts PostgreSQL as root "
+            "and sets it; without it only the SQLite variant runs."
+        )
+    return url
+
+
+class PostgresSchema:
+    """A fresh schema per test in the test database, dropped afterwards."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.base = postgres_base_url()
+        self.name = f"t_{secrets.token_hex(6)}"
+        with psycopg.connect(self.base, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {self.name}")
+
+    @property
+    def url(self) -> str:
+        joiner = "&" if "?" in self.base else "?"
+        return f"{self.base}{joiner}options=-csearch_path%3D{self.name}"
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+
+
+def uid() -> str:
+    return uuid.uuid4().hex
+
+
+class FakeHub:
+    """Writes hub bundles the way a hub does: its own key, epoch, seq and HLC."""
+
+    def __init__(self, folder: Path, name: str = "Hub", clock_ms: int = NOW_MS) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.keys = load_or_create(folder)
+        self.name = name
+        self.epoch = secrets.token_hex(8)
+        self.clock_ms = clock_ms
+        self.previous: str | None = None
+        self.have: dict[str, str] = {}
+        self.acked: str | None = None
+
+    @property
+    def hub_id(self) -> str:
+        return self.keys.hub_id
+
+    def identity(self) -> dict[str, Any]:
+        return public_identity(self.keys, self.name)
+
+    def enrol(self) -> FakeHub:
+        enrol(self.identity())
+        return self
+
+    def event(
+        self,
+        seq: int,
+        learner: str,
+        lesson: str = "l1",
+        type: str = "progress",
+        fields: dict[str, Any] | None = None,
+        pack: str = "pack-a",
+    ) -> EventRow:
+        """An event whose HLC and wall time follow this hub's (maybe wrong) clock."""
+        wall = self.clock_ms + seq * 1000
+        return EventRow(seq, pack_hlc(wall, 0), wall, learner, pack, lesson, type, fields or {})
+
+    def bundle(
+        self,
+        events: list[EventRow] | None = None,
+        roster: list[dict[str, Any]] | None = None,
+        out: Path | None = None,
+        epoch: str | None = None,
+        event_parts: list[list[EventRow]] | None = None,
+        **extra: Any,
+    ) -> Path:
+        """A signed hub bundle; `event_parts` writes several events parts (for odd cases)."""
+        groups = event_parts or ([sorted(events, key=lambda e: e.seq)] if events else [])
+        events = [event for group in groups for event in group]
+        header = {
+            "kind": "hub",
+            "sender": self.hub_id,
+            "recipient": "central",
+            "hub_id": self.hub_id,
+            "epoch": epoch or self.epoch,
+            "seq": (
+                {"first": min(e.seq for e in events), "last": max(e.seq for e in events)}
+                if events
+                else None
+            ),
+            "hlc": (
+                {"first": min(e.hlc for e in events), "last": max(e.hlc for e in events)}
+                if events
+                else None
+            ),
+            "previous": self.previous,
+            "created": self.clock_ms + len(events),
+            "have": dict(self.have),
+            **({"acked": self.acked} if self.acked else {}),
+            **extra,
+        }
+        parts = [
+            PartSpec(f"events-{n}", "events", records=list(encode_events(group)))
+            for n, group in enumerate(groups)
+        ]
+        if roster:
+            parts.append(PartSpec("roster", "roster", records=roster))
+        folder = out or self.folder / "outbox"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / bundle_name(header)
+        count = 2
+        while path.exists():
+            path = folder / f"{path.stem.rsplit('~', 1)[0]}~{count}.lhb"
+            count += 1
+        self.previous = write_bundle(path, self.keys, header, parts)
+        return path
+
+    def learner_record(self, learner_uid: str, name: str, hlc: int, **fields: Any) -> dict:
+        return roster_record("learner", learner_uid, hlc, self.hub_id, display_name=name, **fields)
+
+
+def progress_of(learner_uid: str) -> dict[tuple[str, str], dict[str, Any]]:
+    from sync.central.models import Progress
+
+    return {(p.pack_id, p.lesson_id): p.as_json() for p in Progress.of_learner(learner_uid)}
+
+
+def totals() -> dict[str, Any]:
+    """Everything a replay must leave unchanged, in one comparable value."""
+    from sync.central.models import Event, LearnerHub, Progress, Quarantine, Stream
+
+    return {
+        "events": Event.select().count(),
+        "quarantine": Quarantine.select().count(),
+        "progress": sorted(tuple(sorted(p.as_json().items())) for p in Progress.select()),
+        "learner_hub": sorted((r.learner_uid, r.hub_id, r.events) for r in LearnerHub.select()),
+        "streams": sorted(
+            (s.hub_id, s.epoch, s.high_water, s.max_seq, s.events) for s in Stream.select()
+        ),
+    }
+
+
+def central_argv(*args: str) -> list[str]:
+    """`learnhub central ARGS` as a subprocess runs it. Until hub.cli registers the group,
+    the module's own entry point runs the same click group."""
+    from hub.cli import main
+
+    if "central" in main.commands:
+        return [sys.executable, "-m", "hub", "central", *args]
+    return [sys.executable, "-m", "hub.cli_central", *args]
+
+
+def database_args(url: str | None) -> list[str]:
+    return ["--database", url] if url else []
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    environment = {**os.environ, **extra}
+    for name in ("LEARNHUB_DATA", "LEARNHUB_CENTRAL_DATA", "LEARNHUB_CENTRAL_DATABASE"):
+        environment.pop(name, None)
+    return environment
+
+
+class CentralServer:
+    """`learnhub central serve` in its own process on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path, url: str | None, env: dict[str, str] | None = None) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"central-{self.port}.log"
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        argv = central_argv(
+            "serve",
+            "--data",
+            str(data_dir),
+            *database_args(url),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--threads",
+            "2",
+        )
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env(**(env or {}))
+            )
+
+    def wait_until_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"central exited: {self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"central did not answer in {timeout}s: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            raise RuntimeError(f"the process ended ({process.returncode}) before {path.name}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path.name} did not appear within {timeout}s")
+        time.sleep(0.02)
