@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser import PHONE, fits_phone, launch, shot
 from tests.conftest import LiveServer
-from tests.test_browser import CHROMIUM, PHONE, QUIET, fits_phone, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -18,7 +18,7 @@ def phone(live_server: LiveServer) -> Iterator[object]:
     """A page in a browser without JavaScript: the picker must work with plain HTML."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+        browser = launch(playwright)
         context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-US")
         yield context.new_page()
         context.close()
