@@ -25,6 +25,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "content" / "samples"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def english_console() -> Iterator[None]:
+    """The CLI speaks the console's language; the tests expect English whatever LANG is."""
+    saved = {name: os.environ.get(name) for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
+    os.environ.update(LANGUAGE="en", LC_ALL="C.UTF-8", LC_MESSAGES="C.UTF-8")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import sync_central
+from benchlib import sync_central, sync_resume
 from benchlib.context import Context
 from benchlib.report import SectionResult, info, under
 from sync.bundle import PartSpec, read_bundle, write_bundle
@@ -205,7 +205,12 @@ def measure_read(ctx: Context, result: SectionResult, fx: SyncFixture) -> None:
 
 
 # Central's apply throughput (SQLite, PostgreSQL) and the resumed upload append here.
-MEASURES: list[Measure] = [measure_size_and_export, measure_read, *sync_central.MEASURES]
+MEASURES: list[Measure] = [
+    measure_size_and_export,
+    measure_read,
+    *sync_central.MEASURES,
+    *sync_resume.MEASURES,
+]
 
 
 def run(ctx: Context) -> SectionResult:
