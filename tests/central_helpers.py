@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from sync.central.hubs import enrol
 from sync.hlc import pack as pack_hlc
 from sync.identity import load_or_create, public_identity
 from sync.records import EventRow, encode_events, roster_record
+from tests.conftest import ServerProcess, free_port
 
 POSTGRES_ENV = "LEARNHUB_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgresql"]
@@ -199,16 +198,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return environment
 
 
-class CentralServer:
+class CentralServer(ServerProcess):
     """`learnhub central serve` in its own process on 127.0.0.1."""
 
+    name = "central"
+
     def __init__(self, data_dir: Path, url: str | None, env: dict[str, str] | None = None) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"central-{self.port}.log"
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
         argv = central_argv(
             "serve",
             "--data",
@@ -221,36 +217,7 @@ class CentralServer:
             "--threads",
             "2",
         )
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env(**(env or {}))
-            )
-
-    def wait_until_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"central exited: {self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"central did not answer in {timeout}s: {self.log.read_text()}")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().__init__(data_dir, argv, clean_env(**(env or {})))
 
 
 def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 60.0) -> None:

@@ -69,48 +69,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class LiveServer:
-    """`learnhub serve` in its own process on 127.0.0.1, as an operator would run it."""
+class ServerProcess:
+    """A server of ours in its own process on 127.0.0.1, started as an operator would."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    name = "server"
+
+    def __init__(self, data_dir: Path, argv: list[str], env: dict[str, str]) -> None:
         self.data_dir = data_dir
-        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"server-{self.port}.log"
-        # Test servers stay quiet on the network unless a test asks them to advertise.
-        environment = {**os.environ, "LEARNHUB_ADVERTISE": "false", **(env or {})}
-        environment.pop("LEARNHUB_DATA", None)
+        self.log = data_dir.parent / f"{self.name}-{self.port}.log"
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "hub",
-                    "serve",
-                    "--data",
-                    str(data_dir),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=environment,
-            )
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()}")
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text()}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
                     if response.status == 200:
                         return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"server did not answer in {timeout}s: {self.log.read_text()}")
+        raise RuntimeError(f"{self.name} did not answer in {timeout}s: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -118,8 +106,30 @@ class LiveServer:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
+
+
+class LiveServer(ServerProcess):
+    """`learnhub serve` on a free port."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        # Test servers stay quiet on the network unless a test asks them to advertise.
+        environment = {**os.environ, "LEARNHUB_ADVERTISE": "false", **(env or {})}
+        environment.pop("LEARNHUB_DATA", None)
+        argv = [
+            sys.executable,
+            "-m",
+            "hub",
+            "serve",
+            "--data",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        super().__init__(data_dir, argv, environment)
 
 
 @pytest.fixture(scope="module")
