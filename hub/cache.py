@@ -1,29 +1,57 @@
 """A cache of what the library looks like, dropped whenever the library changes.
 
-The library changes rarely (an import, a removal) and possibly in another process (the CLI),
-so the cache is keyed by the generation counter the database keeps, read on each use.
+The library changes rarely (an import, a removal), and possibly in another process (the CLI),
+so the cache is keyed by the generation counter the database keeps. Changes made in this
+process are seen at once; changes made by another process within RECHECK_SECONDS.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+from hub.db import db
 from hub.models import LibraryState
 
 T = TypeVar("T")
+
+# Reading the generation is a query, and under load every query is a moment when a worker
+# thread lets go of the interpreter lock and waits to get it back: one read per page cost a
+# fifth of the pages a 2-core hub serves. So it is read at most this often.
+RECHECK_SECONDS = 1.0
+_clock = time.monotonic
+Generation = tuple[str, int]  # (the database, its generation): tests open many in one process
+_known: tuple[Generation, float] | None = None  # and when it was read; replaced whole
+
+
+def current_generation() -> Generation:
+    global _known
+    known = _known
+    now = _clock()
+    if known is not None and known[0][0] == db.database and now - known[1] < RECHECK_SECONDS:
+        return known[0]
+    generation = (db.database, LibraryState.current())
+    _known = (generation, now)
+    return generation
+
+
+def library_changed() -> None:
+    """Called by this process's Library after each committed change: read it again now."""
+    global _known
+    _known = None
 
 
 class GenerationCache:
     def __init__(self, size: int) -> None:
         self._size = size
-        self._generation = -1
+        self._generation: Generation | None = None
         self._items: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        generation = LibraryState.current()
+        generation = current_generation()
         with self._lock:
             if generation != self._generation:
                 self._items.clear()
@@ -32,6 +60,8 @@ class GenerationCache:
                 return self._items[key]
         value = build()
         with self._lock:
+            if generation != self._generation:
+                return value  # the library changed while this was built: do not keep it
             if len(self._items) >= self._size:
                 self._items.clear()
             self._items[key] = value
@@ -39,3 +69,5 @@ class GenerationCache:
 
 
 library_cache = GenerationCache(size=4096)
+# Rendered parts of pages (a few KB each, a long transcript more): fewer, so they stay small.
+page_parts = GenerationCache(size=512)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from functools import lru_cache
 
 from flask import Request, Response
 
@@ -33,7 +34,25 @@ def accepts_gzip(request: Request) -> bool:
     return request.accept_encodings["gzip"] > 0
 
 
+# Most pages are the same for every visitor (a lesson, the library in one language), so the
+# same bodies come back again and again: compress each once. Compressing also lets go of the
+# interpreter lock, and under load every such moment costs a worker thread a wait.
+REMEMBERED = 64
+REMEMBER_UP_TO = 32 * 1024  # bytes of body; larger ones are compressed each time
+
+
 def gzip_bytes(data: bytes) -> bytes:
+    if len(data) <= REMEMBER_UP_TO:
+        return _gzip_remembered(data)
+    return _gzip(data)
+
+
+@lru_cache(maxsize=REMEMBERED)
+def _gzip_remembered(data: bytes) -> bytes:
+    return _gzip(data)
+
+
+def _gzip(data: bytes) -> bytes:
     # mtime=0 keeps the output identical for identical input, so ETags stay stable.
     return gzip.compress(data, compresslevel=LEVEL, mtime=0)
 

@@ -23,7 +23,9 @@ PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "full",
     "foreign_keys": 1,
-    "cache_size": -16000,
+    # 2 MB of pages per connection (SQLite's default), and each worker thread keeps one open:
+    # more would count against the hub's memory, and the kernel caches the file anyway.
+    "cache_size": -2000,
     # Shrink the write-ahead log after checkpoints: an SD card need not keep a big file around.
     "journal_size_limit": 8 * 1024 * 1024,
 }

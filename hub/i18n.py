@@ -8,15 +8,17 @@ The translation functions themselves live in hub.translate, which the CLI shares
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, support
 from babel.dates import format_date, format_time, get_datetime_format
 from flask import Blueprint, Flask, current_app, redirect, request, url_for
 from flask.wrappers import Response
-from flask_babel import Babel, format_decimal, format_percent, get_locale
+from flask_babel import Babel, format_decimal, format_percent, get_locale, get_translations
+from jinja2 import Environment
+from markupsafe import Markup
 
 from hub.auth import current_learner, current_user
 from hub.csrf import check_csrf
@@ -27,6 +29,8 @@ from hub.people import Learner
 from hub.translate import SOURCE_LANGUAGE, UI_LANGUAGES, gettext, ui_language
 
 COOKIE = "hub_language"
+_LOCALE_KEY = "learnhub.locale"
+_CATALOG_KEY = "learnhub.catalog"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 bp = Blueprint("language", __name__)
@@ -56,7 +60,19 @@ def _saved_language() -> str | None:
 
 def ui_locale() -> str:
     """The language this page speaks, such as "fr" (never None in a request)."""
-    return str(get_locale() or SOURCE_LANGUAGE)
+    environ = request.environ
+    if _LOCALE_KEY not in environ:
+        environ[_LOCALE_KEY] = str(get_locale() or SOURCE_LANGUAGE)
+    return environ[_LOCALE_KEY]
+
+
+def _catalog() -> support.NullTranslations:
+    """The reader's catalog. A page asks for dozens of messages, and Flask-Babel finds the
+    catalog through several context lookups for each: keep it with the request instead."""
+    environ = request.environ
+    if _CATALOG_KEY not in environ:
+        environ[_CATALOG_KEY] = get_translations()
+    return environ[_CATALOG_KEY]
 
 
 def reader_languages() -> list[str]:
@@ -106,23 +122,27 @@ def _safe_next(target: str) -> str:
     return target.replace("\\", "/")
 
 
-@dataclass(frozen=True)
-class LanguageChoice:
-    code: str
-    name: str  # in its own language, so a reader finds theirs whatever the page speaks
-    current: bool
-
-
 def picker() -> dict[str, object]:
     """What _language_picker.html shows."""
     here = ui_locale()
     nxt = request.full_path if request.query_string else request.path
     return {
-        "choices": [LanguageChoice(c, language_name(c), c == here) for c in UI_LANGUAGES],
+        "buttons": _buttons(current_app.jinja_env, here),
         "current_name": language_name(here),
         "method": "post" if current_user() else "get",
         "next": nxt,
     }
+
+
+@lru_cache(maxsize=len(UI_LANGUAGES))
+def _buttons(jinja: Environment, here: str) -> Markup:
+    """One button per language, the same on every page in that language: rendered once."""
+    choices = [
+        {"code": code, "name": language_name(code), "dir": text_direction(code)}
+        for code in UI_LANGUAGES
+    ]
+    html = jinja.get_template("_language_buttons.html").render(choices=choices, here=here)
+    return Markup(html)
 
 
 def language_notice(pack_language: str) -> dict[str, str] | None:
@@ -144,6 +164,11 @@ def language_notice(pack_language: str) -> dict[str, str] | None:
 # --------------------------------------------------------------------------- names, direction
 
 
+# Babel parses a locale on every call; pages ask for the same few languages over and over.
+_NAMES = 256
+
+
+@lru_cache(maxsize=_NAMES)
 def _locale(code: str) -> Locale | None:
     try:
         return Locale.parse(code.replace("-", "_"))
@@ -151,6 +176,7 @@ def _locale(code: str) -> Locale | None:
         return None
 
 
+@lru_cache(maxsize=_NAMES)
 def language_name(code: str) -> str:
     """The language's own name for itself ("Kiswahili", "Français"), else the code."""
     locale = _locale(code)
@@ -158,6 +184,7 @@ def language_name(code: str) -> str:
     return name[:1].upper() + name[1:] if name else code
 
 
+@lru_cache(maxsize=_NAMES)
 def language_name_in(code: str, reader: str) -> str:
     """A language's name in the reader's language, for sentences ("en swahili")."""
     locale, theirs = _locale(code), _locale(reader)
@@ -166,6 +193,7 @@ def language_name_in(code: str, reader: str) -> str:
     return locale.get_display_name(theirs) or code
 
 
+@lru_cache(maxsize=_NAMES)
 def text_direction(code: str) -> str:
     locale = _locale(code)
     return locale.text_direction if locale else "ltr"
@@ -225,6 +253,11 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.after_request(_vary_on_choice)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda message: _catalog().ugettext(message),
+        ngettext=lambda singular, plural, n: _catalog().ungettext(singular, plural, n),
+        newstyle=True,
+    )
     app.jinja_env.globals.update(
         language_name=language_name,
         text_direction=text_direction,

@@ -21,6 +21,7 @@ from content.errors import PackError
 from content.importer import StagedPack, stage_pack
 from content.manifest import Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs, open_source
+from hub.cache import library_changed
 from hub.db import connected, db, write_lock
 from hub.models import Lesson, LibraryState, Pack, PackFile, Topic, TopicLesson
 from hub.settings import Config
@@ -77,6 +78,7 @@ class Library:
         self._listeners.append(listener)
 
     def _notify(self, pack_id: str, *, removed: bool) -> None:
+        library_changed()
         for listener in self._listeners:
             listener(pack_id, removed)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from content.exercise import AnswerError, Exercise, Grade, grade
 from hub import lessons as lesson_service
 from hub.auth import LEARNER, current_learner, current_user
+from hub.cache import page_parts
 from hub.csrf import check_csrf
 from hub.errors import HubError
-from hub.i18n import reader_languages
+from hub.i18n import reader_languages, ui_locale
 from hub.learner_home import learner_home
 from hub.library_view import group_by_language, library_listing, subjects_of
 from hub.models import Lesson, Pack
@@ -58,17 +60,30 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     if view is None:
         raise HubError(404, "lesson_not_found", gettext("There is no such lesson in this library."))
     found = view.lesson
-    context = dict(view.__dict__)
     learner = current_user()
-    if learner is not None and learner.role == LEARNER and request.method == "GET":
+    tracking = learner is not None and learner.role == LEARNER
+    context = dict(view.__dict__, tracking=tracking, main=None)
+    if tracking and request.method == "GET":
         # Counted here so a view counts even with JavaScript off.
         current_app.extensions["events"].record(learner.id, pack_id, lesson_id, "viewed")
     if found.kind == "exercise":
         context.update(_exercise_context(found))
     elif request.method == "POST":
         raise HubError(405, "method_not_allowed", gettext("This lesson has nothing to submit."))
+    else:
+        context["main"] = _main_part(view, tracking)
     status = 400 if context.get("answer_error") else 200
     return render_template("lesson.html", **context), status
+
+
+def _main_part(view: lesson_service.LessonView, tracking: bool) -> Markup:
+    """The lesson's main part, rendered once per language: the same for every reader."""
+    lesson = view.lesson
+    key = (lesson.pack_id, lesson.lesson_id, ui_locale(), tracking, request.script_root)
+    return page_parts.get(
+        key,
+        lambda: Markup(render_template("lesson/_main.html", **view.__dict__, tracking=tracking)),
+    )
 
 
 def _exercise_context(lesson: Lesson) -> dict:

@@ -20,7 +20,8 @@ bp = Blueprint("static", __name__)
 
 
 @lru_cache(maxsize=512)
-def _digest(path: Path, mtime_ns: int) -> str:
+def _digest(path: Path) -> str:
+    # Once per process: the hub's own files change only with an upgrade, which restarts it.
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
@@ -37,7 +38,13 @@ def static_url(filename: str) -> str:
     path = _resolve(filename)
     if path is None:
         raise ValueError(f"no static file {filename}")
-    return url_for("static.file", filename=filename, v=_digest(path, path.stat().st_mtime_ns))
+    return _versioned(request.script_root, filename, _digest(path))
+
+
+@lru_cache(maxsize=512)
+def _versioned(script_root: str, filename: str, digest: str) -> str:
+    # url_for is a large share of a small page's cost; the URL depends only on these three.
+    return url_for("static.file", filename=filename, v=digest)
 
 
 @bp.route("/favicon.ico", methods=["GET", "HEAD"])
@@ -51,7 +58,7 @@ def file(filename: str) -> ResponseReturnValue:
     path = _resolve(filename)
     if path is None:
         raise HubError(404, "file_not_found", gettext("No such file."))
-    digest = _digest(path, path.stat().st_mtime_ns)
+    digest = _digest(path)
     return send_path(
         path,
         etag=digest,
