@@ -50,7 +50,10 @@ class GenerationCache:
         self._items: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+    def get(
+        self, key: Hashable, build: Callable[[], T], keep: Callable[[T], bool] | None = None
+    ) -> T:
+        """The kept value, else `build()`, kept when `keep` (if given) says so."""
         generation = current_generation()
         with self._lock:
             if generation != self._generation:
@@ -59,6 +62,8 @@ class GenerationCache:
             if key in self._items:
                 return self._items[key]
         value = build()
+        if keep is not None and not keep(value):
+            return value
         with self._lock:
             if generation != self._generation:
                 return value  # the library changed while this was built: do not keep it
@@ -68,6 +73,14 @@ class GenerationCache:
         return value
 
 
+# Kept HTML is at most this long: a few hundred kept pages must stay a few megabytes.
+KEEP_HTML_UP_TO = 32 * 1024
+
+
+def small_enough(html: str | bytes) -> bool:
+    return len(html) <= KEEP_HTML_UP_TO
+
+
 library_cache = GenerationCache(size=4096)
-# Rendered parts of pages (a few KB each, a long transcript more): fewer, so they stay small.
-page_parts = GenerationCache(size=512)
+# Rendered parts of pages: a lesson's main part per language, a visitor's whole page.
+page_parts = GenerationCache(size=256)

@@ -8,8 +8,10 @@ The translation functions themselves live in hub.translate, which the CLI shares
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError, support
@@ -26,9 +28,10 @@ from hub.db import db
 from hub.errors import HubError
 from hub.library_view import library_listing
 from hub.people import Learner
-from hub.translate import SOURCE_LANGUAGE, UI_LANGUAGES, gettext, ui_language
+from hub.translate import SOURCE_LANGUAGE, TRANSLATIONS, UI_LANGUAGES, gettext, ui_language
 
 COOKIE = "hub_language"
+LANGUAGE_TABLE = TRANSLATIONS / "languages.json"
 _LOCALE_KEY = "learnhub.locale"
 _CATALOG_KEY = "learnhub.catalog"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -176,11 +179,24 @@ def _locale(code: str) -> Locale | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _language_table() -> dict[str, Any]:
+    """Own names and directions of every language Babel knows (scripts/i18n writes it):
+    Babel would load a whole locale, about 1 MB each, to name one language."""
+    return json.loads(LANGUAGE_TABLE.read_text(encoding="utf-8"))
+
+
+def _table_key(code: str) -> str:
+    return code.replace("-", "_").lower()
+
+
 @lru_cache(maxsize=_NAMES)
 def language_name(code: str) -> str:
     """The language's own name for itself ("Kiswahili", "Français"), else the code."""
-    locale = _locale(code)
-    name = locale.get_display_name(locale) if locale else None
+    name = _language_table()["names"].get(_table_key(code))
+    if name is None:
+        locale = _locale(code)
+        name = locale.get_display_name(locale) if locale else None
     return name[:1].upper() + name[1:] if name else code
 
 
@@ -195,6 +211,10 @@ def language_name_in(code: str, reader: str) -> str:
 
 @lru_cache(maxsize=_NAMES)
 def text_direction(code: str) -> str:
+    table = _language_table()
+    key = _table_key(code)
+    if key in table["names"]:
+        return "rtl" if key in table["rtl"] else "ltr"
     locale = _locale(code)
     return locale.text_direction if locale else "ltr"
 

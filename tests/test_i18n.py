@@ -15,6 +15,7 @@ from types import ModuleType
 
 import flask_babel
 import pytest
+from babel import Locale
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
@@ -468,6 +469,32 @@ def test_language_names() -> None:
     assert i18n.language_name_in("sw", "fr") == "swahili"
     assert i18n.text_direction("ar") == "rtl" and i18n.text_direction("fr") == "ltr"
     assert i18n.text_direction("???") == "ltr"
+
+
+def test_the_language_table_is_what_babel_says() -> None:
+    """Run `scripts/i18n languages` when this fails (after a Babel upgrade)."""
+    assert i18n.LANGUAGE_TABLE.read_text(encoding="utf-8") == i18n_script.language_table()
+
+
+def test_naming_languages_loads_no_locale_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The picker names six languages on every page; Babel would load a locale for each."""
+    from babel import localedata
+
+    codes = ("pt-BR", "sr_Latn", "fa", "ur-PK", "sw")
+    expected = {}
+    for code in codes:
+        locale = Locale.parse(code.replace("-", "_"))
+        own = locale.get_display_name(locale)
+        expected[code] = (own[:1].upper() + own[1:], locale.text_direction)
+
+    def refuse(name: str, merge_inherited: bool = True) -> dict:
+        raise AssertionError(f"locale data for {name} was loaded")
+
+    monkeypatch.setattr(localedata, "load", refuse)
+    i18n.language_name.cache_clear()
+    i18n.text_direction.cache_clear()
+    for code in codes:
+        assert (i18n.language_name(code), i18n.text_direction(code)) == expected[code]
 
 
 # ------------------------------------------------------------------------------ the CLI

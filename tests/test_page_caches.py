@@ -44,6 +44,11 @@ def renders(library: Flask) -> Iterator[list[str]]:
     template_rendered.disconnect(seen, library)
 
 
+def csrf_of(client: FlaskClient) -> str:
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
 def learner_client(app: Flask) -> FlaskClient:
     client = app.test_client()
     answer = client.post("/api/session", json={"username": "amina-juma", "pin": "1234"})
@@ -52,14 +57,60 @@ def learner_client(app: Flask) -> FlaskClient:
 
 
 def test_a_lesson_part_is_rendered_once_per_language(library: Flask, renders: list[str]) -> None:
-    visitor = library.test_client()
-    english = [visitor.get(LESSON).text for _ in range(3)]
-    assert renders.count("lesson/_main.html") == 1
+    learner = learner_client(library)
+    english = [learner.get(LESSON).text for _ in range(3)]
+    assert renders.count("lesson.html") == 3  # a signed-in page is drawn each time...
+    assert renders.count("lesson/_main.html") == 1  # ...around a part kept for everyone
     assert english[0] == english[2]
-    french = visitor.get(LESSON, headers={"Accept-Language": "fr"}).text
+    learner.post("/language", data={"lang": "fr", "csrf_token": csrf_of(learner)})
+    french = learner.get(LESSON).text
     assert renders.count("lesson/_main.html") == 2
     assert "Bibliothèque" in french and "Licence" in french  # the part is French too
-    assert ">Library<" in visitor.get(LESSON).text
+
+
+def test_a_visitors_page_is_rendered_once_per_language(library: Flask, renders: list[str]) -> None:
+    visitor = library.test_client()
+    pages = [visitor.get(LESSON) for _ in range(3)]
+    assert renders.count("lesson.html") == 1
+    assert pages[0].data == pages[2].data and pages[2].status_code == 200
+    assert pages[2].headers["Content-Security-Policy"]  # the hub's headers, kept or not
+    french = visitor.get(LESSON, headers={"Accept-Language": "fr"}).text
+    assert "Bibliothèque" in french and renders.count("lesson.html") == 2
+    assert "Bibliothèque" not in visitor.get(LESSON).text
+
+
+def test_visitors_reading_other_languages_get_their_own_library(
+    library: Flask, renders: list[str]
+) -> None:
+    visitor = library.test_client()
+    visitor.get("/", headers={"Accept-Language": "en"})
+    visitor.get("/", headers={"Accept-Language": "en, sw;q=0.8"})  # Swahili packs come next
+    visitor.get("/?subject=mathematics", headers={"Accept-Language": "en"})
+    visitor.get("/", headers={"Accept-Language": "en"})
+    assert renders.count("home.html") == 3
+
+
+def test_signed_in_and_visitor_pages_never_mix(library: Flask) -> None:
+    visitor = library.test_client()
+    first = visitor.get(LESSON).text
+    assert "Sign in" in first and "data-track" not in first
+    learner = learner_client(library)
+    page = learner.get(LESSON).text
+    assert "Sign out" in page and 'data-track="1"' in page
+    again = visitor.get(LESSON).text
+    assert again == first
+    home = learner.get("/").text
+    assert "Sign out" in home and "Sign out" not in visitor.get("/").text
+
+
+def test_answers_that_are_not_pages_are_not_kept(library: Flask, renders: list[str]) -> None:
+    visitor = library.test_client()
+    for _ in range(2):
+        assert visitor.get("/lessons/fractions-en/nope").status_code == 404
+        assert visitor.get("/packs/nope").status_code == 404
+    assert visitor.head(LESSON).status_code == 200
+    assert visitor.get(LESSON).status_code == 200
+    assert "lesson.html" in renders and renders.count("lesson.html") == 2  # HEAD, then GET
 
 
 def test_a_learners_lesson_part_tracks_and_a_visitors_does_not(library: Flask) -> None:

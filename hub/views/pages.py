@@ -9,7 +9,7 @@ from markupsafe import Markup
 from content.exercise import AnswerError, Exercise, Grade, grade
 from hub import lessons as lesson_service
 from hub.auth import LEARNER, current_learner, current_user
-from hub.cache import page_parts
+from hub.cache import page_parts, small_enough
 from hub.csrf import check_csrf
 from hub.errors import HubError
 from hub.i18n import reader_languages, ui_locale
@@ -18,11 +18,13 @@ from hub.library_view import group_by_language, library_listing, subjects_of
 from hub.models import Lesson, Pack
 from hub.quiz import grade_attempt
 from hub.translate import gettext
+from hub.visitor_pages import same_for_visitors
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
+@same_for_visitors
 def home() -> ResponseReturnValue:
     packs, counts = library_listing()
     language = request.args.get("lang", "")
@@ -45,6 +47,7 @@ def home() -> ResponseReturnValue:
 
 
 @bp.get("/packs/<pack_id>")
+@same_for_visitors
 def pack(pack_id: str) -> ResponseReturnValue:
     found = Pack.by_id(pack_id)
     if found is None:
@@ -55,6 +58,7 @@ def pack(pack_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/lessons/<pack_id>/<lesson_id>", methods=["GET", "POST"])
+@same_for_visitors
 def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     view = lesson_service.lesson_view(pack_id, lesson_id)
     if view is None:
@@ -83,6 +87,7 @@ def _main_part(view: lesson_service.LessonView, tracking: bool) -> Markup:
     return page_parts.get(
         key,
         lambda: Markup(render_template("lesson/_main.html", **view.__dict__, tracking=tracking)),
+        keep=small_enough,
     )
 
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import progress, search, serve, sync_size
-from benchlib.context import Context
+from benchlib import product, progress, search, serve, sync_size
+from benchlib.context import BenchError, Context
 from benchlib.report import SectionResult, format_table, write_json
 
 # Later sections (search, progress, sync) register here, in the order they run.
@@ -63,11 +63,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch directory (data dirs, server logs)"
     )
+    parser.add_argument(
+        "--dev-venv",
+        action="store_true",
+        help="run the hub from .venv (with the test tools) instead of a fresh `pip install .`",
+    )
     args = parser.parse_args(argv)
     duration_bad = args.duration is not None and args.duration <= 0
     if duration_bad or args.clients < 1 or args.cold_starts < 1 or args.holders < 0:
         parser.error("--duration, --clients and --cold-starts must be positive")
     return args
+
+
+def _learnhub(root: Path, scratch: Path, dev_venv: bool) -> Path:
+    if dev_venv:
+        learnhub = root / ".venv" / "bin" / "learnhub"
+        if not learnhub.exists():
+            raise BenchError(f"{learnhub} is missing: run scripts/test (it makes .venv) first.")
+        return learnhub
+    print("installing the hub into a fresh venv (pip install .)", file=sys.stderr, flush=True)
+    return product.install(root, scratch / "hub-venv")
 
 
 def _for_section(context: Context, name: str, duration: float | None) -> Context:
@@ -79,6 +94,13 @@ def _for_section(context: Context, name: str, duration: float | None) -> Context
 def run(argv: list[str], root: Path) -> int:
     args = parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="learnhub-bench-"))
+    began = time.perf_counter()
+    try:
+        learnhub = _learnhub(root, scratch, args.dev_venv)
+    except BenchError as err:
+        shutil.rmtree(scratch, ignore_errors=True)
+        print(err, file=sys.stderr)
+        return 1
     context = Context(
         root,
         scratch,
@@ -86,14 +108,9 @@ def run(argv: list[str], root: Path) -> int:
         args.clients,
         args.cold_starts,
         args.holders,
-        began=time.perf_counter(),
+        learnhub,
+        began=began,
     )
-    if not context.learnhub.exists():
-        print(
-            f"{context.learnhub} is missing: run `.venv/bin/pip install -e .` first.",
-            file=sys.stderr,
-        )
-        return 1
     load_before = os.getloadavg()[0]
     results: list[SectionResult] = []
     try:
@@ -110,7 +127,7 @@ def run(argv: list[str], root: Path) -> int:
     print(
         f"\n{len(results)} section(s) in {seconds:.0f} s on {os.cpu_count()} CPUs "
         f"(load average {load_before:.2f} before); MB = 10^6 bytes; latencies are per "
-        "request, first byte sent to last byte read."
+        f"request, first byte sent to last byte read; the hub ran from {learnhub}."
     )
     if args.json:
         write_json(args.json, results, seconds)

@@ -23,11 +23,8 @@ class Context:
     clients: int  # concurrent connections per load run
     cold_starts: int
     holders: int  # slow range downloads during the stall check
+    learnhub: Path  # the `learnhub` command the bench runs (see benchlib.product)
     began: float = 0.0
-
-    @property
-    def learnhub(self) -> Path:
-        return self.root / ".venv" / "bin" / "learnhub"
 
     def say(self, message: str) -> None:
         elapsed = time.perf_counter() - self.began

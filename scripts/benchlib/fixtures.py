@@ -33,13 +33,12 @@ def _manifest() -> dict:
     }
 
 
-def write_bench_pack(folder: Path) -> bytes:
-    """Write the pack folder; returns the 1 MiB file's bytes so answers can be checked."""
+def write_bench_pack(folder: Path) -> tuple[bytes, bytes]:
+    """Write the pack folder; returns the 1 MiB and 48 MiB files' bytes, so answers can be
+    checked."""
     folder.mkdir(parents=True)
     (folder / "pack.json").write_text(json.dumps(_manifest(), indent=2), encoding="utf-8")
-    big = os.urandom(BIG_SIZE)
+    big, huge = os.urandom(BIG_SIZE), os.urandom(HUGE_SIZE)
     (folder / "big.mp4").write_bytes(big)
-    with open(folder / "huge.mp4", "wb") as huge:
-        for _ in range(HUGE_SIZE // BIG_SIZE):
-            huge.write(os.urandom(BIG_SIZE))
-    return big
+    (folder / "huge.mp4").write_bytes(huge)
+    return big, huge
