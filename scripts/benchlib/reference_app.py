@@ -21,4 +21,4 @@ def create() -> Flask:
 
 if __name__ == "__main__":
     host, port = sys.argv[1], int(sys.argv[2])
-    waitress.serve(create(), host=host, port=port, threads=4, ident="reference")
+    waitress.serve(create(), host=host, port=port, threads=8, ident="reference")

@@ -9,6 +9,8 @@ seeking in a video), so the ratio compares the same work.
 
 from __future__ import annotations
 
+import http.client
+import json
 import random
 import statistics
 import time
@@ -26,7 +28,7 @@ from benchlib.loadgen import (
     load_while_holding,
 )
 from benchlib.report import MB, Row, SectionResult, at_least, info, under
-from benchlib.server import HubServer, ReferenceServer, ServerError
+from benchlib.server import HOST, HubServer, ReferenceServer, ServerError
 
 COLD_START_BUDGET = 1.5
 RSS_BUDGET = 80 * MB
@@ -61,9 +63,16 @@ def _measure(ctx: Context, data: Path, result: SectionResult) -> None:
         result.raw["idle_rss_bytes"] = idle
         result.add(info("RSS idle, after start", idle, _mb(idle)))
         _loads(ctx, server, files, result)
-        rss, peak = server.rss_bytes(), server.peak_rss_bytes()
-        result.raw |= {"rss_after_load_bytes": rss, "peak_rss_bytes": peak}
+        rss = server.rss_bytes()
         result.add(under("RSS after the load", rss, _mb(rss), RSS_BUDGET, "< 80 MB"))
+        _learner_load(ctx, server, data, result)
+        learner_rss, peak = server.rss_bytes(), server.peak_rss_bytes()
+        result.raw |= {
+            "rss_after_load_bytes": rss,
+            "rss_after_learner_load_bytes": learner_rss,
+            "peak_rss_bytes": peak,
+        }
+        result.add(info("RSS after the learner's load too", learner_rss, _mb(learner_rss)))
         result.add(info("peak RSS (VmHWM)", peak, _mb(peak)))
     finally:
         server.stop()
@@ -280,6 +289,40 @@ def _errors_row(outcome: LoadResult) -> Row:
     if count:
         shown += " (" + ", ".join(f"{k}: {v}" for k, v in outcome.errors.most_common(3)) + ")"
     return Row("  errors", count, shown, "0", count == 0)
+
+
+def _learner_load(ctx: Context, server: HubServer, data: Path, result: SectionResult) -> None:
+    """The lesson page for a signed-in learner: drawn for them each time (only the lesson's
+    part is kept), and each view is an event written to the log. Not under the budget, which
+    is for the page as a visitor gets it; here so the difference is seen."""
+    lesson = result.raw["urls"]["lesson"]
+    name, pin = "Bench Reader", "482913"
+    ctx.learnhub_cli("learners", "add", "--data", str(data), name, "--pin", pin)
+    listed = json.loads(ctx.learnhub_cli("learners", "list", "--json", "--data", str(data)))
+    username = next(row["username"] for row in listed if row["name"] == name)
+    cookie = _sign_in(server, username, pin)
+    ctx.say(f"load: {lesson} signed in as a learner, {ctx.clients} clients, {ctx.duration:g} s")
+    pick = _fixed(Request(lesson, (*BROWSER, ("Cookie", cookie))))
+    load(server.port, pick, min(ctx.clients, 4), WARM_UP)
+    outcome = _timed_load(server, pick, ctx.clients, ctx.duration)
+    server.check_alive()
+    result.raw["load_lesson_learner"] = outcome.summary()
+    _load_rows(result, "lesson page, signed-in learner", outcome, files=False, budget_p95=False)
+
+
+def _sign_in(server: HubServer, username: str, pin: str) -> str:
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=10)
+    try:
+        body = json.dumps({"username": username, "pin": pin})
+        connection.request("POST", "/api/session", body, {"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        answer.read()
+        cookie = answer.getheader("Set-Cookie", "")
+    finally:
+        connection.close()
+    if answer.status != 201 or not cookie:
+        raise BenchError(f"The bench learner could not sign in (status {answer.status}).")
+    return cookie.split(";", 1)[0]
 
 
 def _stall_check(ctx: Context, server: HubServer, lesson: str, result: SectionResult) -> None:

@@ -178,7 +178,7 @@ def _descendants(root: int) -> list[int]:
 
 
 class ReferenceServer(HubServer):
-    """The floor under the hub: a one-line Flask view on waitress with the hub's 4 threads."""
+    """The floor under the hub: a one-line Flask view on waitress with the hub's 8 threads."""
 
     def command(self, port: int) -> list[str]:
         script = Path(__file__).with_name("reference_app.py")
