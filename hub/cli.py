@@ -14,7 +14,7 @@ import waitress
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
-from hub import __version__, systemd
+from hub import __version__, allocator, systemd
 from hub.app import create_app
 from hub.cli_central import central
 from hub.cli_common import config_for, data_option, friendly_errors, open_library
@@ -49,6 +49,7 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     # waitress warns on every queued request under load: thousands of lines on an SD card.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    allocator.tune()  # before any thread starts
     config = config_for(data_dir, host=host, port=port, threads=threads)
     app = create_app(config)
     server = _bind(app, config)
