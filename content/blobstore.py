@@ -35,8 +35,7 @@ class BlobStore:
 
     def hash_file(self, path: Path) -> str:
         """The sha256 of a file, streamed (used to verify blobs)."""
-        with open(path, "rb") as stream:
-            return hash_stream(stream)[0]
+        return hash_file(path)
 
     def shas(self) -> Iterator[str]:
         """Every blob in the store (temporary files and strays are skipped)."""
@@ -67,6 +66,12 @@ class BlobStore:
             _copy_into(source, target)
         fsync_dir(folder)
         return True
+
+
+def hash_file(path: Path) -> str:
+    """The sha256 hex of a file, read in 1 MiB chunks."""
+    with open(path, "rb") as stream:
+        return hash_stream(stream)[0]
 
 
 def hash_stream(stream: BinaryIO, copy_to: BinaryIO | None = None) -> tuple[str, int]:

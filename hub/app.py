@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from flask.wrappers import Response
 
-from hub import compress, errors, i18n, template_globals
+from hub import errors, i18n, response_headers, template_globals
 from hub.auth import Throttle
 from hub.datadir import prepare, read_secret_key, samples_dir
 from hub.db import connected, db
@@ -111,11 +111,7 @@ def _connect() -> None:
 
 
 def _finish(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return compress.compress_response(request, response)
+    return response_headers.finish(response, PAGE_CSP)
 
 
 def _setup_code() -> str | None:

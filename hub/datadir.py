@@ -32,7 +32,11 @@ def prepare(config: Config) -> KeyPair:
 
 def read_secret_key(config: Config) -> str:
     """The key that signs session cookies: made once, readable by the hub's user only."""
-    path = config.secret_key_path
+    return secret_file(config.secret_key_path)
+
+
+def secret_file(path: Path) -> str:
+    """A random secret kept in `path`: made (0600, fsynced) the first time, then read."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import fcntl
-import hashlib
 import http.client
 import json
 import logging
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from content.blobstore import hash_file
 from hub.db import connected, db, write_lock
 from hub.sync_models import HubState, SentBundle
 from hub.sync_service import ReplyResult, SyncError, SyncService
@@ -277,7 +277,7 @@ class CentralClient:
         return doc["received"]
 
     def _open(self, path: Path, size: int, hub_id: str | None) -> tuple[str, int]:
-        doc: dict[str, Any] = {"size": size, "sha256": _sha256(path)}
+        doc: dict[str, Any] = {"size": size, "sha256": hash_file(path)}
         if hub_id:
             doc["hub_id"] = hub_id  # lets central refuse an unknown hub before the bytes go
         status, doc = self._json_call("POST", "/api/sync/uploads", doc)
@@ -532,14 +532,6 @@ def _pin_if_new(service: SyncService, client: CentralClient, url: str) -> bytes:
     central_id = doc.get("central_id") if isinstance(doc.get("central_id"), str) else None
     service.pin_central(public_key, central_id, url)
     return public_key
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while piece := handle.read(1024 * 1024):
-            digest.update(piece)
-    return digest.hexdigest()
 
 
 def _json(data: bytes) -> dict[str, Any]:

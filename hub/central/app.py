@@ -3,8 +3,6 @@ gzip, content-hashed static files, Flask-Babel. Nothing happens at import time."
 
 from __future__ import annotations
 
-import os
-import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,11 +11,12 @@ from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 
-from hub import compress, errors
+from hub import errors, response_headers
 from hub.auth import Throttle
 from hub.central import api, pages
 from hub.central.auth import current_staff
 from hub.csrf import csrf_token
+from hub.datadir import secret_file
 from hub.errors import HubError
 from hub.translate import SOURCE_LANGUAGE, UI_LANGUAGES
 from hub.views import static
@@ -41,7 +40,7 @@ def create_central_app(central: Central, limits: UploadLimits | None = None) -> 
     limits = limits or UploadLimits()
     app = Flask("hub.central", template_folder=str(TEMPLATES), static_folder=None)
     app.config.update(
-        SECRET_KEY=_secret_key(central.data_dir / "secret_key"),
+        SECRET_KEY=secret_file(central.data_dir / "secret_key"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # A chunk plus headroom: anything larger is refused before it is read.
@@ -89,11 +88,7 @@ def _connect() -> None:
 
 
 def _finish(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return compress.compress_response(request, response)
+    return response_headers.finish(response, PAGE_CSP)
 
 
 def _refused(error: CentralError) -> ResponseReturnValue:
@@ -109,16 +104,3 @@ def _bad_bundle(error: Exception) -> ResponseReturnValue:
 
 def _bad_identity(error: IdentityError) -> ResponseReturnValue:
     return errors.render_error(HubError(400, "bad_identity", str(error)))
-
-
-def _secret_key(path: Path) -> str:
-    """The key that signs staff session cookies: made once, readable by central's user only."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_hex(32))
-        handle.flush()
-        os.fsync(handle.fileno())
-    return path.read_text(encoding="ascii").strip()

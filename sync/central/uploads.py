@@ -8,7 +8,6 @@ one keeps its answer for that day, so a hub that lost the reply to `finish` gets
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from content.blobstore import hash_file
 from sync.central.errors import CentralError
 
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
@@ -134,7 +134,7 @@ class UploadStore:
                 status=409,
                 code="incomplete",
             )
-        if _sha256(path) != meta["sha256"]:
+        if hash_file(path) != meta["sha256"]:
             self.discard(upload_id)
             raise CentralError(
                 "The uploaded bytes do not match their sha256; the upload was dropped, "
@@ -233,11 +233,3 @@ def _parse_range(header: str | None) -> tuple[int, int, int]:
     if not start <= end < total:
         raise CentralError("Content-Range must satisfy FIRST <= LAST < TOTAL.", code="bad_range")
     return start, end, total
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while piece := handle.read(1024 * 1024):
-            digest.update(piece)
-    return digest.hexdigest()
