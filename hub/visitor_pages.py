@@ -20,6 +20,10 @@ from hub.cache import page_parts, small_enough
 from hub.i18n import reader_languages, ui_locale
 
 View = Callable[..., ResponseReturnValue]
+# A stranger chooses the address and Accept-Language: keys past these sizes are not kept, so
+# kept pages cannot be made to hold megabytes of keys.
+KEY_PATH_UP_TO = 512
+KEY_LANGUAGES_UP_TO = 8
 
 
 def same_for_visitors(view: View) -> View:
@@ -37,13 +41,18 @@ def same_for_visitors(view: View) -> View:
             return body, shareable and not session and small_enough(body)
 
         key = _key()
+        if key is None:
+            return view(**kwargs)
         body, _ = page_parts.get(key, render, keep=lambda kept: kept[1])
         return rendered[0] if rendered else Response(body, mimetype="text/html")
 
     return wrapper
 
 
-def _key() -> tuple[str, ...]:
+def _key() -> tuple[str, ...] | None:
     # Everything a visitor's page depends on: the address (with its query), the page's
     # language and the reader's other languages (the library puts those first).
-    return ("visitor", request.script_root, request.full_path, ui_locale(), *reader_languages())
+    languages = reader_languages()
+    if len(request.full_path) > KEY_PATH_UP_TO or len(languages) > KEY_LANGUAGES_UP_TO:
+        return None
+    return ("visitor", request.script_root, request.full_path, ui_locale(), *languages)

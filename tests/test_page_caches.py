@@ -90,6 +90,19 @@ def test_visitors_reading_other_languages_get_their_own_library(
     assert renders.count("home.html") == 3
 
 
+def test_hostile_addresses_and_languages_are_served_but_not_kept(
+    library: Flask, renders: list[str]
+) -> None:
+    visitor = library.test_client()
+    babel = ", ".join(f"x{n:04d}" for n in range(2000))  # 2,000 made-up languages
+    long_query = "/?subject=" + "a" * 4000
+    for _ in range(2):
+        assert visitor.get("/", headers={"Accept-Language": babel}).status_code == 200
+        page = visitor.get(long_query)
+        assert page.status_code == 200 and "No packs match" in page.text
+    assert renders.count("home.html") == 4
+
+
 def test_signed_in_and_visitor_pages_never_mix(library: Flask) -> None:
     visitor = library.test_client()
     first = visitor.get(LESSON).text
