@@ -283,9 +283,13 @@ install_venv() {
       "$SOURCE/hub" "$SOURCE/content" "$SOURCE/sync" "$what/"
   fi
   say "Installing learnhub from ${WHEEL:-$SOURCE} into $VENV"
-  "${pip[@]}" "$what"
-  # Same version number, newer code (a rebuilt wheel): replace the hub, keep its dependencies.
-  "${pip[@]}" --force-reinstall --no-deps "$what"
+  # Exactly the locked versions, checked against their hashes: a library's new release never
+  # changes what a school gets. Then the hub itself, with nothing else pulled in.
+  [ -f "$SOURCE/requirements/hub.txt" ] || die "$SOURCE/requirements/hub.txt (the lock) is missing"
+  "${pip[@]}" --require-hashes --no-deps -r "$SOURCE/requirements/build.txt" \
+    -r "$SOURCE/requirements/hub.txt"
+  # Same version number, newer code (a rebuilt wheel): --force-reinstall replaces the hub.
+  "${pip[@]}" --force-reinstall --no-deps --no-build-isolation "$what"
   if [ -z "$WHEEL" ]; then
     run rm -rf "$(dirname "$what")"
   fi

@@ -82,6 +82,7 @@ def build_wheel(dest: Path, scratch: Path) -> Path:
             "wheel",
             "--quiet",
             "--no-deps",
+            "--no-build-isolation",
             "-w",
             str(dest),
             str(source),
@@ -183,6 +184,7 @@ def test_install_into_fresh_debian_and_serve(debian: Path, tmp_path: Path) -> No
     wheel = build_wheel(tmp_path / "wheels", tmp_path)
     staging = debian / "tmp" / "learnhub"
     shutil.copytree(PI, staging / "raspberrypi", ignore=shutil.ignore_patterns("image"))
+    shutil.copytree(ROOT / "requirements", staging / "requirements")
     (staging / "docs").mkdir()
     shutil.copy2(ROOT / "docs" / "operator-guide.md", staging / "docs")
     shutil.copy2(wheel, staging / wheel.name)

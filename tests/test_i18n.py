@@ -472,7 +472,8 @@ def test_language_names() -> None:
 
 
 def test_the_language_table_is_what_babel_says() -> None:
-    """Run `scripts/i18n languages` when this fails (after a Babel upgrade)."""
+    """Against the locked Babel (requirements/), so a Babel release cannot break a fresh clone;
+    run `scripts/i18n languages` after `scripts/lock` moves Babel on."""
     assert i18n.LANGUAGE_TABLE.read_text(encoding="utf-8") == i18n_script.language_table()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.appliance_helpers import BIN, PI, require_root, require_tool
+from tests.appliance_helpers import BIN, PI, ROOT, require_root, require_tool
 
 SHELL_SCRIPTS = [
     PI / "install.sh",
@@ -338,6 +338,9 @@ def test_prepare_a_pi_gen_build(tmp_path: Path) -> None:
     assert (files / wheel.name).read_bytes() == wheel.read_bytes()
     assert (files / "raspberrypi" / "install.sh").read_bytes() == (PI / "install.sh").read_bytes()
     assert not (files / "raspberrypi" / "image").exists()
+    assert (files / "requirements" / "hub.txt").read_bytes() == (
+        ROOT / "requirements" / "hub.txt"
+    ).read_bytes()
     assert (files / "docs" / "operator-guide.md").is_file()
     for script in ("prerun.sh", "00-learnhub/00-run.sh", "00-learnhub/01-run-chroot.sh"):
         assert (stage / script).stat().st_mode & stat.S_IXUSR, script

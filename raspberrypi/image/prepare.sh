@@ -53,6 +53,7 @@ else
   python3 -m pip wheel --quiet --no-deps --wheel-dir "$FILES" "$CHECK/src"
 fi
 cp -r "$SOURCE/raspberrypi" "$FILES/raspberrypi"
+cp -r "$SOURCE/requirements" "$FILES/requirements"  # the lock install.sh installs from
 rm -rf "$FILES/raspberrypi/image"
 cp "$SOURCE/docs/operator-guide.md" "$FILES/docs/"
 printf 'COUNTRY=%q\nSSID=%q\nPASSWORD=%q\n' "$COUNTRY" "$SSID" "$PASSWORD" > "$FILES/settings.env"

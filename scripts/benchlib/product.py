@@ -1,5 +1,6 @@
-"""The hub as a school gets it: this checkout installed with `pip install .` into a fresh
-virtualenv, as raspberrypi/install.sh does, so memory is measured without the test tools.
+"""The hub as a school gets it: the locked versions (requirements/hub.txt) and this checkout
+installed into a fresh virtualenv, as raspberrypi/install.sh does, so memory is measured
+without the test tools.
 
 The development venv also holds pytest, playwright and psycopg; peewee imports psycopg
 whenever it is installed, which alone adds about 9 MB to a hub's memory.
@@ -25,7 +26,12 @@ def install(root: Path, where: Path) -> Path:
     shutil.copytree(root, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
     python = venv / "bin" / "python"
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    steps = ([sys.executable, "-m", "venv", str(venv)], [*pip, str(source)])
+    locked = ["--require-hashes", "--no-deps", "-r", str(source / "requirements" / "build.txt")]
+    steps = (
+        [sys.executable, "-m", "venv", str(venv)],
+        [*pip, *locked, "-r", str(source / "requirements" / "hub.txt")],
+        [*pip, "--no-deps", "--no-build-isolation", str(source)],
+    )
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True, timeout=900)
         if done.returncode != 0:

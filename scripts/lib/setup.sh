@@ -22,19 +22,22 @@ ensure_debian_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# ensure_venv EXTRAS : make .venv and install the project (editable) with EXTRAS, e.g. "[test]",
-# again only when pyproject.toml changed since the last install.
+# ensure_venv LOCK : make .venv and install exactly the versions in requirements/LOCK.txt
+# ("hub" or "test"), checked against their hashes, then the project itself (editable, without
+# dependencies or a build environment of its own, so nothing unlocked comes in). Runs again only
+# when the lock or pyproject.toml changed since the last install.
 ensure_venv() {
-  local extras="$1" python="${PYTHON:-python3}"
+  local lock="requirements/$1.txt" python="${PYTHON:-python3}"
   if ! "$python" -c "import ensurepip, venv" 2>/dev/null; then
     ensure_debian_packages python3-venv
   fi
   [ -x .venv/bin/python ] || "$python" -m venv .venv
-  local stamp=".venv/.installed${extras}" want
-  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  local stamp=".venv/.installed-$1" want
+  want="$(cat pyproject.toml requirements/build.txt "$lock" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".${extras}"
+    local pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+    "${pip[@]}" --require-hashes --no-deps -r requirements/build.txt -r "$lock"
+    "${pip[@]}" --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
   fi
 }
