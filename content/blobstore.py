@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from content.durable import copy_file, fsync_dir
 
 CHUNK = 1024 * 1024
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -63,7 +62,7 @@ class BlobStore:
         except OSError as err:
             if err.errno != errno.EXDEV:
                 raise
-            _copy_into(source, target)
+            copy_file(source, target)  # staging on another file system
         fsync_dir(folder)
         return True
 
@@ -83,31 +82,3 @@ def hash_stream(stream: BinaryIO, copy_to: BinaryIO | None = None) -> tuple[str,
         if copy_to is not None:
             copy_to.write(chunk)
     return digest.hexdigest(), size
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or a new entry in `folder` durable (a no-op where unsupported)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _copy_into(source: Path, target: Path) -> None:
-    """Staging on another file system: copy next to the target, fsync, then rename."""
-    partial = target.with_name(f".tmp-{uuid.uuid4().hex}")
-    try:
-        with open(source, "rb") as src, open(partial, "wb") as dst:
-            shutil.copyfileobj(src, dst, CHUNK)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(partial, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from content import durable
 from hub.translate import gettext
 
 log = logging.getLogger(__name__)
@@ -168,14 +169,10 @@ class HubClock:
 
     def _persist(self) -> None:
         path = self.data_dir / STATE_FILE
-        tmp = path.with_name(path.name + ".tmp")
+        state = {"last_seen": self._last_seen, "at": _iso(self._last_seen)}
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump({"last_seen": self._last_seen, "at": _iso(self._last_seen)}, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            durable.write_text(path, json.dumps(state))
         except OSError as err:
             log.warning("cannot save the last time seen in %s: %s", path, err)
             return

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import secrets
 from importlib.resources import files
 from pathlib import Path
 
+from content.durable import write_bytes
 from hub.db import db, open_database
 from hub.migrations import migrate
 from hub.settings import Config
@@ -35,14 +36,31 @@ def read_secret_key(config: Config) -> str:
     return secret_file(config.secret_key_path)
 
 
+# A key from secrets.token_hex(32) has 64 characters; anything shorter was cut by a crash of
+# an older version (which created the file before writing it) and is made anew.
+SECRET_CHARS = 64
+
+
 def secret_file(path: Path) -> str:
-    """A random secret kept in `path`: made (0600, fsynced) the first time, then read."""
+    """A random secret kept in `path`: made (0600, written whole) the first time, then read."""
+    secret = _read_secret(path)
+    if secret is not None:
+        return secret
+    # Create-only when there is no file, so two processes starting at once share one key.
+    with contextlib.suppress(FileExistsError):
+        new = secrets.token_hex(32).encode("ascii")
+        write_bytes(path, new, mode=0o600, exclusive=not path.exists())
+    secret = _read_secret(path)
+    if secret is None:
+        raise OSError(f"{path} cannot be read back after it was written")
+    return secret
+
+
+def _read_secret(path: Path) -> str | None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_hex(32))
-        handle.flush()
-        os.fsync(handle.fileno())
-    return path.read_text(encoding="ascii").strip()
+        secret = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return secret if len(secret) >= SECRET_CHARS else None

@@ -18,9 +18,7 @@ import base64
 import fcntl
 import json
 import logging
-import os
 import secrets
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from content import durable
 from content.errors import PackError
 from hub.db import connected, db, write_lock
 from hub.events import Event
@@ -460,12 +459,7 @@ def _read_token(path: Path) -> str | None:
 
 
 def _write_token(path: Path, token: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump({"db_token": token}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    durable.write_text(path, json.dumps({"db_token": token}))
 
 
 def _receipt_fields(receipt: Any, hub_id: str) -> tuple[str, int, list[str]]:
@@ -524,12 +518,7 @@ def _copy(source: Path, dest: Path) -> Path:
     under a bundle's name."""
     if dest.is_file() and dest.stat().st_size == source.stat().st_size:
         return dest
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    with open(source, "rb") as src, open(tmp, "wb") as out:
-        shutil.copyfileobj(src, out, 1024 * 1024)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, dest)
+    durable.copy_file(source, dest)
     return dest
 
 

@@ -17,13 +17,13 @@ import json
 import lzma
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from content.durable import atomic_write
 from sync import records as rec
 from sync.identity import KeyPair, verify
 
@@ -98,24 +98,15 @@ def write_bundle(path: Path, keys: KeyPair, header: dict[str, Any], parts: list[
     _check_manifest(manifest, "The bundle to write", LIMITS)
     for entry, _, lines in prepared:
         _check_written(manifest, entry, lines)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "xb") as out:
+        with atomic_write(path) as out:
             _write_member(out, MANIFEST, data, manifest["created"])
             _write_member(out, SIGNATURE, keys.sign(data), manifest["created"])
             for entry, source, _ in prepared:
                 _write_part(out, entry, source, manifest["created"])
             out.write(bytes(2 * BLOCK))  # end of archive
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise BundleError(f"{_label(path)} cannot be written ({_why(err)}).") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -291,19 +282,6 @@ def _dumps(value: Any) -> bytes:
 
 def _why(err: OSError) -> str:
     return err.strerror or str(err) or type(err).__name__
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # some file systems (FAT on a USB stick, via some drivers) refuse: best effort
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def bundle_name(manifest: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ central enrols and what neighbour hubs see; the hub id is a short, stable name f
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from content.durable import write_bytes
 
 IDENTITY_FORMAT = "learnhub-identity/1"
 KEY_FILE = "hub_key"
@@ -59,16 +62,13 @@ def verify(public_key: bytes, signature: bytes, data: bytes) -> bool:
 def load_or_create(folder: Path) -> KeyPair:
     """The key pair in `folder`, made (seed only, 0600, fsynced) the first time."""
     path = folder / KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    # An empty file is what an older version left when the power went between creating the
+    # file and writing the seed: nothing was ever signed with that seed, so make one.
+    if path.is_file() and path.stat().st_size > 0:
         return _read(path)
-    seed = os.urandom(32)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(seed)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return KeyPair(Ed25519PrivateKey.from_private_bytes(seed))
+    with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+        write_bytes(path, os.urandom(32), mode=0o600, exclusive=not path.exists())
+    return _read(path)
 
 
 def _read(path: Path) -> KeyPair:

@@ -1,0 +1,75 @@
+"""Files written whole or not at all, for everything the hub and central keep on disk.
+
+A power cut, a full disk or a pulled USB stick must never leave a half-written file under a
+name that is read later (an empty secret key made `/admin/setup` fail on every start). So a file
+is written beside its target under a temporary name, flushed to the disk, renamed over the
+target in one step, and the folder is flushed so the rename itself survives; on any error the
+temporary file is removed and the target is exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+
+
+@contextmanager
+def atomic_write(path: Path, *, mode: int = 0o644, exclusive: bool = False) -> Iterator[BinaryIO]:
+    """A binary file to write; it replaces `path` when the block ends without error.
+
+    With `exclusive`, the file is only created: FileExistsError if `path` appeared meanwhile
+    (two processes making the same secret keep the first one's).
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        if exclusive:
+            os.link(tmp, path)  # fails if the name exists: create-only, unlike rename
+            tmp.unlink()
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_bytes(path: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
+    with atomic_write(path, mode=mode, exclusive=exclusive) as out:
+        out.write(data)
+
+
+def write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+    write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def copy_file(source: Path, dest: Path, *, mode: int = 0o644) -> None:
+    """Copy `source` to `dest` so that `dest` is either the old file or the whole copy."""
+    with open(source, "rb") as src, atomic_write(dest, mode=mode) as out:
+        shutil.copyfileobj(src, out, CHUNK)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new entry in `folder` durable (a no-op where unsupported: some
+    drivers for FAT USB sticks refuse to open or fsync a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
