@@ -1,4 +1,6 @@
-"""A cache of what the library looks like, dropped whenever the library changes.
+"""Caches of what the library looks like, dropped whenever the library changes, each within
+a share of one byte budget (the `cache_bytes` setting) so memory never grows with the library
+or the traffic.
 
 The library changes rarely (an import, a removal), and possibly in another process (the CLI),
 so the cache is keyed by the generation counter the database keeps. Changes made in this
@@ -7,10 +9,15 @@ process are seen at once; changes made by another process within RECHECK_SECONDS
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
+
+from peewee import Model
 
 from hub.db import db
 from hub.models import LibraryState
@@ -44,10 +51,18 @@ def library_changed() -> None:
 
 
 class GenerationCache:
-    def __init__(self, size: int) -> None:
-        self._size = size
+    """Values kept until the library changes, within a byte budget: the least recently used
+    go first, and a value larger than a quarter of the budget is never kept. Sizes are
+    estimated when a value is kept (see `approximate_size`)."""
+
+    def __init__(self, name: str, share: float) -> None:
+        self.name = name
+        self.share = share  # of the `cache_bytes` setting; see configure()
+        self.budget = int(DEFAULT_BYTES * share)
         self._generation: Generation | None = None
-        self._items: dict[Hashable, Any] = {}
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._hits = self._misses = 0
         self._lock = threading.Lock()
 
     def get(
@@ -57,22 +72,87 @@ class GenerationCache:
         generation = current_generation()
         with self._lock:
             if generation != self._generation:
-                self._items.clear()
-                self._generation = generation
-            if key in self._items:
-                return self._items[key]
+                self._drop_all(generation)
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self._hits += 1
+                return found[0]
+            self._misses += 1
         value = build()
         if keep is not None and not keep(value):
             return value
+        size = approximate_size(key) + approximate_size(value)
         with self._lock:
-            if generation != self._generation:
-                return value  # the library changed while this was built: do not keep it
-            if len(self._items) >= self._size:
-                self._items.clear()
-            self._items[key] = value
+            # Not kept if the library changed while this was built, or if it is too big.
+            if generation == self._generation and size * 4 <= self.budget:
+                self._put(key, value, size)
         return value
 
+    def stats(self) -> dict[str, int | str]:
+        with self._lock:
+            return {
+                "name": self.name,
+                "entries": len(self._items),
+                "bytes": self._bytes,
+                "budget": self.budget,
+                "hits": self._hits,
+                "misses": self._misses,
+            }
 
+    def resize(self, budget: int) -> None:
+        with self._lock:
+            self.budget = budget
+            self._evict_for(0)
+
+    def _put(self, key: Hashable, value: Any, size: int) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1]
+        self._evict_for(size)
+        self._items[key] = (value, size)
+        self._bytes += size
+
+    def _evict_for(self, size: int) -> None:
+        """Drop the least recently used until `size` more bytes fit the budget."""
+        while self._items and self._bytes + size > self.budget:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._bytes -= dropped
+
+    def _drop_all(self, generation: Generation) -> None:
+        self._items.clear()
+        self._bytes = 0
+        self._generation = generation
+
+
+def approximate_size(value: Any, depth: int = 0) -> int:
+    """Bytes a kept value holds, counted through containers, dataclasses and database rows
+    (a row's fields and the rows joined to it); deep enough for what the caches keep."""
+    size = sys.getsizeof(value)
+    if depth > 6 or isinstance(value, str | bytes | int | float | bool | None):
+        return size
+    if isinstance(value, dict):
+        items = value.items()
+        return size + sum(
+            approximate_size(k, depth + 1) + approximate_size(v, depth + 1) for k, v in items
+        )
+    if isinstance(value, list | tuple | set | frozenset):
+        return size + sum(approximate_size(v, depth + 1) for v in value)
+    if isinstance(value, Model):
+        return (
+            size
+            + approximate_size(value.__data__, depth + 1)
+            + approximate_size(value.__rel__, depth + 1)
+        )
+    if is_dataclass(value):
+        return size + sum(
+            approximate_size(getattr(value, f.name), depth + 1) for f in fields(value)
+        )
+    return size
+
+
+# The `cache_bytes` setting's default; configure() applies the setting at app start.
+DEFAULT_BYTES = 24 * 1024**2
 # Kept HTML is at most this long: a few hundred kept pages must stay a few megabytes.
 KEEP_HTML_UP_TO = 32 * 1024
 
@@ -81,6 +161,20 @@ def small_enough(html: str | bytes) -> bool:
     return len(html) <= KEEP_HTML_UP_TO
 
 
-library_cache = GenerationCache(size=4096)
+# What each page needs that is the same for every reader: lesson views and the listing.
+library_cache = GenerationCache("library", share=0.3)
 # Rendered parts of pages: a lesson's main part per language, a visitor's whole page.
-page_parts = GenerationCache(size=256)
+page_parts = GenerationCache("pages", share=0.5)
+# Parsed exercises and transcripts, by blob.
+parsed_files = GenerationCache("parsed files", share=0.2)
+CACHES = (library_cache, page_parts, parsed_files)
+
+
+def configure(total_bytes: int) -> None:
+    """Share the `cache_bytes` setting between the caches (at app start)."""
+    for cache in CACHES:
+        cache.resize(int(total_bytes * cache.share))
+
+
+def stats() -> list[dict[str, int | str]]:
+    return [cache.stats() for cache in CACHES]

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, url_for
 
 from content.exercise import Exercise, parse_exercise
 from content.vtt import Cue, parse_vtt
-from hub.cache import library_cache
+from hub.cache import library_cache, parsed_files
 from hub.models import Lesson, Pack, PackFile, Topic
-
-# Exercises and transcripts are parsed once per blob; blobs never change under a sha.
-_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -90,12 +86,10 @@ def exercise_of(lesson: Lesson) -> Exercise | None:
     if found is None:
         return None
     blob, sha = found
-    return _parse_exercise(str(blob), sha, lesson.file_path)
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def _parse_exercise(blob: str, _sha: str, origin: str) -> Exercise:
-    return parse_exercise(Path(blob).read_bytes(), origin)
+    origin = lesson.file_path
+    return parsed_files.get(
+        ("exercise", sha, origin), lambda: parse_exercise(blob.read_bytes(), origin)
+    )
 
 
 def transcript_of(lesson: Lesson, language: str | None = None) -> list[Cue]:
@@ -112,12 +106,7 @@ def transcript_of(lesson: Lesson, language: str | None = None) -> list[Cue]:
     if found is None:
         return []
     blob, sha = found
-    return list(_parse_vtt(str(blob), sha))
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def _parse_vtt(blob: str, _sha: str) -> tuple[Cue, ...]:
-    return tuple(parse_vtt(Path(blob).read_bytes()))
+    return list(parsed_files.get(("vtt", sha), lambda: tuple(parse_vtt(blob.read_bytes()))))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from peewee import (
     IntegerField,
     JSONField,
     Model,
+    ModelSelect,
     TextField,
     fn,
 )
@@ -40,11 +41,22 @@ class Pack(BaseModel):
     installed_at = CharField()
 
     @classmethod
+    def light(cls) -> ModelSelect:
+        """Packs without their manifest: a big pack's manifest parses to megabytes, and pages,
+        caches and reports only need the columns beside it."""
+        return cls.select(*[f for f in cls._meta.sorted_fields if f is not cls.manifest])
+
+    @classmethod
     def ordered(cls) -> list[Pack]:
-        return list(cls.select().order_by(cls.language, cls.title))
+        return list(cls.light().order_by(cls.language, cls.title))
 
     @classmethod
     def by_id(cls, pack_id: str) -> Pack | None:
+        """The pack without its manifest (see `light`); `with_manifest` for the whole row."""
+        return cls.light().where(cls.id == pack_id).get_or_none()
+
+    @classmethod
+    def with_manifest(cls, pack_id: str) -> Pack | None:
         return cls.get_or_none(cls.id == pack_id)
 
     @classmethod
@@ -103,8 +115,9 @@ class Lesson(BaseModel):
 
     @classmethod
     def find(cls, pack_id: str, lesson_id: str) -> Lesson | None:
+        pack_columns = [f for f in Pack._meta.sorted_fields if f is not Pack.manifest]
         return (
-            cls.select(cls, Pack)
+            cls.select(cls, *pack_columns)
             .join(Pack)
             .where(cls.pack == pack_id, cls.lesson_id == lesson_id)
             .get_or_none()
@@ -133,22 +146,45 @@ class Lesson(BaseModel):
         return link.topic if link else None
 
     def neighbours(self) -> tuple[Lesson | None, Lesson | None]:
-        """Previous and next lesson within this lesson's (first) topic, else within the pack."""
-        topic = self.topic()
-        if topic is None:
-            siblings = self.pack.loose_lessons()
-        else:
-            siblings = list(
-                Lesson.select()
-                .join(TopicLesson)
-                .where(TopicLesson.topic == topic)
-                .order_by(TopicLesson.position)
-            )
-        ids = [lesson.id for lesson in siblings]
-        at = ids.index(self.id)
-        before = siblings[at - 1] if at > 0 else None
-        after = siblings[at + 1] if at + 1 < len(siblings) else None
-        return before, after
+        """Previous and next lesson within this lesson's (first) topic, else within the pack:
+        two small indexed queries each, whatever the size of the topic or the library."""
+        link = self._first_link()
+        if link is None:
+            return self._loose_neighbour(before=True), self._loose_neighbour(before=False)
+        return _linked_neighbour(link, before=True), _linked_neighbour(link, before=False)
+
+    def _first_link(self) -> TopicLesson | None:
+        return (
+            TopicLesson.select(TopicLesson.topic, TopicLesson.position)
+            .join(Topic)
+            .where(TopicLesson.lesson == self)
+            .order_by(Topic.position)
+            .first()
+        )
+
+    def _loose_neighbour(self, *, before: bool) -> Lesson | None:
+        """The nearest lesson of the pack that no topic lists, before or after this one."""
+        unlisted = ~fn.EXISTS(TopicLesson.select().where(TopicLesson.lesson == Lesson.id))
+        side = Lesson.position < self.position if before else Lesson.position > self.position
+        order = Lesson.position.desc() if before else Lesson.position
+        return (
+            Lesson.select()
+            .where(Lesson.pack == self.pack_id, side, unlisted)
+            .order_by(order)
+            .first()
+        )
+
+
+def _linked_neighbour(link: TopicLesson, *, before: bool) -> Lesson | None:
+    position = TopicLesson.position
+    side = position < link.position if before else position > link.position
+    return (
+        Lesson.select()
+        .join(TopicLesson)
+        .where(TopicLesson.topic == link.topic_id, side)
+        .order_by(position.desc() if before else position)
+        .first()
+    )
 
 
 class TopicLesson(BaseModel):
@@ -169,8 +205,13 @@ class PackFile(BaseModel):
         return cls.get_or_none(cls.pack == pack_id, cls.path == path)
 
     @classmethod
-    def by_sha(cls, sha256: str) -> PackFile | None:
-        return cls.select().where(cls.sha256 == sha256).first()
+    def by_sha(cls, sha256: str, extension: str = "") -> PackFile | None:
+        """A file with these bytes; among several, one whose path ends with `extension`, so the
+        same bytes imported as .vtt and as .txt each keep the type recorded at import."""
+        query = cls.select().where(cls.sha256 == sha256)
+        if extension:
+            query = query.order_by(cls.path.endswith(extension).desc(), cls.id)
+        return query.first()
 
     @classmethod
     def referenced_shas(cls, shas: Iterable[str]) -> set[str]:

@@ -114,7 +114,7 @@ def _unique(lessons: Iterable[Lesson]) -> list[Lesson]:
 def expand(assignments: Sequence[Assignment]) -> list[AssignedItem]:
     """Each assignment with its lessons: a topic stands for its lessons and its sub-topics'."""
     pack_ids = {a.pack_id for a in assignments}
-    packs = {p.id: p for p in Pack.select().where(Pack.id.in_(pack_ids))} if pack_ids else {}
+    packs = {p.id: p for p in Pack.light().where(Pack.id.in_(pack_ids))} if pack_ids else {}
     lessons = lessons_by_key((a.pack_id, a.lesson_id) for a in assignments if a.lesson_id)
     topic_packs = {a.pack_id for a in assignments if a.topic_id and a.pack_id in packs}
     topics = {pack_id: _topic_nodes(packs[pack_id]) for pack_id in topic_packs}

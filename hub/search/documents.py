@@ -45,7 +45,7 @@ def library_languages() -> set[str]:
 
 def library_docs(store: BlobStore) -> Iterator[LessonDoc]:
     """Every lesson of the library, pack by pack (one pack's rows in memory at a time)."""
-    for pack in Pack.select().order_by(Pack.id):
+    for pack in Pack.light().order_by(Pack.id):
         yield from pack_docs(store, pack)
 
 

@@ -56,7 +56,7 @@ def packs() -> ResponseReturnValue:
 
 @bp.get("/packs/<pack_id>")
 def pack(pack_id: str) -> ResponseReturnValue:
-    found = Pack.by_id(pack_id)
+    found = Pack.with_manifest(pack_id)
     if found is None:
         raise HubError(
             404, "pack_not_found", gettext("No pack %(pack)r is installed.", pack=pack_id)
