@@ -5,7 +5,13 @@ Two rules. The hub never takes a wall time earlier than the last one it saw (kep
 clock, so a Pi that boots in 1970, or a year behind after a power cut, still counts forward
 from the times it already wrote. And a signed-in coach's or operator's
 browser may move the clock forward when the hub is clearly behind: never backwards, never to
-before what the hub has seen, and every correction is written down (`clock-corrections.jsonl`).
+before what the hub has seen, never further than `clock_max_ahead_days` past the latest time
+the hub can vouch for, and every correction is written down (`clock-corrections.jsonl`).
+
+An operator may undo a correction: the clock goes back by what that correction added, and a
+device that tries to add the same amount again is refused. Events recorded in between keep
+their times and their order: the event log's hybrid logical clock resumes after its newest
+stamp whatever this clock says (sync/hlc.py), so only wall times are taken back.
 
 Setting the system clock needs CAP_SYS_TIME. On the appliance the systemd unit grants the hub
 that one capability (see raspberrypi/systemd/learnhub.service) and the hub calls
@@ -41,6 +47,9 @@ PERSIST_EVERY = 600.0
 # A browser time outside these bounds is a broken device, not a correction.
 EARLIEST = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+DAY = 86400.0
+# Offsets of undone corrections kept, so that the same wrong device is refused next time.
+UNDONE_KEPT = 8
 
 
 class ClockError(Exception):
@@ -63,7 +72,9 @@ def set_system_clock(epoch: float) -> None:
 @dataclass(frozen=True)
 class Correction:
     changed: bool
-    reason: str  # "corrected", "in_sync", "hub_ahead" or "before_last_seen"
+    # "corrected", "in_sync", "hub_ahead", "before_last_seen", "too_far_ahead",
+    # "undone_before" (the same amount an operator took back), or "undone" (by undo_last)
+    reason: str
     hub_time: float  # the hub's trusted time after the call
     behind: float  # how far the hub's wall clock was behind the browser, in seconds
 
@@ -77,13 +88,19 @@ class HubClock:
         wall: Callable[[], float] = time.time,
         setter: Callable[[float], None] = set_system_clock,
         monotonic: Callable[[], float] = time.monotonic,
+        max_ahead_days: float = 730,
+        installed_at: float | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.wall = wall
         self.setter = setter
         self._monotonic = monotonic
+        self.max_ahead = max_ahead_days * DAY
+        # The hub's software was installed over the internet, so with a right clock: the
+        # time is at least then even when the hub has seen nothing yet.
+        self.installed_at = _installed_at() if installed_at is None else installed_at
         self._lock = threading.Lock()
-        self._last_seen = self._read_last_seen()
+        self._last_seen, self._undone = self._read_state()
         self._seen_at = monotonic()
         self._written = self._last_seen
 
@@ -125,6 +142,10 @@ class HubClock:
                 return Correction(False, reason, trusted, behind)
             if browser_time < self._last_seen:
                 return Correction(False, "before_last_seen", trusted, behind)
+            if browser_time > max(trusted, EARLIEST, self.installed_at) + self.max_ahead:
+                return Correction(False, "too_far_ahead", trusted, behind)
+            if any(abs(behind - undone) <= CORRECTION_THRESHOLD for undone in self._undone):
+                return Correction(False, "undone_before", trusted, behind)
             self.setter(browser_time)
             self._last_seen, self._seen_at = browser_time, self._monotonic()
             self._persist()
@@ -140,8 +161,34 @@ class HubClock:
             log.warning("clock moved forward by %.0f s by %s (%s)", behind, who, role)
             return Correction(True, "corrected", browser_time, behind)
 
+    def undo_last(self, who: str, role: str) -> Correction:
+        """Take back the newest correction not yet undone: the clock goes back by what it
+        added. Raises ClockError when there is none, or when the setter refuses."""
+        with self._lock:
+            entry, added = self._standing()
+            wall = self.wall()
+            trusted = self._observe(wall)
+            back = wall
+            if wall >= _epoch(entry["at"]):  # the system clock still counts from that setting
+                back = wall - added
+                self.setter(back)
+            # Else something set it since (NTP, a restart): leave it, and only stop vouching
+            # for the time that correction added.
+            self._last_seen, self._seen_at = max(back, trusted - added), self._monotonic()
+            self._undone = [*self._undone, added][-UNDONE_KEPT:]
+            self._persist()
+            self._record(
+                {"undone": entry["at"], "at": _iso(self._last_seen), "hub_clock_was": _iso(trusted)}
+                | {"by": who, "role": role}
+            )
+            log.warning("clock correction of %s undone by %s (%s)", entry["at"], who, role)
+            return Correction(True, "undone", self._last_seen, -added)
+
     def corrections(self, limit: int = 5) -> list[dict[str, Any]]:
-        """The most recent corrections, newest first."""
+        """The most recent corrections and undos, newest first."""
+        return self._journal()[:limit]
+
+    def _journal(self) -> list[dict[str, Any]]:
         path = self.data_dir / LOG_FILE
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -155,21 +202,32 @@ class HubClock:
                 continue
             if isinstance(entry, dict):
                 found.append(entry)
-            if len(found) == limit:
-                break
         return found
 
-    def _read_last_seen(self) -> float:
+    def _standing(self) -> tuple[dict[str, Any], float]:
+        """The newest correction no undo has taken back, and the seconds it added."""
+        undos = 0
+        for entry in self._journal():
+            if "undone" in entry:
+                undos += 1
+            elif undos:
+                undos -= 1
+            elif (added := _added(entry)) is not None:
+                return entry, added
+        raise ClockError(gettext("There is no clock correction to undo."))
+
+    def _read_state(self) -> tuple[float, list[float]]:
         try:
             value = json.loads((self.data_dir / STATE_FILE).read_text(encoding="utf-8"))
             seen = float(value["last_seen"])
-        except (OSError, ValueError, TypeError, KeyError):
-            return 0.0
-        return seen if math.isfinite(seen) and seen <= LATEST else 0.0
+            undone = [float(x) for x in value.get("undone", [])][-UNDONE_KEPT:]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return 0.0, []
+        return (seen if math.isfinite(seen) and seen <= LATEST else 0.0), undone
 
     def _persist(self) -> None:
         path = self.data_dir / STATE_FILE
-        state = {"last_seen": self._last_seen, "at": _iso(self._last_seen)}
+        state = {"last_seen": self._last_seen, "at": _iso(self._last_seen), "undone": self._undone}
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             durable.write_text(path, json.dumps(state))
@@ -190,3 +248,22 @@ class HubClock:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def _added(entry: dict[str, Any]) -> float | None:
+    """Seconds a journal's correction moved the clock forward (None for a damaged line)."""
+    try:
+        return _epoch(entry["at"]) - _epoch(entry["hub_clock_was"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _installed_at() -> float:
+    try:
+        return Path(__file__).stat().st_mtime
+    except OSError:
+        return 0.0

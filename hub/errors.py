@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from hub.log_limit import OncePerInterval, origin
 from hub.translate import gettext, http_error_words
 
 log = logging.getLogger(__name__)
@@ -64,12 +66,28 @@ def _passthrough_headers(error: HTTPException) -> dict[str, str]:
 
 
 def handle_unexpected(error: Exception) -> ResponseReturnValue:
-    log.exception("unexpected error on %s %s", request.method, request.path)
+    held = current_app.extensions["tracebacks"].allow(origin(error))
+    if held is not None:
+        more = f" ({held} more like it in the last minute)" if held else ""
+        log.error("unexpected error on %s %s%s", request.method, request.path, more, exc_info=error)
     return render_error(
         InternalServerError(gettext("Something went wrong on the hub. Please try again."))
     )
 
 
+class _JSON(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deep to parse is bad JSON like any other
+    (a 400 from the caller's check), not a RecursionError, a 500 and a traceback."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply to read") from None
+
+
 def register(app: Flask) -> None:
+    app.json = _JSON(app)
+    app.extensions["tracebacks"] = OncePerInterval()
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(Exception, handle_unexpected)

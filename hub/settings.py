@@ -55,6 +55,15 @@ SETTINGS: tuple[Setting, ...] = (
     # on 2 cores the lesson page answered 1,650 instead of 1,200 req/s (p95 31 vs 50 ms).
     Setting("threads", 8, "Worker threads that answer requests.", int),
     Setting("hub_name", "Learning Hub", "Name shown to students and on the network.", str),
+    # A phone that says 2099 would date every event after it; two years covers a hub left
+    # switched off for a long holiday (docs/operator-guide.md, "The clock").
+    Setting(
+        "clock_max_ahead_days",
+        730,
+        "Furthest, in days, a coach's or operator's device may move the hub's clock forward "
+        "past the latest time the hub can vouch for.",
+        int,
+    ),
     Setting("default_language", "en", "Language used when a browser asks for none we have.", str),
     Setting(
         "load_samples",

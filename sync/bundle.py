@@ -555,7 +555,7 @@ def _read_manifest(tar: _TarReader, limits: Limits) -> tuple[bytes, dict[str, An
     data = b"".join(tar.data(MANIFEST, size))
     try:
         manifest = json.loads(data, parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: hostile nesting
         raise tar.refuse("its manifest.json is not valid JSON") from None
     if not isinstance(manifest, dict):
         raise tar.refuse("its manifest.json is not a JSON object")
@@ -680,7 +680,7 @@ class _Decoder:
     def _parse(self, line: bytes) -> Any:
         try:
             return json.loads(line, parse_constant=_no_constant)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # hostile nesting
             raise self.refuse(f"{self.name} has a line that is not JSON") from None
 
     def finish(self) -> Iterator[Any]:

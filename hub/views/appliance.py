@@ -1,9 +1,10 @@
-"""The appliance's web side: the trusted clock and its correction by a staff member's browser
-(POST /api/clock), and the status the operator page shows (appliance/status.html)."""
+"""The appliance's web side: the trusted clock, its correction by a staff member's browser
+(POST /api/clock) and an operator's undo (POST /admin/clock/undo), and the status the
+operator page shows (appliance/status.html)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -11,6 +12,7 @@ from flask_babel import gettext as _
 from hub.appliance_status import appliance_status
 from hub.auth import check_json_call, check_role, json_body
 from hub.clock import ClockError, HubClock
+from hub.csrf import check_csrf
 from hub.errors import HubError
 
 bp = Blueprint("appliance", __name__)
@@ -19,7 +21,8 @@ bp = Blueprint("appliance", __name__)
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
     app = state.app
-    app.extensions["clock"] = HubClock(app.config["LEARNHUB"].data_dir)
+    config = app.config["LEARNHUB"]
+    app.extensions["clock"] = HubClock(config.data_dir, max_ahead_days=config.clock_max_ahead_days)
     app.before_request(_see_the_time)
     app.jinja_env.globals["appliance_status"] = lambda: appliance_status(
         app.config["LEARNHUB"], hub_clock()
@@ -64,6 +67,20 @@ def correct_clock() -> ResponseReturnValue:
     )
 
 
+@bp.post("/admin/clock/undo")
+def undo_correction() -> ResponseReturnValue:
+    """The operator takes back the newest correction (a device with a wrong date set it)."""
+    who = check_role("operator")
+    check_csrf()
+    try:
+        hub_clock().undo_last(who.username, who.role)
+    except ClockError as err:
+        flash(str(err))
+    else:
+        flash(_MESSAGES["undone"]())
+    return redirect(url_for("admin.index") + "#appliance-clock", 303)
+
+
 _MESSAGES = {
     "corrected": lambda: _("The hub's clock was behind; it now uses your device's time."),
     "in_sync": lambda: _("The hub's clock agrees with your device's (within 5 minutes)."),
@@ -71,5 +88,16 @@ _MESSAGES = {
     "before_last_seen": lambda: _(
         "Your device's time is earlier than a time the hub has already seen; "
         "check your device's date and time."
+    ),
+    "too_far_ahead": lambda: _(
+        "Your device's time is too far ahead of the hub's to be right; the hub kept its own. "
+        "Check your device's date and time."
+    ),
+    "undone_before": lambda: _(
+        "An operator took back this same change of the clock; the hub kept its own time. "
+        "Check your device's date and time."
+    ),
+    "undone": lambda: _(
+        "The last clock correction was taken back. Work recorded meanwhile keeps its order."
     ),
 }

@@ -17,6 +17,7 @@ from content.source import open_source
 from hub.compress import accepts_gzip, gzip_bytes
 from hub.errors import HubError
 from hub.models import Lesson, PackFile
+from hub.response_headers import ARTICLE_CSP, runs_script
 from hub.sendfile import REVALIDATE, send_path
 from hub.translate import gettext
 from hub.views.static import static_url
@@ -25,13 +26,6 @@ bp = Blueprint("files", __name__)
 
 _BLOB_NAME = re.compile(r"^([0-9a-f]{64})(\.[A-Za-z0-9]{1,8})?$")
 
-# Pack HTML is someone else's page: it runs in an opaque origin (CSP sandbox), so it cannot
-# read the hub's cookies or call its API, and may load nothing from outside the hub.
-ARTICLE_CSP = (
-    "sandbox allow-popups; default-src 'self' data:; script-src 'none'; "
-    "style-src 'self' 'unsafe-inline'; connect-src 'none'; form-action 'none'; "
-    "frame-ancestors 'self'; base-uri 'none'"
-)
 # A reading served by path may run exactly one script: the hub's scroll reporter, named by its
 # full URL (a host-source with a path matches that file only). `sandbox` still has no
 # allow-same-origin, and no frames, objects or workers of its own where another script
@@ -63,20 +57,21 @@ def _store() -> BlobStore:
 
 @bp.route("/blobs/<name>", methods=["GET", "HEAD"])
 def blob(name: str) -> ResponseReturnValue:
-    match = _BLOB_NAME.match(name)
-    pack_file = PackFile.by_sha(match[1]) if match else None
+    # The type is the one recorded when the file was imported, never the URL's extension:
+    # otherwise any stored SVG or XHTML could be fetched again as unsandboxed XML.
+    match = _BLOB_NAME.fullmatch(name)
+    pack_file = PackFile.by_sha(match[1], match[2] or "") if match else None
     if pack_file is None:
         raise _not_found()
     path = _store().path(pack_file.sha256)
     if not path.is_file():
         raise _not_found()
-    kind = media_type(name) if match[2] else pack_file.media_type
     return send_path(
         path,
         etag=pack_file.sha256,
-        media_type=kind,
+        media_type=pack_file.media_type,
         immutable=True,
-        headers=_sandbox_headers(kind, ARTICLE_CSP),
+        headers=_sandbox_headers(pack_file.media_type, ARTICLE_CSP),
     )
 
 
@@ -172,7 +167,8 @@ def _path_tag(path: str) -> str:
 
 
 def _sandbox_headers(kind: str, policy: str) -> dict[str, str]:
-    """Any HTML or SVG a pack carries is sandboxed, whichever URL it is fetched by."""
-    if kind.split(";")[0] in ("text/html", "image/svg+xml", "application/xhtml+xml"):
+    """Any file a browser could run script in (HTML, SVG, any XML) is sandboxed, whichever
+    URL it is fetched by."""
+    if runs_script(kind):
         return {"Content-Security-Policy": policy}
     return {}

@@ -27,8 +27,12 @@ def _digest(path: Path) -> str:
 
 @lru_cache(maxsize=512)
 def _resolve(filename: str) -> Path | None:
-    path = (STATIC_ROOT / filename).resolve()
-    if not path.is_relative_to(STATIC_ROOT) or not path.is_file():
+    # A name the file system refuses (a NUL byte, too long, undecodable) is simply not here.
+    try:
+        path = (STATIC_ROOT / filename).resolve()
+        if not path.is_relative_to(STATIC_ROOT) or not path.is_file():
+            return None
+    except (OSError, ValueError):
         return None
     return path
 
