@@ -12,7 +12,7 @@ from flask import Flask
 from flask.wrappers import Response
 
 from hub import errors, i18n, response_headers, template_globals
-from hub.auth import Throttle
+from hub.auth import init_sign_in, make_throttle
 from hub.datadir import prepare, read_secret_key, samples_dir
 from hub.db import connected, db
 from hub.events import EventLog
@@ -69,7 +69,7 @@ def create_app(
     )
     app.extensions["library"] = Library(config)
     app.extensions["keys"] = keys
-    app.extensions["throttle"] = Throttle()
+    app.extensions["throttle"] = make_throttle(config.values)
     # Before any event is recorded: a database restored from a copy starts a new sync epoch.
     app.extensions["sync"] = SyncService(config, keys, app.extensions["library"])
     app.extensions["sync"].ensure_epoch()
@@ -99,6 +99,7 @@ def create_app(
         app.register_blueprint(blueprint)
     app.before_request(_connect)
     app.after_request(_finish)
+    init_sign_in(app)
     attach_search(app, config)  # before the first run, so the sample packs are indexed
     _first_run(app)
     return app

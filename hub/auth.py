@@ -1,24 +1,27 @@
 """Who is signed in, what their role allows, and the guards on JSON calls and guessing.
 
-Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax). A learner signs in with a PIN (or
-name alone when the class has none), coaches and operators with a password.
+Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax) naming a session kept on the hub
+(hub.sessions), so that signing out ends every copy of the cookie. A learner signs in with a PIN
+(or name alone when the class has none), coaches and operators with a password. Guessing is
+slowed per client (hub.throttle); signed-in pages are never stored by the browser.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import g, request, session
+from flask import Flask, current_app, g, request, session
+from flask.wrappers import Response
 
+from hub import device
 from hub.errors import HubError
 from hub.people import Learner, StaffUser
+from hub.sessions import SigninSession
+from hub.throttle import Refused, Slot, Throttle
 from hub.translate import gettext, ngettext
 
 LEARNER = "learner"
@@ -37,27 +40,28 @@ class Identity:
 
 
 def current_user() -> Identity | None:
-    """Who this request is from; an account removed since sign-in counts as nobody."""
+    """Who this request is from; a session ended (signed out, secret changed, account removed)
+    since sign-in counts as nobody."""
     if "who" not in g:
-        g.who = _identity_still_valid(session.get("who"))
+        g.who = _identity_still_valid(session.get("who"), session.get("sid"))
     return g.who
 
 
-def _identity_still_valid(stored: dict[str, Any] | None) -> Identity | None:
-    if not stored:
+def _identity_still_valid(stored: dict[str, Any] | None, token: str | None) -> Identity | None:
+    if not stored or not isinstance(token, str):
         return None
     try:
         who = Identity(**stored)
     except TypeError:
         return None
-    model = Learner if who.role == LEARNER else StaffUser
-    query = model.select().where(model.id == who.id, model.username == who.username)
-    if model is StaffUser:
-        query = query.where(StaffUser.role == who.role)
-    if not query.exists():
+    if not SigninSession.is_live(token, who.id, who.username, None if _learner(who) else who.role):
         session.clear()
         return None
     return who
+
+
+def _learner(who: Identity) -> bool:
+    return who.role == LEARNER
 
 
 def current_learner() -> Learner | None:
@@ -78,12 +82,17 @@ def sign_in(person: Learner | StaffUser) -> Identity:
         display_name=person.display_name,
     )
     session.clear()
+    session["sid"] = SigninSession.start(person)
     session["who"] = identity.__dict__
     g.who = identity
     return identity
 
 
 def sign_out() -> None:
+    """End this session: every copy of its cookie signs nobody in from now on."""
+    token = session.get("sid")
+    if isinstance(token, str):
+        SigninSession.end(token)
     session.clear()
     g.who = None
 
@@ -130,59 +139,48 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-class Throttle:
-    """Slows down guessing: after a few failures for a username or a client, each further try
-    must wait twice as long as the last (capped). In memory: one hub process, and a restart
-    forgiving a forgetful child is fine."""
-
-    FREE_FAILURES = 3
-    MAX_WAIT = 300.0
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._failures: dict[str, tuple[int, float]] = {}
-        self._lock = threading.Lock()
-
-    def wait_for(self, *keys: str) -> float:
-        """Seconds before these keys may try again (0 when they may now)."""
-        now = self._clock()
-        with self._lock:
-            return max((self._wait(key, now) for key in keys), default=0.0)
-
-    def _wait(self, key: str, now: float) -> float:
-        count, last = self._failures.get(key, (0, 0.0))
-        if count < self.FREE_FAILURES:
-            return 0.0
-        delay = min(2.0 ** (count - self.FREE_FAILURES), self.MAX_WAIT)
-        return max(0.0, last + delay - now)
-
-    def failed(self, *keys: str) -> None:
-        now = self._clock()
-        with self._lock:
-            for key in keys:
-                count, _ = self._failures.get(key, (0, 0.0))
-                self._failures[key] = (count + 1, now)
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
-
-    def check(self, *keys: str) -> None:
-        wait = self.wait_for(*keys)
-        if wait > 0:
-            seconds = math.ceil(wait)
-            raise HubError(
-                429,
-                "too_many_tries",
-                ngettext(
-                    "Too many wrong tries. Please wait %(num)d second and try again.",
-                    "Too many wrong tries. Please wait %(num)d seconds and try again.",
-                    seconds,
-                ),
-                headers={"Retry-After": str(seconds)},
-            )
+def take_try(scope: str) -> Slot:
+    """Count a guess by this client before its secret is checked, or answer 429."""
+    throttle: Throttle = current_app.extensions["throttle"]
+    try:
+        return throttle.take(scope, device.client_id(), device.address())
+    except Refused as refused:
+        raise HubError(
+            429,
+            "too_many_tries",
+            ngettext(
+                "Too many wrong tries. Please wait %(num)d second and try again.",
+                "Too many wrong tries. Please wait %(num)d seconds and try again.",
+                refused.wait,
+            ),
+            headers={"Retry-After": str(refused.wait)},
+        ) from None
 
 
-def throttle_keys(username: str) -> tuple[str, str]:
-    return f"user:{username.strip().lower()}", f"client:{request.remote_addr}"
+def right_secret(slot: Slot) -> None:
+    """The secret was right: the guess does not count against this client."""
+    current_app.extensions["throttle"].give_back(slot)
+
+
+def make_throttle(values: Mapping[str, Any]) -> Throttle:
+    """The throttle the settings in `values` ask for."""
+    return Throttle(
+        per_client=values["signin_tries_per_minute"],
+        per_address=values["signin_tries_per_address_minute"],
+        max_keys=values["throttle_clients"],
+    )
+
+
+def init_sign_in(app: Flask, signed_in_key: str = "who") -> None:
+    """Sign-in's part of every response: the device cookie, and no-store while the session
+    holds `signed_in_key`."""
+
+    def no_store(response: Response) -> Response:
+        # Shared phones: what a signed-in page or answer showed must not come back from the
+        # browser's cache (or its Back button) for whoever picks the phone up next.
+        if session.get(signed_in_key) and response.mimetype in ("text/html", "application/json"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.after_request(no_store)
+    device.init_app(app)

@@ -12,7 +12,6 @@ import json
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError, support
 from babel.dates import format_date, format_time, get_datetime_format
@@ -28,6 +27,7 @@ from hub.db import db
 from hub.errors import HubError
 from hub.library_view import library_listing
 from hub.people import Learner
+from hub.redirects import local_target
 from hub.translate import SOURCE_LANGUAGE, TRANSLATIONS, UI_LANGUAGES, gettext, ui_language
 
 COOKIE = "hub_language"
@@ -103,7 +103,7 @@ def choose() -> Response:
     if request.method == "POST":
         check_csrf()
         _save_for_learner(code)
-    response = redirect(_safe_next(source.get("next", "")), 303)
+    response = redirect(local_target(source.get("next"), url_for("pages.home")), 303)
     response.set_cookie(
         COOKIE, code, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", path="/"
     )
@@ -115,14 +115,6 @@ def _save_for_learner(code: str) -> None:
     if learner is None or ui_language(learner.language) == code:
         return  # "sw-KE" already reads as Swahili: keep the region the operator typed
     Learner.update(language=code).where(Learner.id == learner.id).execute()
-
-
-def _safe_next(target: str) -> str:
-    """Only a path on this hub: never send someone to another site from our picker."""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("pages.home")
-    return target.replace("\\", "/")
 
 
 def picker() -> dict[str, object]:

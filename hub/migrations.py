@@ -329,12 +329,52 @@ def _sync(database: Database) -> None:
     for trigger in triggers:
         database.execute_sql(trigger)
 
+# --- 5: sessions that can be ended (security: sign-in) ------------------------------------
+# A signed-in session is a row here; the cookie names it. Triggers end an account's sessions
+# when its PIN, password or role changes, from any code path (pages, CLI, a roster from
+# central); the foreign keys end them when the account goes.
+
+SIGNIN_SESSIONS = (
+    """CREATE TABLE signin_session (
+    id INTEGER PRIMARY KEY,
+    token TEXT NOT NULL UNIQUE,
+    learner_id INTEGER REFERENCES learner (id) ON DELETE CASCADE,
+    staff_id INTEGER REFERENCES staff_user (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    CHECK ((learner_id IS NULL) <> (staff_id IS NULL))
+)""",
+    "CREATE INDEX signin_session_learner ON signin_session (learner_id)",
+    "CREATE INDEX signin_session_staff ON signin_session (staff_id)",
+    """CREATE TRIGGER signin_session_pin_changed AFTER UPDATE OF pin_hash ON learner
+WHEN OLD.pin_hash IS NOT NEW.pin_hash
+BEGIN
+  DELETE FROM signin_session WHERE learner_id = NEW.id;
+END""",
+    """CREATE TRIGGER signin_session_password_changed
+AFTER UPDATE OF password_hash, role ON staff_user
+WHEN OLD.password_hash IS NOT NEW.password_hash OR OLD.role IS NOT NEW.role
+BEGIN
+  DELETE FROM signin_session WHERE staff_id = NEW.id;
+END""",
+)
+
+
+def _statements(statements: tuple[str, ...]) -> Callable[[Database], None]:
+    """Like _sql, for statements that hold semicolons of their own (triggers)."""
+
+    def apply(database: Database) -> None:
+        for statement in statements:
+            database.execute_sql(statement)
+
+    return apply
+
 
 MIGRATIONS: tuple[tuple[int, str, Callable[[Database], None]], ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
     (3, "people and progress", _sql(PEOPLE_AND_PROGRESS)),
     (4, "sync", _sync),
+    (5, "signin sessions", _statements(SIGNIN_SESSIONS)),
 )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
 import uuid
 from datetime import UTC, datetime
@@ -16,9 +18,13 @@ from hub.translate import gettext
 ROLES = ("coach", "operator")
 PIN = re.compile(r"[0-9]{4,6}")
 MIN_PASSWORD = 8
-# A hash to compare against when the username is unknown, so a wrong name costs as much time
-# as a wrong password and does not reveal which names exist.
-_DUMMY_HASH = generate_password_hash("not a real password")
+# scrypt with 16 MiB (werkzeug's default takes 32 MiB and twice the time); hashes made before
+# with other parameters still check, each with its own.
+PASSWORD_METHOD = "scrypt:16384:8:1"
+PIN_METHOD = "pbkdf2:sha256:20000"
+# At most two secrets checked at once: a check is pure CPU on a 2-4 core Pi, so more at once
+# adds only memory (16 MiB a password), never speed.
+_CHECKING = threading.BoundedSemaphore(2)
 
 
 class PeopleError(ValueError):
@@ -44,17 +50,25 @@ def slug(name: str) -> str:
 
 
 def hash_secret(secret: str) -> str:
-    return generate_password_hash(secret)
+    return generate_password_hash(secret, method=PASSWORD_METHOD)
 
 
 def hash_pin(pin: str) -> str:
     """PINs get a cheaper hash than passwords: 10,000 PINs cannot be made strong by cost (the
     sign-in throttle is their guard), and a class list of 5,000 must import in minutes on a Pi."""
-    return generate_password_hash(pin, method="pbkdf2:sha256:20000")
+    return generate_password_hash(pin, method=PIN_METHOD)
 
 
-def check_secret(hashed: str | None, secret: str) -> bool:
-    return check_password_hash(hashed or _DUMMY_HASH, secret) and hashed is not None
+def check_secret(hashed: str | None, secret: str, *, method: str = PASSWORD_METHOD) -> bool:
+    """Whether `secret` matches `hashed`. With no hash (an unknown name) a stand-in made with
+    `method` is checked instead, so the answer takes as long as for a name that exists."""
+    with _CHECKING:
+        return check_password_hash(hashed or _stand_in(method), secret) and hashed is not None
+
+
+@functools.cache
+def _stand_in(method: str) -> str:
+    return generate_password_hash("not a real secret", method=method)
 
 
 class StaffUser(BaseModel):
@@ -134,7 +148,7 @@ class Learner(BaseModel):
         """A learner without a PIN signs in with their name alone (young children)."""
         if self.pin_hash is None:
             return pin == ""
-        return check_secret(self.pin_hash, pin)
+        return check_secret(self.pin_hash, pin, method=PIN_METHOD)
 
     def classes(self) -> list[ClassGroup]:
         return list(

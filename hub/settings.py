@@ -65,6 +65,27 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("default_language", "en", "Language used when a browser asks for none we have.", str),
+    # Sign-in guessing is slowed per client, never per account (docs/security.md): a 4-digit
+    # PIN at 10 a minute takes a day to find from one phone, and nobody else is slowed.
+    Setting(
+        "signin_tries_per_minute",
+        10,
+        "Wrong PINs, passwords or setup codes one client (a browser, else an address) may "
+        "try in a minute.",
+        int,
+    ),
+    Setting(
+        "signin_tries_per_address_minute",
+        30,
+        "Wrong tries all the browsers at one address may make together in a minute.",
+        int,
+    ),
+    Setting(
+        "throttle_clients",
+        4096,
+        "Clients whose recent wrong tries the hub remembers (the oldest are forgotten first).",
+        int,
+    ),
     Setting(
         "load_samples",
         True,

@@ -101,7 +101,7 @@ def test_first_operator_from_the_setup_code(app: Flask, client: FlaskClient) -> 
 def test_wrong_setup_codes_are_throttled(app: Flask, client: FlaskClient) -> None:
     form = {"csrf_token": token_from(client, "/admin/setup"), "name": "Eve"}
     form |= {"password": "password1", "password2": "password1"}
-    for _ in range(3):
+    for _ in range(app.config["LEARNHUB"].signin_tries_per_minute):
         assert client.post("/admin/setup", data={**form, "code": "AAAA"}).status_code == 403
     blocked = client.post("/admin/setup", data={**form, "code": app.extensions["setup_code"]})
     assert blocked.status_code == 429 and "Retry-After" in blocked.headers

@@ -12,12 +12,13 @@ from flask.wrappers import Response
 from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 
 from hub import errors, response_headers
-from hub.auth import Throttle
+from hub.auth import init_sign_in, make_throttle
 from hub.central import api, pages
-from hub.central.auth import current_staff
+from hub.central.auth import SESSION_KEY, current_staff
 from hub.csrf import csrf_token
 from hub.datadir import secret_file
 from hub.errors import HubError
+from hub.settings import SETTINGS
 from hub.translate import SOURCE_LANGUAGE, UI_LANGUAGES
 from hub.views import static
 from hub.views.static import static_url
@@ -48,7 +49,8 @@ def create_central_app(central: Central, limits: UploadLimits | None = None) -> 
     )
     app.extensions["central"] = central
     app.extensions["uploads"] = UploadStore(central.data_dir / "uploads", limits)
-    app.extensions["throttle"] = Throttle()
+    # Central has no learnhub.toml: its sign-in throttle takes the settings' defaults.
+    app.extensions["throttle"] = make_throttle({s.name: s.default for s in SETTINGS})
     Babel(app, locale_selector=_locale)
     app.jinja_env.globals.update(
         static_url=static_url,
@@ -66,6 +68,7 @@ def create_central_app(central: Central, limits: UploadLimits | None = None) -> 
         app.register_blueprint(blueprint)
     app.before_request(_connect)
     app.after_request(_finish)
+    init_sign_in(app, signed_in_key=SESSION_KEY)
     app.extensions["uploads"].sweep()
     return app
 

@@ -15,10 +15,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
-from hub.auth import throttle_keys
+from hub import device
+from hub.auth import right_secret, take_try
 from hub.central.auth import sign_in, sign_out, staff_only
 from hub.csrf import check_csrf
 from hub.errors import HubError
+from hub.redirects import local_target
 from sync.central import reports
 from sync.central.hubs import set_status
 from sync.central.models import APPROVED, REVOKED
@@ -49,25 +51,17 @@ def signin() -> ResponseReturnValue:
     error = None
     if request.method == "POST":
         check_csrf()
-        username = request.form.get("username", "")
-        throttle = current_app.extensions["throttle"]
-        keys = throttle_keys(username)
-        throttle.check(*keys)
-        staff = authenticate(username, request.form.get("password", ""))
+        slot = take_try("signin")
+        staff = authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if staff is not None:
-            throttle.succeeded(*keys)
+            right_secret(slot)
             sign_in(staff)
-            return redirect(_local(request.args.get("next")))
-        throttle.failed(*keys)
+            home = url_for("central_pages.dashboard")
+            return redirect(local_target(request.args.get("next"), home))
         error = gettext("That name and password do not match. Please try again.")
+    else:
+        device.remember()
     return render_template("signin.html", error=error), 401 if error else 200
-
-
-def _local(target: str | None) -> str:
-    """Only a path on this server (never //elsewhere) may follow sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("central_pages.dashboard")
 
 
 @bp.post("/signout")

@@ -19,13 +19,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from hub import roster
-from hub.auth import check_role, require, sign_in
+from hub import device, roster
+from hub.auth import check_role, current_user, require, right_secret, sign_in, take_try
 from hub.csrf import check_csrf
 from hub.errors import HubError
 from hub.events import Event
 from hub.models import Lesson, Pack
 from hub.people import ROLES, ClassGroup, Learner, PeopleError, StaffUser
+from hub.sessions import SigninSession
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,16 +57,15 @@ def _status() -> dict[str, int]:
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> ResponseReturnValue:
     code = _setup_code()
+    device.remember()
     if request.method == "GET":
         return render_template("admin/setup.html", error=None, form={})
     check_csrf()
-    throttle = current_app.extensions["throttle"]
-    keys = ("setup", f"setup-client:{request.remote_addr}")
-    throttle.check(*keys)
+    # Per client: a stranger's wrong codes slow the stranger, not the person at the console.
+    slot = take_try("setup")
     if not _same_code(request.form.get("code", ""), code):
-        throttle.failed(*keys)
         return _setup_form(_("That setup code is not right. Check the server log."), 403)
-    throttle.succeeded(*keys)
+    right_secret(slot)
     password = request.form.get("password", "")
     if password != request.form.get("password2", ""):
         return _setup_form(_("The two passwords are not the same."), 400)
@@ -173,6 +173,23 @@ def user_delete(user_id: int) -> ResponseReturnValue:
         return _user_page(found, str(err), 400)
     flash(_("%(name)s can no longer sign in.", name=found.display_name))
     return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/signout")
+@require("operator")
+def user_signout(user_id: int) -> ResponseReturnValue:
+    check_csrf()
+    return _signed_out_everywhere(_staff(user_id), url_for("admin.user", user_id=user_id))
+
+
+def _signed_out_everywhere(person: StaffUser | Learner, back: str) -> ResponseReturnValue:
+    """End every session of `person` (a lost phone, a shared computer left signed in)."""
+    me = current_user()
+    SigninSession.end_all(person)
+    flash(_("%(name)s is signed out on every device.", name=person.display_name))
+    if me is not None and isinstance(person, StaffUser) and me.id == person.id:
+        return redirect(url_for("session.staff"), 303)  # that was this session too
+    return redirect(back, 303)
 
 
 def _staff(user_id: int) -> StaffUser:
@@ -295,6 +312,16 @@ def learner(learner_id: int) -> ResponseReturnValue:
         return _learner_page(found, chosen, str(err), 400)
     flash(_("Saved %(name)s.", name=found.display_name))
     return redirect(url_for("admin.learners"), 303)
+
+
+@bp.post("/learners/<int:learner_id>/signout")
+@require("operator")
+def learner_signout(learner_id: int) -> ResponseReturnValue:
+    check_csrf()
+    found = Learner.get_or_none(Learner.id == learner_id)
+    if found is None:
+        raise HubError(404, "learner_not_found", _("There is no such learner on this hub."))
+    return _signed_out_everywhere(found, url_for("admin.learner", learner_id=learner_id))
 
 
 def _learner_page(

@@ -1,15 +1,18 @@
 """Signing in and out: the JSON API, and pages made for shared phones and young children
-(pick your class, tap your name, type your PIN)."""
+(pick your class, tap your name, type your PIN). The sign-in pages carry `next=` along, and
+after sign-in go there when it is a path on this hub."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from hub import device
 from hub.auth import check_json_call, current_user, json_body, sign_out
 from hub.csrf import check_csrf
 from hub.errors import HubError
 from hub.people import ClassGroup, Learner
+from hub.redirects import local_target
 from hub.signin import authenticate
 from hub.translate import gettext
 
@@ -26,6 +29,7 @@ def create() -> ResponseReturnValue:
     for secret in (pin, password):
         if secret is not None and not isinstance(secret, str):
             raise HubError(400, "bad_request", gettext("A PIN or password is sent as a string."))
+    device.remember()
     identity = authenticate(username, pin=pin, password=password)
     return jsonify({"user": identity.as_json()}), 201
 
@@ -47,7 +51,8 @@ def delete() -> ResponseReturnValue:
 
 @bp.get("/signin")
 def choose_class() -> ResponseReturnValue:
-    return render_template("signin/classes.html", classes=ClassGroup.ordered())
+    device.remember()
+    return render_template("signin/classes.html", classes=ClassGroup.ordered(), next=_next())
 
 
 @bp.get("/signin/class/<int:class_id>")
@@ -55,7 +60,10 @@ def choose_name(class_id: int) -> ResponseReturnValue:
     group = ClassGroup.get_or_none(ClassGroup.id == class_id)
     if group is None:
         raise HubError(404, "class_not_found", gettext("There is no such class on this hub."))
-    return render_template("signin/names.html", group=group, learners=group.learners())
+    device.remember()
+    return render_template(
+        "signin/names.html", group=group, learners=group.learners(), next=_next()
+    )
 
 
 @bp.route("/signin/learner/<username>", methods=["GET", "POST"])
@@ -63,30 +71,39 @@ def learner(username: str) -> ResponseReturnValue:
     found = Learner.by_username(username)
     if found is None:
         raise HubError(404, "learner_not_found", gettext("There is no such learner on this hub."))
+    device.remember()
     if request.method == "POST":
         check_csrf()
         try:
             authenticate(username, pin=request.form.get("pin", ""))
         except HubError as err:
-            return render_template("signin/pin.html", learner=found, error=err.description), (
-                err.code
+            page = render_template(
+                "signin/pin.html", learner=found, error=err.description, next=_next()
             )
-        return redirect(url_for("pages.home"), 303)
-    return render_template("signin/pin.html", learner=found, error=None)
+            return page, err.code
+        return redirect(local_target(_next(), url_for("pages.home")), 303)
+    return render_template("signin/pin.html", learner=found, error=None, next=_next())
 
 
 @bp.route("/signin/staff", methods=["GET", "POST"])
 def staff() -> ResponseReturnValue:
+    device.remember()
     if request.method == "POST":
         check_csrf()
         username = request.form.get("username", "")
         try:
             identity = authenticate(username, password=request.form.get("password", ""))
         except HubError as err:
-            return render_template("signin/staff.html", error=err.description), err.code
-        target = "admin.index" if identity.role == "operator" else "coach.index"
-        return redirect(url_for(target), 303)
-    return render_template("signin/staff.html", error=None)
+            page = render_template("signin/staff.html", error=err.description, next=_next())
+            return page, err.code
+        home = url_for("admin.index" if identity.role == "operator" else "coach.index")
+        return redirect(local_target(_next(), home), 303)
+    return render_template("signin/staff.html", error=None, next=_next())
+
+
+def _next() -> str | None:
+    """Where to go after sign-in, as asked (checked only when used: local_target)."""
+    return request.args.get("next") or None
 
 
 @bp.post("/signout")
