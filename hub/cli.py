@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import click
-import waitress
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
-from hub import __version__, allocator, systemd
+from hub import __version__, allocator, roster, systemd
 from hub.app import create_app
 from hub.cli_central import central
 from hub.cli_common import config_for, data_option, friendly_errors, open_library
@@ -22,12 +21,14 @@ from hub.cli_discovery import discover, fetch
 from hub.cli_people import learners, progress, users
 from hub.cli_sync import sync
 from hub.discovery import start_advertiser
+from hub.guarded_server import Guard, create_server
 from hub.library import Outcome
 from hub.models import Pack, PackFile
 from hub.search.cli import search
 from hub.settings import Config
 from hub.sync_client import start_background
 from hub.translate import gettext, ngettext
+from hub.views.admin import UPLOAD_SLACK
 
 log = logging.getLogger("learnhub")
 
@@ -79,11 +80,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _body_routes() -> dict[str, int]:
+    """Routes that take a larger body than the `max_body_bytes` setting: the server refuses
+    anything bigger before reading it."""
+    return {"/admin/import": roster.MAX_CSV_BYTES + UPLOAD_SLACK}
+
+
 def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
     where = {"port": config.port, "host": config.host}
     try:
-        return waitress.create_server(
-            app, host=config.host, port=config.port, threads=config.threads, ident="learnhub"
+        return create_server(
+            app,
+            host=config.host,
+            port=config.port,
+            threads=config.threads,
+            ident="learnhub",
+            guard=Guard.from_config(config, _body_routes()),
         )
     except OSError as err:
         if err.errno == errno.EADDRINUSE:

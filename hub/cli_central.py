@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-import waitress
 from peewee import OperationalError
 
 from content.errors import PackError
 from hub.central.app import create_central_app
 from hub.cli_common import friendly_errors
-from hub.settings import default_data_dir
+from hub.guarded_server import Guard, create_server
+from hub.settings import default_data_dir, load_config
 from sync.bundle import BundleError
 from sync.central import roster
 from sync.central.db import connected, writing
@@ -114,9 +114,14 @@ def serve(
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     service = Central.open(central_dir(data_dir), database_url)
     app = create_central_app(service)
+    # The connection settings are the hub's (hub/settings.py): learnhub.toml in central's
+    # data dir, LEARNHUB_* in the environment. Only sync uploads take more than a small body.
+    guard = Guard.from_config(
+        load_config(service.data_dir), {"/api/sync/uploads/": app.config["MAX_CONTENT_LENGTH"]}
+    )
     try:
-        server = waitress.create_server(
-            app, host=host, port=port, threads=threads, ident="learnhub-central"
+        server = create_server(
+            app, host=host, port=port, threads=threads, ident="learnhub-central", guard=guard
         )
     except OSError as err:
         raise _bind_error(err, host, port) from None

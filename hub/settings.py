@@ -54,6 +54,44 @@ SETTINGS: tuple[Setting, ...] = (
     # 8, not 4: with more requests in hand the server's I/O thread overlaps the workers, and
     # on 2 cores the lesson page answered 1,650 instead of 1,200 req/s (p95 31 vs 50 ms).
     Setting("threads", 8, "Worker threads that answer requests.", int),
+    # One client must not shut the others out (hub/guarded_server.py): plain waitress held
+    # 100 connections, and one phone holding them stopped the hub for two minutes.
+    Setting(
+        "connection_limit",
+        400,
+        "Most connections the server holds open at once (a class of 40 phones opens about "
+        "240; a browser opens up to 6).",
+        int,
+    ),
+    Setting(
+        "connections_per_address",
+        64,
+        "Most connections one address may hold open; more are closed at once. Raise it when "
+        "many devices reach the server through one address (a NAT router, a proxy).",
+        int,
+    ),
+    Setting(
+        "header_timeout",
+        10,
+        "Seconds a client has, from connecting or from the first byte of a request, to send "
+        "all of that request's headers; slower connections are closed.",
+        int,
+    ),
+    Setting(
+        "idle_timeout",
+        20,
+        "Seconds a connection may sit idle between requests, or in the middle of sending a "
+        "body, before it is closed.",
+        int,
+    ),
+    Setting(
+        "max_body_bytes",
+        1024**2,
+        "Largest request body (forms, JSON calls), in bytes; a larger one is refused (413) as "
+        "soon as its headers arrive. The roster import and central's sync uploads have "
+        "their own limits.",
+        int,
+    ),
     Setting("hub_name", "Learning Hub", "Name shown to students and on the network.", str),
     # A phone that says 2099 would date every event after it; two years covers a hub left
     # switched off for a long holiday (docs/operator-guide.md, "The clock").
