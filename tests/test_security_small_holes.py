@@ -229,17 +229,22 @@ def test_the_window_counts_from_what_the_hub_can_vouch_for(tmp_path: Path) -> No
     assert fresh.correct(NOW + 60 * DAY, "a", "coach").reason == "too_far_ahead"
 
 
-def test_a_coach_setting_2099_over_http_is_refused_with_a_clear_message(hub: LiveServer) -> None:
-    coach = Session(hub.url)
-    status, body = coach.call(
-        "POST", "/api/session", {"username": "coach-carter", "password": "coach-password"}
-    )
-    assert status == 201, body
-    status, body = coach.call("POST", "/api/clock", {"browser_ms": FAR_FUTURE_MS})
-    assert status == 200, body
-    assert body["changed"] is False and body["reason"] == "too_far_ahead"
-    assert "too far ahead" in body["message"]
-    assert not (hub.data_dir / "clock-corrections.jsonl").exists()
+def test_a_coach_setting_2099_is_refused_with_a_clear_message(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    # In-process with a fake setter, never against a real server: a hub that wrongly took
+    # 2099 would set the clock of the machine running the tests.
+    t = FakeTime(NOW - 3 * DAY)
+    app.extensions["clock"] = make_clock(tmp_path / "clock", t)
+    with connected():
+        add_coach()
+    sign_in_staff(client, "coach-carter")
+    answer = client.post("/api/clock", json={"browser_ms": FAR_FUTURE_MS})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["changed"] is False and answer.json["reason"] == "too_far_ahead"
+    assert "too far ahead" in answer.json["message"]
+    assert t.set_to == []
+    assert not (tmp_path / "clock" / "clock-corrections.jsonl").exists()
 
 
 def test_an_undo_takes_back_what_the_correction_added(tmp_path: Path) -> None:
