@@ -218,6 +218,17 @@ def status_lines(status: dict[str, Any]) -> list[str]:
             bytes=status["bundle_bytes"],
         )
     )
+    if status.get("pins_held_back"):
+        lines.append(pins_held_back_words(status["pins_held_back"]))
     if status["last_error"]:
         lines.append(gettext("last error: %(error)s", error=status["last_error"]))
     return lines
+
+
+def pins_held_back_words(count: int) -> str:
+    return gettext(
+        "%(count)s learner PIN(s) are not copied to sticks or sent: this hub does not know "
+        "central's key yet, and PINs travel only sealed to it. Push once over the network, "
+        "or run `learnhub sync trust central.json`.",
+        count=count,
+    )

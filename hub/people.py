@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 import threading
-import unicodedata
 import uuid
 from datetime import UTC, datetime
 
@@ -14,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.models import BaseModel
 from hub.translate import gettext
+from sync.names import username_of
 
 ROLES = ("coach", "operator")
 PIN = re.compile(r"[0-9]{4,6}")
@@ -41,12 +41,8 @@ def new_uid() -> str:
 
 
 def slug(name: str) -> str:
-    """A username from a display name: "Amina Juma" -> "amina-juma", "Élodie" -> "elodie";
-    names in other scripts keep their letters ("أمينة" stays "أمينة")."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    folded = unicodedata.normalize("NFKC", letters)
-    return re.sub(r"[\W_]+", "-", folded).strip("-")[:40] or "learner"
+    """A username from a display name, by the rule central shares (sync.names)."""
+    return username_of(name) or "learner"
 
 
 def hash_secret(secret: str) -> str:

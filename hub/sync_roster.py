@@ -2,10 +2,13 @@
 the change log the triggers keep), and the records from central applied down.
 
 A record is {"t", "uid", "hlc", "origin", "deleted", ...fields} (sync.records). Fields:
-learner {"name", "username", "language", "pin_hash"}; class {"name"}; member {"class_uid",
+learner {"name", "username", "language", "pin_sealed"}; class {"name"}; member {"class_uid",
 "learner_uid"}; assignment {"class_uid", "pack_id", "topic_id", "lesson_id", "assigned_by"}.
 A membership's uid is derived from its class and learner (member_uid), so the hub and central
 name the same membership alike whoever made it.
+
+A learner's PIN hash never travels readable: up, it is sealed to central's key (sync.sealed),
+and held back while the hub does not know that key; down, central seals it to this hub's key.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import Any
 from hub.events import Event
 from hub.people import Assignment, ClassGroup, ClassMember, Learner, slug
 from hub.sync_models import HubState, RosterChange
+from sync.hlc import COUNTER_BITS, wall_millis
+from sync.identity import KeyPair
 from sync.records import RecordError, check_roster, roster_record, roster_wins
+from sync.sealed import SealError, seal, unseal
 
 KIND_ORDER = {"learner": 0, "class": 1, "member": 2, "assignment": 3}
 MAX_NAME = 100
@@ -37,9 +43,12 @@ def member_key(class_uid: str, learner_uid: str) -> str:
 # --- up: records of local changes --------------------------------------------------------
 
 
-def local_records(after: int, hub_id: str) -> tuple[list[dict[str, Any]], int | None, int | None]:
+def local_records(
+    after: int, hub_id: str, central_key: bytes | None
+) -> tuple[list[dict[str, Any]], int | None, int | None]:
     """Records for what changed locally after change id `after`, each in its latest state,
-    with the first and last change ids they cover (None, None when nothing changed)."""
+    with the first and last change ids they cover (None, None when nothing changed). PIN
+    hashes go sealed to `central_key`, or not at all without it."""
     changes = RosterChange.local_since(after)
     if not changes:
         return [], None, None
@@ -48,7 +57,7 @@ def local_records(after: int, hub_id: str) -> tuple[list[dict[str, Any]], int | 
         latest = RosterChange.latest(change.kind, change.uid)
         if latest is None or latest.origin:
             continue  # central's version won since; central has it
-        record = _record_of(latest, hub_id)
+        record = _record_of(latest, hub_id, central_key)
         if record is not None:
             records.append(record)
     records.sort(key=lambda r: (KIND_ORDER[r["t"]], r["hlc"]))
@@ -56,7 +65,9 @@ def local_records(after: int, hub_id: str) -> tuple[list[dict[str, Any]], int | 
     return records, after + 1, max(ids)
 
 
-def _record_of(change: RosterChange, hub_id: str) -> dict[str, Any] | None:
+def _record_of(
+    change: RosterChange, hub_id: str, central_key: bytes | None
+) -> dict[str, Any] | None:
     if change.kind == "member":
         class_uid, _, learner_uid = change.uid.partition(":")
         uid = _member_wire_uid(change.uid) or member_uid(class_uid, learner_uid)
@@ -65,7 +76,7 @@ def _record_of(change: RosterChange, hub_id: str) -> dict[str, Any] | None:
             return None  # gone with its class or learner: their records say so
     else:
         uid = change.uid
-        fields = None if change.deleted else _fields_of(change.kind, uid)
+        fields = None if change.deleted else _fields_of(change.kind, uid, central_key)
         if fields is None and not change.deleted:
             return None
     return roster_record(
@@ -82,17 +93,19 @@ def _member_wire_uid(key: str) -> str | None:
     return found.wire_uid if found else None
 
 
-def _fields_of(kind: str, uid: str) -> dict[str, Any] | None:
+def _fields_of(kind: str, uid: str, central_key: bytes | None) -> dict[str, Any] | None:
     if kind == "learner":
         learner = Learner.get_or_none(Learner.uid == uid)
         if learner is None:
             return None
-        return {
+        fields = {
             "name": learner.display_name,
             "username": learner.username,
             "language": learner.language,
-            "pin_hash": learner.pin_hash,
         }
+        if learner.pin_hash and central_key:
+            fields["pin_sealed"] = seal(central_key, learner.pin_hash)
+        return fields
     if kind == "class":
         group = ClassGroup.get_or_none(ClassGroup.uid == uid)
         return None if group is None else {"name": group.name}
@@ -131,15 +144,16 @@ class RosterSummary:
     refused: list[str] = field(default_factory=list)
 
 
-def apply_records(records: Iterable[Any], hub_id: str) -> RosterSummary:
+def apply_records(records: Iterable[Any], hub_id: str, keys: KeyPair) -> RosterSummary:
     """Apply each record that wins over what the hub has (call inside a transaction: the
-    triggers stay quiet meanwhile, and the applier logs central's stamp and origin)."""
+    triggers stay quiet meanwhile, and the applier logs central's stamp and origin). A PIN
+    hash comes sealed to this hub's `keys`."""
     summary = RosterSummary()
     checked = [check_roster(record) for record in records]
     HubState.put(applying=1)
     for record in sorted(checked, key=lambda r: (KIND_ORDER[r["t"]], r["hlc"])):
         try:
-            _apply_one(record, hub_id, summary)
+            _apply_one(_opened(record, keys), hub_id, summary)
         except RecordError as err:
             summary.refused.append(f"{record['t']} {record['uid']}: {err}")
     HubState.put(applying=0)
@@ -167,6 +181,18 @@ def _apply_one(record: dict[str, Any], hub_id: str, summary: RosterSummary) -> N
     )
     HubState.observe_hlc(record["hlc"])
     summary.applied += 1
+
+
+def _opened(record: dict[str, Any], keys: KeyPair) -> dict[str, Any]:
+    """The record with its sealed PIN hash opened (pin_hash), or as it came."""
+    if "pin_sealed" not in record:
+        return record
+    opened = {k: v for k, v in record.items() if k != "pin_sealed"}
+    try:
+        opened["pin_hash"] = unseal(keys, record["pin_sealed"])
+    except SealError as err:
+        raise RecordError(f"its PIN could not be opened: {err}") from None
+    return opened
 
 
 def _log_key(record: dict[str, Any]) -> str:
@@ -297,3 +323,26 @@ def _free_class_name(wanted: str, group: ClassGroup | None) -> str:
             return name
         name = f"{wanted} ({n})"
     raise RecordError(f"No free class name is left for {wanted}.")
+
+
+# --- PINs held back until central's key is known -----------------------------------------
+
+
+def pins_held_back(central_key: bytes | None) -> int:
+    """How many learners' PINs this hub keeps to itself because it cannot seal them yet."""
+    if central_key:
+        return 0
+    return Learner.select().where(Learner.pin_hash.is_null(False)).count()
+
+
+def relog_pins() -> int:
+    """Central's key just became known: log every learner with a PIN as changed again, with
+    a fresh stamp, so the next bundle carries the PIN hashes held back until now, sealed
+    (call inside a write transaction)."""
+    uids = [row.uid for row in Learner.select(Learner.uid).where(Learner.pin_hash.is_null(False))]
+    for uid in uids:
+        state = HubState.get_state()
+        hlc = max(state.roster_hlc + 1, wall_millis() << COUNTER_BITS)
+        HubState.put(roster_hlc=hlc)
+        RosterChange.create(kind="learner", uid=uid, hlc=hlc, origin="", deleted=0)
+    return len(uids)

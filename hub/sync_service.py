@@ -45,7 +45,13 @@ from hub.sync_models import (
     now_text,
 )
 from hub.sync_packs import PackOutcome, install_packs
-from hub.sync_roster import RosterSummary, apply_records, local_records
+from hub.sync_roster import (
+    RosterSummary,
+    apply_records,
+    local_records,
+    pins_held_back,
+    relog_pins,
+)
 from sync.bundle import Bundle, BundleError, PartSpec, bundle_name, peek, read_bundle, write_bundle
 from sync.hlc import wall_millis
 from sync.identity import KeyPair, hub_id_of, public_identity
@@ -167,7 +173,9 @@ class SyncService:
     def _bundle_new(self) -> tuple[list[str], int, int]:
         created: list[str] = []
         events = roster = 0
-        records, first, last = local_records(SentBundle.last_roster_change(), self.hub_id)
+        records, first, last = local_records(
+            SentBundle.last_roster_change(), self.hub_id, _central_key()
+        )
         for epoch, end in SyncEpoch.ranges():
             start = max(
                 SentBundle.last_local_seq(epoch),
@@ -278,7 +286,7 @@ class SyncService:
             with write_lock, db.atomic():
                 for receipt in receipts:
                     self._take_receipt(receipt, result)
-                result.roster = apply_records(roster, self.hub_id)
+                result.roster = apply_records(roster, self.hub_id, self.keys)
                 HubState.put(last_reply=bundle.bundle_id, last_sync=now_text(), last_error="")
             self._delete_covered(result)
             result.packs = self._install_packs(bundle)
@@ -344,8 +352,11 @@ class SyncService:
     # --- central's key -------------------------------------------------------------------
 
     def pin_central(self, public_key: bytes, central_id: str | None, url: str = "") -> None:
-        """Trust replies signed by this key from now on (enrolment)."""
+        """Trust replies signed by this key from now on (enrolment). PINs held back for want
+        of a key to seal them to go with the next bundle."""
         with self.exclusive(), write_lock, db.atomic():
+            if _central_key() is None:
+                relog_pins()
             HubState.put(
                 central_key=base64.b64encode(public_key).decode("ascii"),
                 central_id=central_id or f"central-{hub_id_of(public_key)}",
@@ -373,6 +384,7 @@ class SyncService:
                 "central_url": self.config.central_url or state.central_url,
                 "central_id": state.central_id,
                 "central_pinned": bool(state.central_key),
+                "pins_held_back": pins_held_back(_central_key()),
                 "last_sync": state.last_sync,
                 "last_attempt": state.last_attempt,
                 "last_error": state.last_error,
@@ -391,6 +403,12 @@ class SyncService:
 def usb_folder(dest: Path) -> Path:
     """The stick's sync folder (given the stick, or the folder itself)."""
     return dest if dest.name == USB_FOLDER else dest / USB_FOLDER
+
+
+def _central_key() -> bytes | None:
+    """Central's pinned public key: what PIN hashes are sealed to before they leave."""
+    key = HubState.get_state().central_key
+    return base64.b64decode(key) if key else None
 
 
 def _bundle_files(path: Path) -> list[Path]:

@@ -28,6 +28,9 @@ MAX_ID = 64  # the pack format's longest pack or lesson id
 MAX_TYPE = 32
 ROSTER_TYPES = ("learner", "class", "member", "assignment")
 EVENT_WIDTH = 8
+# Above this a stamp or count overflows a 64-bit column once a clock ticks past it: whatever
+# sends one is broken. Central holds hubs to far tighter ranges (sync.bounds).
+MAX_NUMBER = (1 << 62) - 1
 
 
 class RecordError(ValueError):
@@ -92,6 +95,8 @@ def check_event(event: EventRow) -> EventRow:
         value = getattr(event, name)
         if not _is_int(value) or value < 0:
             raise RecordError(f"{name} must be a non-negative integer.")
+        if value > MAX_NUMBER:
+            raise RecordError(f"{name} must be at most {MAX_NUMBER}.")
     if not isinstance(event.learner_uid, str) or not UID.fullmatch(event.learner_uid):
         raise RecordError("learner_uid must be 32 lower-case hex digits.")
     for name, longest in (("pack_id", MAX_ID), ("lesson_id", MAX_ID), ("type", MAX_TYPE)):
@@ -120,6 +125,8 @@ def check_roster(record: Any) -> dict[str, Any]:
         raise RecordError("A roster record's uid must be 32 lower-case hex digits.")
     if not _is_int(record.get("hlc")) or record["hlc"] < 0:
         raise RecordError("A roster record's hlc must be a non-negative integer.")
+    if record["hlc"] > MAX_NUMBER:
+        raise RecordError(f"A roster record's hlc must be at most {MAX_NUMBER}.")
     if not isinstance(record.get("origin"), str) or not ORIGIN.fullmatch(record["origin"]):
         raise RecordError("A roster record's origin must be a hub id or central's id.")
     if not isinstance(record.get("deleted"), bool):

@@ -4,22 +4,29 @@ per test, and the totals a replay must leave unchanged. The fixtures are in cent
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import secrets
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import EnvironBuilder, FlaskClient
 
 from sync.bundle import PartSpec, bundle_name, write_bundle
 from sync.central.hubs import enrol
 from sync.hlc import pack as pack_hlc
-from sync.identity import load_or_create, public_identity
+from sync.identity import KeyPair, load_or_create, public_identity
 from sync.records import EventRow, encode_events, roster_record
+from sync.request_auth import signed_headers
 from tests.conftest import ServerProcess, free_port
 
 POSTGRES_ENV = "LEARNHUB_TEST_POSTGRES"
@@ -154,6 +161,53 @@ class FakeHub:
 
     def learner_record(self, learner_uid: str, name: str, hlc: int, **fields: Any) -> dict:
         return roster_record("learner", learner_uid, hlc, self.hub_id, display_name=name, **fields)
+
+
+class SigningClient(FlaskClient):
+    """A Flask test client that signs each request as the hub whose `keys` it holds, the way
+    a hub signs its sync calls (sync.request_auth); unsigned while `keys` is None."""
+
+    keys: KeyPair | None = None
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if self.keys is None or not args or not isinstance(args[0], str):
+            return super().open(*args, **kwargs)
+        builder = EnvironBuilder(self.application, *args, **kwargs)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        body = environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        method = environ["REQUEST_METHOD"]
+        signed = signed_headers(
+            self.keys, method, environ["PATH_INFO"], b"" if method == "PUT" else body
+        )
+        for name, value in signed.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        return super().open(environ, follow_redirects=kwargs.get("follow_redirects", False))
+
+
+def http_call(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+    keys: KeyPair | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """One request to a real server: (status, JSON answer), signed as `keys`' hub if given
+    (a chunk's body is not covered, as a hub signs it)."""
+    headers = dict(headers or {})
+    if keys is not None:
+        covered = b"" if method == "PUT" else (body or b"")
+        headers.update(signed_headers(keys, method, urllib.parse.urlsplit(url).path, covered))
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
 
 
 def progress_of(learner_uid: str) -> dict[tuple[str, str], dict[str, Any]]:

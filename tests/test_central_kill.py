@@ -10,8 +10,6 @@ import json
 import random
 import subprocess
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -25,6 +23,7 @@ from tests.central_helpers import (
     central_argv,
     clean_env,
     database_args,
+    http_call,
     totals,
     uid,
     wait_for_file,
@@ -118,22 +117,18 @@ def test_kill_9_during_central_import_then_import_again(tmp_path, central_url):
         assert totals() == want
 
 
-def call(url, method="GET", body=None, headers=None, timeout=30):
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+def call(url, method="GET", body=None, headers=None, timeout=30, keys=None):
+    return http_call(url, method, body, headers, timeout, keys)
 
 
-def upload_whole(server, bundle):
+def upload_whole(server, bundle, keys):
     data = bundle.read_bytes()
     status, opened = call(
         server.url + "/api/sync/uploads",
         "POST",
         json.dumps({"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}).encode(),
         {"Content-Type": "application/json"},
+        keys=keys,
     )
     assert status == 201, opened
     upload = f"{server.url}/api/sync/uploads/{opened['upload_id']}"
@@ -142,6 +137,7 @@ def upload_whole(server, bundle):
         "PUT",
         data,
         {"Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"},
+        keys=keys,
     )
     assert (status, put) == (200, {"received": len(data)})
     return upload
@@ -153,9 +149,11 @@ def test_kill_9_of_central_serve_during_an_upload_s_apply_then_finish_again(tmp_
     server = CentralServer(tmp_path / "central", central_url, env={PAUSE_ENV: str(marker)})
     try:
         server.wait_until_ready()
-        upload = upload_whole(server, bundle)
+        upload = upload_whole(server, bundle, hub.keys)
         finishing = threading.Thread(
-            target=lambda: _ignore_errors(call, upload + "/finish", "POST", b"", None, 120)
+            target=lambda: _ignore_errors(
+                call, upload + "/finish", "POST", b"", None, 120, hub.keys
+            )
         )
         finishing.start()
         wait_for_file(marker, server.process)
@@ -169,8 +167,9 @@ def test_kill_9_of_central_serve_during_an_upload_s_apply_then_finish_again(tmp_
     try:
         again.wait_until_ready()
         # The upload survived the crash whole: finishing it now applies it once.
-        assert call(upload.replace(server.url, again.url))[1]["received"] == bundle.stat().st_size
-        status, answer = call(upload.replace(server.url, again.url) + "/finish", "POST", b"")
+        resumed = upload.replace(server.url, again.url)
+        assert call(resumed, keys=hub.keys)[1]["received"] == bundle.stat().st_size
+        status, answer = call(resumed + "/finish", "POST", b"", keys=hub.keys)
         assert status == 200, answer
         assert answer["receipt"]["high_water"] == EVENTS
         assert answer["applied"]["accepted"] == EVENTS

@@ -16,14 +16,14 @@ from hub.central.app import create_central_app
 from sync.bundle import read_bundle
 from sync.central import roster
 from sync.central.db import writing
-from sync.central.hubs import request_join
+from sync.central.hubs import request_join, set_status
 from sync.central.models import Hub
 from sync.central.receipts import verify_receipt
 from sync.central.staff import add_staff
 from sync.central.uploads import UploadLimits
 from sync.identity import parse_identity
 from sync.records import roster_record
-from tests.central_helpers import FakeHub, uid
+from tests.central_helpers import FakeHub, SigningClient, uid
 
 pytest_plugins = ["tests.central_fixtures"]
 
@@ -36,8 +36,13 @@ def app(central):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def client(app, tmp_path):
+    """Signs its sync calls as an enrolled hub; a test that uploads as another hub sets
+    `client.keys` to that hub's keys."""
+    app.test_client_class = SigningClient
+    signing = app.test_client()
+    signing.keys = FakeHub(tmp_path / "signing-hub", "Signing hub").enrol().keys
+    return signing
 
 
 @pytest.fixture
@@ -111,6 +116,7 @@ def test_sign_in_only_follows_local_next_links(client):
 
 def test_a_hub_asks_to_join_and_staff_approve_it(tmp_path, staff, central):
     hub = FakeHub(tmp_path / "asking", "Village school")
+    staff.keys = hub.keys
     asked = staff.post("/api/sync/join", json=hub.identity())
     assert asked.status_code == 202
     assert asked.get_json()["status"] == "pending"
@@ -155,6 +161,8 @@ def two_hubs_of_progress(tmp_path, central):
             roster=[roster_record("learner", amina, 1, a.hub_id, name="Amina")],
         )
     )
+    with writing():
+        roster.send_to("learner", amina, b.hub_id)  # Amina moved: B holds her too
     central.apply(b.bundle([b.event(1, amina, "l1", "completed", {"time_spent": 60})]))
     with writing():
         group = roster.create("class", name="Grade 4")
@@ -187,7 +195,8 @@ def test_csv_exports(tmp_path, staff, central):
     hubs = read_csv(staff.get("/export/hubs.csv"))
     assert hubs[0][:3] == ["hub_id", "name", "status"]
     names = sorted(row[1] for row in hubs[1:])
-    assert names == ["'=Alpha school", "Beta school"]  # no formula runs in a spreadsheet
+    # No formula runs in a spreadsheet. (The signing hub is the test client's own.)
+    assert names == ["'=Alpha school", "Beta school", "Signing hub"]
     learners = read_csv(staff.get("/export/learners.csv"))
     assert learners[0][:4] == ["learner_uid", "learner", "pack_id", "lesson_id"]
     rows = {(row[0], row[3]): row for row in learners[1:]}
@@ -235,6 +244,7 @@ def hub_bundle_bytes(hub, events=30):
 
 def test_a_chunked_upload_is_applied_with_a_signed_receipt_and_a_reply(tmp_path, client, central):
     hub = FakeHub(tmp_path / "hub", "Hub").enrol()
+    client.keys = hub.keys
     data = hub_bundle_bytes(hub).read_bytes()
     upload_id = upload_in_chunks(client, data, size=1000)
     answer = client.post(f"/api/sync/uploads/{upload_id}/finish").get_json()
@@ -259,6 +269,7 @@ def test_a_chunked_upload_is_applied_with_a_signed_receipt_and_a_reply(tmp_path,
 
 def test_a_dropped_link_resumes_from_the_last_acknowledged_chunk(tmp_path, client):
     hub = FakeHub(tmp_path / "hub", "Hub").enrol()
+    client.keys = hub.keys
     data = hub_bundle_bytes(hub).read_bytes()
     upload_id = open_upload(client, data).get_json()["upload_id"]
     assert put(client, upload_id, data, 0, 999).get_json() == {"received": 1000}
@@ -279,6 +290,7 @@ def test_a_dropped_link_resumes_from_the_last_acknowledged_chunk(tmp_path, clien
 
 def test_finishing_early_or_with_the_wrong_bytes_is_refused(tmp_path, client):
     hub = FakeHub(tmp_path / "hub", "Hub").enrol()
+    client.keys = hub.keys
     data = hub_bundle_bytes(hub).read_bytes()
     upload_id = open_upload(client, data).get_json()["upload_id"]
     put(client, upload_id, data, 0, 999)
@@ -310,9 +322,10 @@ def test_upload_limits(tmp_path, client):
         f"/api/sync/uploads/{upload_id}", data=b"abc", headers={"Content-Range": "bytes 0-9/9000"}
     )
     assert lying.status_code == 400
-    for _ in range(2):
-        assert open_upload(client, data).status_code == 201
-    full = open_upload(client, data)
+    assert open_upload(client, data).get_json()["upload_id"] == upload_id  # the same file
+    for fill in range(1, 3):
+        assert open_upload(client, bytes([fill]) * 9000).status_code == 201
+    full = open_upload(client, bytes([9]) * 9000)
     assert full.status_code == 503
     assert full.get_json()["error"]["code"] == "too_many_uploads"
     assert client.get("/api/sync/uploads/" + "0" * 32).status_code == 404
@@ -331,19 +344,23 @@ def test_uploads_are_swept_after_a_day(client, app):
 
 def test_an_upload_from_an_unknown_or_revoked_hub_is_refused(tmp_path, client):
     stranger = FakeHub(tmp_path / "stranger", "Stranger")
+    client.keys = stranger.keys
     data = hub_bundle_bytes(stranger).read_bytes()
     early = open_upload(client, data, hub_id=stranger.hub_id)
     assert early.status_code == 403
     assert "not enrolled here" in early.get_json()["error"]["message"]
-    upload_id = upload_in_chunks(client, data)
+    hub = FakeHub(tmp_path / "hub", "Hub").enrol()
+    client.keys = hub.keys
+    upload_id = upload_in_chunks(client, hub_bundle_bytes(hub).read_bytes())
+    set_status(hub.hub_id, "revoked")
     late = client.post(f"/api/sync/uploads/{upload_id}/finish")
     assert late.status_code == 403
-    assert late.get_json()["error"]["code"] == "unknown_hub"
-    assert client.get(f"/api/sync/uploads/{upload_id}").status_code == 404
+    assert late.get_json()["error"]["code"] == "revoked_hub"
 
 
 def test_a_damaged_bundle_upload_is_refused_in_one_sentence(tmp_path, client, central):
     hub = FakeHub(tmp_path / "hub", "Hub").enrol()
+    client.keys = hub.keys
     data = bytearray(hub_bundle_bytes(hub).read_bytes())
     data[700] ^= 1  # inside the manifest: the signature no longer matches
     upload_id = upload_in_chunks(client, bytes(data))

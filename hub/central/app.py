@@ -15,6 +15,7 @@ from hub import errors, response_headers
 from hub.auth import init_sign_in, make_throttle
 from hub.central import api, pages
 from hub.central.auth import SESSION_KEY, current_staff
+from hub.central.join_limit import JoinLimiter
 from hub.csrf import csrf_token
 from hub.datadir import secret_file
 from hub.errors import HubError
@@ -49,6 +50,7 @@ def create_central_app(central: Central, limits: UploadLimits | None = None) -> 
     )
     app.extensions["central"] = central
     app.extensions["uploads"] = UploadStore(central.data_dir / "uploads", limits)
+    app.extensions["join_limit"] = JoinLimiter()
     # Central has no learnhub.toml: its sign-in throttle takes the settings' defaults.
     app.extensions["throttle"] = make_throttle({s.name: s.default for s in SETTINGS})
     Babel(app, locale_selector=_locale)

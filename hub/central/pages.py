@@ -23,11 +23,13 @@ from hub.errors import HubError
 from hub.redirects import local_target
 from sync.central import reports
 from sync.central.hubs import set_status
-from sync.central.models import APPROVED, REVOKED
+from sync.central.models import APPROVED, REVOKED, QuarantineItem
 from sync.central.service import Central
 from sync.central.staff import authenticate
 
 bp = Blueprint("central_pages", __name__)
+
+QUARANTINE_SHOWN = 500  # rows on the quarantine page: a bounded page, however many there are
 
 REPORTS = {
     "hub": (reports.by_hub, lazy_gettext("Progress by hub")),
@@ -94,6 +96,17 @@ def change_hub(hub_id: str, action: str) -> ResponseReturnValue:
         raise HubError(404, "not_found", gettext("There is no such action."))
     set_status(hub_id, status)
     return redirect(url_for("central_pages.hubs"))
+
+
+@bp.get("/quarantine")
+@staff_only
+def quarantine() -> ResponseReturnValue:
+    """What hubs sent that central kept aside, newest first (the page shows at most
+    QUARANTINE_SHOWN; `learnhub central status --json` counts them all)."""
+    items = QuarantineItem.newest(QUARANTINE_SHOWN)
+    return render_template(
+        "quarantine.html", items=items, status=_central().status(), shown=QUARANTINE_SHOWN
+    )
 
 
 @bp.get("/progress")

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync.bounds import event_problem, manifest_problem
 from sync.bundle import Bundle, peek, read_bundle
-from sync.central import roster
+from sync.central import ownership, quarantine, roster
 from sync.central.db import central_db, execute, greatest, is_postgres, q, writing
 from sync.central.errors import CentralError
 from sync.central.hubs import approved_sender, public_key_of
 from sync.central.models import BundleIn, Hub, Reply, Stream, now_ms
+from sync.identity import KeyPair
 from sync.progress import contribution
 from sync.records import EventRow
 
@@ -65,9 +67,10 @@ class Applied:
         return self.accepted + self.duplicates + self.quarantined
 
 
-def apply_bundle(path: Path, central_id: str) -> Applied:
+def apply_bundle(path: Path, central_id: str, keys: KeyPair) -> Applied:
     """Verify the bundle at `path` and apply it in one transaction; CentralError or
-    BundleError (one sentence each) when it is refused, and then nothing changed."""
+    BundleError (one sentence each) when it is refused, and then nothing changed. `keys`
+    are central's own: they open the PIN hashes hubs seal to central."""
     manifest = peek(path)
     if manifest["kind"] != "hub":
         raise CentralError(f"Bundle {path.name} is a reply from central, not a hub's bundle.")
@@ -77,24 +80,36 @@ def apply_bundle(path: Path, central_id: str) -> Applied:
     bundle = read_bundle(path, public_key_of(hub))
     if bundle.manifest["sender"] != hub.hub_id:
         raise CentralError(f"Bundle {path.name} changed while it was being read.")
+    problem = manifest_problem(bundle.manifest, now_ms())
+    if problem:
+        raise _out_of_range(path.name, problem)
     started = time.perf_counter()
     with writing():
-        applied = _apply(bundle, approved_sender(hub.hub_id))
+        applied = _apply(bundle, approved_sender(hub.hub_id), keys)
     applied.stats["seconds"] = time.perf_counter() - started
     return applied
 
 
-def _apply(bundle: Bundle, hub: Hub) -> Applied:
+def _out_of_range(name: str, problem: str) -> CentralError:
+    return CentralError(f"Bundle {name} is refused: {problem}.", code="out_of_range")
+
+
+def _apply(bundle: Bundle, hub: Hub, keys: KeyPair) -> Applied:
     manifest = bundle.manifest
     applied = Applied(hub.hub_id, manifest["epoch"], bundle.bundle_id)
     applied.replayed = BundleIn.get_or_none(BundleIn.bundle_id == bundle.bundle_id) is not None
     stream = _stream(hub.hub_id, manifest["epoch"])
-    for batch in _row_batches(bundle.events(), BATCH):
-        _apply_events(stream.id, hub.hub_id, bundle.bundle_id, batch, applied)
+    for batch in _row_batches(bundle.events(), BATCH, now_ms(), bundle.path.name):
+        batch = _held_aside(batch, hub.hub_id, manifest["epoch"], bundle.bundle_id, applied)
+        if batch:
+            _apply_events(stream.id, hub.hub_id, bundle.bundle_id, batch, applied)
     for entry in bundle.parts_of_type("roster"):
-        done, refused = roster.apply_records(bundle.records(entry["name"]), hub.hub_id)
+        done, held = roster.apply_records(
+            bundle.records(entry["name"]), hub.hub_id, keys, bundle.bundle_id
+        )
         applied.roster_applied += done
-        applied.roster_refused += refused
+        applied.roster_refused += held
+        applied.quarantined += held
     _advance(stream, manifest, applied)
     _note_contact(hub, manifest, applied)
     _pause_for_tests()
@@ -109,10 +124,13 @@ def _stream(hub_id: str, epoch: str) -> Stream:
     return Stream.create(hub_id=hub_id, epoch=epoch, start_seq=1, high_water=0, first_seen=now_ms())
 
 
-def _row_batches(events: Iterable[EventRow], size: int) -> Iterator[list[tuple[Any, ...]]]:
+def _row_batches(
+    events: Iterable[EventRow], size: int, now: int, name: str
+) -> Iterator[list[tuple[Any, ...]]]:
     """Batches of event rows, decoded by a helper thread while the caller writes the batch
     before: decoding is Python's work, writing mostly the database's (SQLite releases the
-    GIL while it steps, PostgreSQL works in its own process), so two cores share the job."""
+    GIL while it steps, PostgreSQL works in its own process), so two cores share the job.
+    An event with a number out of range ends it with CentralError (the caller rolls back)."""
     handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -122,6 +140,9 @@ def _row_batches(events: Iterable[EventRow], size: int) -> Iterator[list[tuple[A
             for event in events:
                 if stop.is_set():
                     return
+                problem = event_problem(event, now)
+                if problem:
+                    raise _out_of_range(name, problem)
                 batch.append(event_row(event))
                 if len(batch) >= size:
                     handoff.put(batch)
@@ -155,6 +176,27 @@ def event_row(event: EventRow) -> tuple[Any, ...]:
     event adds to progress (fold.contribution). Two copies of an event compare equal on the
     first eight values whatever order their fields' keys travelled in."""
     return (*event[:7], _canonical(event.fields), *contribution(event.type, event.fields))
+
+
+def _held_aside(
+    batch: list[tuple[Any, ...]], hub_id: str, epoch: str, bundle_id: str, applied: Applied
+) -> list[tuple[Any, ...]]:
+    """The rows of learners the hub holds; progress for another hub's learner is kept aside
+    for staff (sync.central.ownership) and counts as quarantined."""
+    foreign = ownership.foreign_learners((row[3] for row in batch), hub_id)
+    if not foreign:
+        return batch
+    kept = []
+    for row in batch:
+        owner = foreign.get(row[3])
+        if owner is None:
+            kept.append(row)
+            continue
+        record = dict(zip(EVENT_COLUMNS.split(", "), row[:8], strict=True))
+        reason = f"progress for a learner of {owner}, which this hub does not hold"
+        quarantine.hold(hub_id, bundle_id, "progress", row[3], reason, record, f"{epoch}:{row[0]}")
+        applied.quarantined += 1
+    return kept
 
 
 def _apply_events(

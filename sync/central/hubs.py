@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sync.central.db import writing
+from sync.central.db import execute, writing
 from sync.central.errors import CentralError
 from sync.central.models import APPROVED, PENDING, REVOKED, Hub, now_ms
 from sync.identity import parse_identity
 
-# Join requests nobody approved yet: a cap, so an open /api/sync/join cannot fill the table.
+# Join requests nobody approved yet: a cap, so an open /api/sync/join cannot fill the table,
+# and an age after which a request nobody looked at is dropped, so old junk cannot keep it full
+# (a real hub asks again on its next sync).
 MAX_PENDING = 200
+PENDING_DAYS = 7
 
 
 def enrol(identity: Any) -> Hub:
@@ -41,6 +44,7 @@ def request_join(identity: Any) -> Hub:
         hub = Hub.by_id(hub_id)
         if hub is not None:
             return hub
+        _drop_old_requests()
         if Hub.select().where(Hub.status == PENDING).count() >= MAX_PENDING:
             raise CentralError(
                 "Too many hubs are waiting for approval; ask central staff to review them.",
@@ -50,6 +54,17 @@ def request_join(identity: Any) -> Hub:
         return Hub.create(
             hub_id=hub_id, name=name, public_key=key, status=PENDING, requested_at=now_ms()
         )
+
+
+def _drop_old_requests() -> None:
+    """Forget join requests older than PENDING_DAYS that nothing refers to yet."""
+    cutoff = now_ms() - PENDING_DAYS * 24 * 3600 * 1000
+    execute(
+        "DELETE FROM hub WHERE status = ? AND requested_at < ?"
+        " AND NOT EXISTS (SELECT 1 FROM roster_target t WHERE t.hub_id = hub.hub_id)"
+        " AND NOT EXISTS (SELECT 1 FROM pack_target p WHERE p.hub_id = hub.hub_id)",
+        (PENDING, cutoff),
+    )
 
 
 def set_status(hub_id: str, status: str) -> Hub:

@@ -163,7 +163,30 @@ CREATE TABLE staff (
 )
 """
 
-MIGRATIONS: tuple[tuple[int, str, str], ...] = ((1, "central", CENTRAL_V1),)
+# Who owns each learner and class (the hub, or central, that made it: only it, and the hubs
+# central sends it to, may change it), and what hubs sent that central kept aside for staff.
+OWNERS_AND_QUARANTINE = """
+ALTER TABLE roster ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+UPDATE roster SET owner = origin;
+CREATE TABLE quarantine_item (
+    id {pk},
+    hub_id TEXT NOT NULL,
+    bundle_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    ref TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL,
+    record TEXT NOT NULL,
+    received BIGINT NOT NULL,
+    UNIQUE (bundle_id, kind, uid, ref)
+);
+CREATE INDEX quarantine_item_received ON quarantine_item (received)
+"""
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "central", CENTRAL_V1),
+    (2, "owners and quarantine", OWNERS_AND_QUARANTINE),
+)
 
 _WORDS = {
     False: {"pk": "INTEGER PRIMARY KEY", "float": "REAL"},

@@ -15,9 +15,11 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
+    fn,
 )
 
 from sync.central.db import central_db
+from sync.names import username_of
 
 PENDING, APPROVED, REVOKED = "pending", "approved", "revoked"
 
@@ -141,6 +143,30 @@ class Quarantine(CentralModel):
     fields = TextField()
 
 
+class QuarantineItem(CentralModel):
+    """Something a hub sent that it had no right to (another hub's learner or class, progress
+    for a learner it does not hold), kept aside for central staff."""
+
+    id = BigIntegerField(primary_key=True)
+    hub_id = CharField()
+    bundle_id = CharField()
+    kind = CharField()
+    uid = CharField()
+    ref = CharField(default="")
+    reason = TextField()
+    record = TextField()
+    received = BigIntegerField()
+
+    @classmethod
+    def newest(cls, limit: int) -> list[QuarantineItem]:
+        return list(cls.select().order_by(cls.received.desc(), cls.id.desc()).limit(limit))
+
+    @classmethod
+    def counts(cls) -> dict[str, int]:
+        rows = cls.select(cls.kind, fn.COUNT(cls.id)).group_by(cls.kind).tuples()
+        return {kind: count for kind, count in rows}
+
+
 class Progress(CentralModel):
     learner_uid = CharField()
     pack_id = CharField()
@@ -215,6 +241,7 @@ class Roster(CentralModel):
     learner_uid = CharField(null=True)
     record = TextField()
     change = BigIntegerField()
+    owner = CharField(default="")  # who made it: a hub id or "central"
 
     class Meta:
         primary_key = CompositeKey("kind", "uid")
@@ -303,4 +330,5 @@ class Staff(CentralModel):
 
     @classmethod
     def by_username(cls, username: str) -> Staff | None:
-        return cls.get_or_none(cls.username == username.strip().lower())
+        # The rule names were made by, so "Amina Juma" finds amina-juma as well.
+        return cls.get_or_none(cls.username == (username_of(username) or username.strip()))

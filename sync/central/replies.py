@@ -18,7 +18,7 @@ from sync.bundle import PartSpec, bundle_name, write_bundle
 from sync.central import roster
 from sync.central.apply import Applied
 from sync.central.db import writing
-from sync.central.hubs import known
+from sync.central.hubs import known, public_key_of
 from sync.central.library import CentralLibrary
 from sync.central.models import BundleIn, Hub, PackRelease, Reply, Roster, Stream, now_ms
 from sync.central.receipts import sign_receipt
@@ -81,7 +81,7 @@ class Replier:
             return []  # nothing was ever received: there is no epoch to answer for
         receipts = [self.receipt(hub_id, epoch, applied) for epoch in epochs]
         upto = Roster.last_change()
-        records = roster.outbox(hub_id, hub.roster_acked)
+        records = roster.outbox(hub_id, hub.roster_acked, public_key_of(hub))
         held = self.library.blobs_held(hub.installed())
         previous = hub.last_bundle_out
         written = []

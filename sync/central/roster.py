@@ -14,28 +14,71 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from sync.bounds import roster_problem
+from sync.central import ownership, quarantine
 from sync.central.db import execute, scalar
-from sync.central.models import Roster, RosterTarget
+from sync.central.errors import CentralError
+from sync.central.models import Roster, RosterTarget, now_ms
 from sync.hlc import HybridClock
+from sync.identity import KeyPair
 from sync.records import roster_record, roster_wins
+from sync.sealed import SealError, seal, unseal
 
 CENTRAL_ORIGIN = "central"
 KIND_ORDER = {"learner": 0, "class": 1, "member": 2, "assignment": 3}
 MAX_NAME = 200
 
 
-def apply_records(records: Iterable[dict[str, Any]], sender: str) -> tuple[int, int]:
-    """Merge records a hub sent (inside the caller's transaction): (applied, refused).
+def apply_records(
+    records: Iterable[dict[str, Any]], sender: str, keys: KeyPair, bundle_id: str
+) -> tuple[int, int]:
+    """Merge records a hub sent (inside the caller's transaction): (applied, quarantined).
 
-    A hub speaks only for itself: a record claiming another origin (central, another hub)
-    is refused rather than allowed to win ties it has no right to."""
-    applied = refused = 0
+    A hub speaks only for itself and for what it may change (sync.central.ownership): a
+    record claiming another origin, or changing another hub's learner or class, is kept
+    aside for staff rather than allowed to win. A stamp out of range refuses the bundle."""
+    applied = held = 0
+    now = now_ms()
     for record in records:
-        if record["origin"] != sender:
-            refused += 1
+        problem = roster_problem(record, now)
+        if problem:
+            raise CentralError(f"The bundle is refused: {problem}.", code="out_of_range")
+        reason = _no_right(record, sender)
+        opened = None if reason else _opened(record, keys)
+        if opened is None:
+            reason = reason or "its PIN was not sealed to central's key"
+            quarantine.hold(sender, bundle_id, record["t"], record["uid"], reason, record)
+            held += 1
             continue
-        applied += merge(record)
-    return applied, refused
+        applied += merge(opened)
+    return applied, held
+
+
+def _no_right(record: dict[str, Any], sender: str) -> str | None:
+    """Why `sender` may not write this record, or None."""
+    if record["origin"] != sender:
+        return f"it claims to be written by {record['origin']}"
+    current = Roster.find(record["t"], record["uid"])
+    if current is not None and not ownership.may_change(current, sender):
+        return f"this {record['t']} belongs to {current.owner}"
+    class_uid = _columns(record)[1] if record["t"] in ("member", "assignment") else None
+    group = Roster.find("class", class_uid) if class_uid else None
+    if group is not None and not ownership.may_change(group, sender):
+        return f"its class belongs to {group.owner}"
+    return None
+
+
+def _opened(record: dict[str, Any], keys: KeyPair) -> dict[str, Any] | None:
+    """The record with its PIN hash opened (kept so at central, sealed again to each hub it
+    goes to), or None when it cannot be opened."""
+    if "pin_sealed" not in record:
+        return record
+    opened = {k: v for k, v in record.items() if k != "pin_sealed"}
+    try:
+        opened["pin_hash"] = unseal(keys, record["pin_sealed"])
+    except SealError:
+        return None
+    return opened
 
 
 def merge(record: dict[str, Any]) -> int:
@@ -59,8 +102,8 @@ def merge(record: dict[str, Any]) -> int:
     if current is None:
         execute(
             "INSERT INTO roster (hlc, origin, deleted, name, class_uid, learner_uid, record,"
-            " change, kind, uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*params, kind, uid),
+            " change, kind, uid, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*params, kind, uid, record["origin"]),
         )
     else:
         execute(
@@ -156,9 +199,10 @@ def send_to(kind: str, uid: str, hub_id: str) -> None:
                 touch("learner", [row.learner_uid])
 
 
-def outbox(hub_id: str, after: int) -> list[dict[str, Any]]:
+def outbox(hub_id: str, after: int, hub_key: bytes) -> list[dict[str, Any]]:
     """Winning records for this hub changed after `after` that the hub did not write itself,
-    learners and classes before the memberships and assignments that refer to them."""
+    learners and classes before the memberships and assignments that refer to them. A PIN
+    hash goes sealed to the hub's key (`hub_key`), so a stick never carries one readable."""
     targeted_classes = "SELECT uid FROM roster_target WHERE hub_id = ? AND kind = 'class'"
     rows = execute(
         "SELECT r.kind, r.record, r.change FROM roster r WHERE r.change > ? AND r.origin <> ?"
@@ -170,7 +214,14 @@ def outbox(hub_id: str, after: int) -> list[dict[str, Any]]:
         (after, hub_id, hub_id, hub_id, hub_id),
     ).fetchall()
     rows.sort(key=lambda row: (KIND_ORDER.get(row[0], 9), row[2]))
-    return [json.loads(record) for _, record, _ in rows]
+    return [_sealed(json.loads(record), hub_key) for _, record, _ in rows]
+
+
+def _sealed(record: dict[str, Any], hub_key: bytes) -> dict[str, Any]:
+    pin_hash = record.pop("pin_hash", None)
+    if isinstance(pin_hash, str) and pin_hash:
+        record["pin_sealed"] = seal(hub_key, pin_hash)
+    return record
 
 
 def targets_of(hub_id: str) -> list[RosterTarget]:

@@ -19,7 +19,16 @@ from sync.central.db import central_db, connected, is_postgres, open_central, sc
 from sync.central.errors import CentralError
 from sync.central.library import CentralLibrary
 from sync.central.migrations import migrate
-from sync.central.models import APPROVED, PENDING, REVOKED, Hub, Quarantine, Reply, now_ms
+from sync.central.models import (
+    APPROVED,
+    PENDING,
+    REVOKED,
+    Hub,
+    Quarantine,
+    QuarantineItem,
+    Reply,
+    now_ms,
+)
 from sync.central.replies import Replier, ReplyFile
 from sync.identity import KeyPair, load_or_create, public_identity
 from sync.records import RecordError
@@ -73,7 +82,7 @@ class Central:
         return {**identity, "central_id": self.central_id}
 
     def apply(self, path: Path) -> Applied:
-        return apply_bundle(path, self.central_id)
+        return apply_bundle(path, self.central_id, self.keys)
 
     def exchange(self, path: Path) -> tuple[Applied, list[ReplyFile]]:
         """Apply one uploaded bundle and write the reply (HTTP: kept under replies/)."""
@@ -121,6 +130,7 @@ class Central:
 
     def status(self) -> dict[str, Any]:
         counts = dict(Hub.select(Hub.status, fn.COUNT(Hub.hub_id)).group_by(Hub.status).tuples())
+        held = QuarantineItem.counts()
         return {
             "hubs": counts.get(APPROVED, 0),
             "hubs_pending": counts.get(PENDING, 0),
@@ -133,7 +143,9 @@ class Central:
                 )
             ),
             "progress_rows": int(scalar("SELECT COUNT(*) FROM progress")),
-            "quarantined": Quarantine.select().count(),
+            # Conflicting copies of events, and what hubs had no right to send, by kind.
+            "quarantined": Quarantine.select().count() + sum(held.values()),
+            "quarantined_by_kind": {"event_conflict": Quarantine.select().count(), **held},
             "packs": len(self.library.releases()),
             "central_id": self.central_id,
             "database": "postgresql" if is_postgres() else "sqlite",

@@ -5,15 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
-import unicodedata
 
 from peewee import IntegrityError
 
 from sync.central.db import writing
 from sync.central.errors import CentralError
 from sync.central.models import Staff, now_ms
+from sync.names import username_of
 
 MIN_PASSWORD = 8
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -37,11 +36,6 @@ def check_password(stored: str | None, password: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(got, expected) and stored is not None
-
-
-def username_of(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:40]
 
 
 def add_staff(name: str, password: str) -> Staff:

@@ -4,6 +4,9 @@ A hub announces the size and sha256, then sends chunks that must start exactly w
 file ends (`received`); a link that drops resumes from there. Finishing checks the sha256.
 Uploads are bounded (size, chunk, how many are open) and swept when a day old; a finished
 one keeps its answer for that day, so a hub that lost the reply to `finish` gets it again.
+Each upload belongs to the hub that opened it (the API checks its signed request): a hub
+has a few slots and a byte quota of its own, so one hub cannot take every slot or fill the
+disk, and opening the same file again gives the same upload rather than a new slot.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class UploadLimits:
     max_bytes: int = 512 * 1024 * 1024  # one hub bundle (progress and roster, no content)
     max_chunk: int = 8 * 1024 * 1024
     max_open: int = 64
+    max_open_per_hub: int = 4
+    max_bytes_per_hub: int = 1024 * 1024 * 1024  # announced sizes of a hub's open uploads
     max_age: float = 24 * 3600.0  # seconds before an unfinished or finished upload is swept
 
 
@@ -53,8 +58,9 @@ class UploadStore:
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 
-    def create(self, size: Any, sha256: Any) -> dict[str, Any]:
-        """Start an upload of `size` bytes whose sha256 is `sha256`."""
+    def create(self, size: Any, sha256: Any, hub_id: str) -> dict[str, Any]:
+        """Start an upload of `size` bytes whose sha256 is `sha256` for `hub_id`, or give the
+        hub's open upload of that very file."""
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise CentralError("size must be a positive whole number of bytes.", code="bad_size")
         if size > self.limits.max_bytes:
@@ -68,19 +74,47 @@ class UploadStore:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self.sweep()
-            if len(self._open_ids()) >= self.limits.max_open:
-                raise CentralError(
-                    "Too many uploads are in progress; try again in a few minutes.",
-                    status=503,
-                    code="too_many_uploads",
-                )
+            open_ids = self._open_ids()
+            mine = {
+                i: m for i in open_ids if (m := self._meta_or_none(i)) and m.get("hub") == hub_id
+            }
+            for upload_id, meta in mine.items():
+                if meta["sha256"] == sha256 and meta["size"] == size:
+                    return {"upload_id": upload_id, "received": self._received(upload_id)}
+            self._check_room(len(open_ids), mine, size)
             upload_id = secrets.token_hex(16)
             self._meta_path(upload_id).write_text(
-                json.dumps({"size": size, "sha256": sha256, "created": time.time()}),
+                json.dumps({"size": size, "sha256": sha256, "hub": hub_id, "created": time.time()}),
                 encoding="utf-8",
             )
             self._part_path(upload_id).touch()
         return {"upload_id": upload_id, "received": 0}
+
+    def _check_room(self, open_count: int, mine: dict[str, dict[str, Any]], size: int) -> None:
+        if len(mine) >= self.limits.max_open_per_hub:
+            raise CentralError(
+                f"This hub has {len(mine)} uploads open already; finish them, or wait a day "
+                "for them to expire.",
+                status=429,
+                code="too_many_hub_uploads",
+            )
+        if sum(meta["size"] for meta in mine.values()) + size > self.limits.max_bytes_per_hub:
+            raise CentralError(
+                f"This hub's open uploads would pass its quota of {self.limits.max_bytes_per_hub}"
+                " bytes; finish them first.",
+                status=413,
+                code="hub_quota",
+            )
+        if open_count >= self.limits.max_open:
+            raise CentralError(
+                "Too many uploads are in progress; try again in a few minutes.",
+                status=503,
+                code="too_many_uploads",
+            )
+
+    def owner(self, upload_id: str) -> str | None:
+        """The hub that opened the upload (404 for an unknown one)."""
+        return self._meta(upload_id).get("hub")
 
     def status(self, upload_id: str) -> dict[str, Any]:
         done = self._done(upload_id)
@@ -185,6 +219,12 @@ class UploadStore:
             return json.loads(self._meta_path(upload_id).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise _unknown() from None
+
+    def _meta_or_none(self, upload_id: str) -> dict[str, Any] | None:
+        try:
+            return self._meta(upload_id)
+        except (CentralError, ValueError):
+            return None  # swept or half written meanwhile: not an upload to count
 
     def _done(self, upload_id: str) -> dict[str, Any] | None:
         try:
