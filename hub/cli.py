@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import signal
 import sys
@@ -16,10 +15,11 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 from hub import __version__, allocator, roster, systemd
 from hub.app import create_app
 from hub.cli_central import central
-from hub.cli_common import config_for, data_option, friendly_errors, open_library
+from hub.cli_common import config_for, data_option, echo, friendly_errors, open_library
 from hub.cli_discovery import discover, fetch
 from hub.cli_people import learners, progress, users
 from hub.cli_sync import sync
+from hub.console import printable_json
 from hub.discovery import start_advertiser
 from hub.guarded_server import Guard, create_server
 from hub.library import Outcome
@@ -136,7 +136,7 @@ def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
     with open_library(data_dir) as library:
         outcomes = library.import_paths(list(paths))
     for outcome in outcomes:
-        click.echo(_describe(outcome), err=outcome.error is not None)
+        echo(_describe(outcome), err=outcome.error is not None)
     failed = sum(1 for o in outcomes if o.error)
     if failed:
         raise click.ClickException(
@@ -200,14 +200,14 @@ def content_list(data_dir: Path | None, as_json: bool) -> None:
             for p in Pack.ordered()
         ]
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(printable_json(rows))
         return
     if not rows:
-        click.echo(gettext("The library is empty."))
+        echo(gettext("The library is empty."))
     for row in rows:
         # Translators: English says this the same way for every number.
         lessons = ngettext("%(num)d lessons", "%(num)d lessons", row["lessons"])
-        click.echo(f"{row['id']}  {row['version']}  {row['language']}  {lessons}  {row['title']}")
+        echo(f"{row['id']}  {row['version']}  {row['language']}  {lessons}  {row['title']}")
 
 
 @content.command("remove")
@@ -218,7 +218,7 @@ def content_remove(data_dir: Path | None, pack_id: str) -> None:
     """Remove a pack and the files no other pack uses."""
     with open_library(data_dir) as library:
         deleted = library.remove(pack_id)
-    click.echo(
+    echo(
         # Translators: English says this the same way for every number.
         ngettext(
             "removed %(pack)s (%(num)d files no longer needed were deleted)",
@@ -246,7 +246,7 @@ def content_verify(data_dir: Path | None) -> None:
             problem=item.problem,
             lessons=lessons,
         )
-        click.echo(line, err=True)
+        echo(line, err=True)
     if damage:
         raise click.ClickException(
             # Translators: English says this the same way for every number.
@@ -257,7 +257,7 @@ def content_verify(data_dir: Path | None) -> None:
             )
         )
     # Translators: English says this the same way for every number.
-    click.echo(ngettext("all %(num)d files are intact", "all %(num)d files are intact", total))
+    echo(ngettext("all %(num)d files are intact", "all %(num)d files are intact", total))
 
 
 for group in (users, learners, progress, discover, search, sync, central):

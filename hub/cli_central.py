@@ -35,6 +35,7 @@ from sync.central.models import APPROVED, REVOKED, Roster
 from sync.central.reports import hubs_overview
 from sync.central.service import Central
 from sync.central.staff import add_staff
+from sync.fingerprint import fingerprint
 from sync.identity import IdentityError
 from sync.records import RecordError
 
@@ -151,9 +152,16 @@ def _bind_error(err: OSError, host: str, port: int) -> click.ClickException:
 @database_option
 @central_errors
 def identity(data_dir: Path | None, database_url: str | None) -> None:
-    """Print central's public identity (JSON) for hubs to pin."""
+    """Print central's public identity (JSON) for hubs to pin, and its fingerprint (on
+    stderr, so that `> central.json` keeps the JSON alone)."""
     with opened(data_dir, database_url) as service:
         click.echo(json.dumps(service.identity(), indent=2))
+        shown = fingerprint(service.keys.public_key)
+    click.echo(
+        f"fingerprint {shown}: a hub that trusts this central shows the same one "
+        "(Admin -> Sync, `learnhub sync status`).",
+        err=True,
+    )
 
 
 @central.command("import")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from content.errors import PackError
+from hub.console import printable
 from hub.datadir import prepare
 from hub.db import db
 from hub.library import Library
@@ -40,17 +41,23 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except USER_ERRORS as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(printable(err)) from None
         except PermissionError as err:
             raise click.ClickException(
                 gettext("Permission denied: %(path)s.", path=err.filename)
             ) from None
         except OSError as err:
             raise click.ClickException(
-                f"{err.strerror or err}: {err.filename or ''}".strip()
+                printable(f"{err.strerror or err}: {err.filename or ''}".strip())
             ) from None
 
     return wrapper
+
+
+def echo(line: str, *, err: bool = False) -> None:
+    """Print one line that may hold outside text (a neighbour's or a pack's names, a
+    server's words): its control characters are shown escaped, never obeyed (hub.console)."""
+    click.echo(printable(line), err=err)
 
 
 def config_for(data_dir: Path | None, **overrides: Any) -> Config:

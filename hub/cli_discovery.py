@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from hub.cli_common import data_option, friendly_errors, open_library
+from hub.bounded_http import Bounds
+from hub.cli_common import config_for, data_option, echo, friendly_errors, open_library
+from hub.console import printable_json
 from hub.discovery import DiscoveryError, Neighbour, browse
 from hub.neighbour_copy import FetchOutcome, NeighbourHub, Offer, fetch_packs
 from hub.translate import gettext, ngettext
@@ -29,17 +30,17 @@ def discover(as_json: bool, timeout: float) -> None:
     except DiscoveryError as err:
         raise click.ClickException(str(err)) from None
     if as_json:
-        click.echo(json.dumps([n.as_json() for n in found], ensure_ascii=False, indent=2))
+        click.echo(printable_json([n.as_json() for n in found]))
         return
     if not found:
-        click.echo(
+        echo(
             gettext(
                 "No hubs answered on this network within %(seconds)s seconds.",
                 seconds=f"{timeout:g}",
             )
         )
     for neighbour in found:
-        click.echo(_describe_neighbour(neighbour))
+        echo(_describe_neighbour(neighbour))
 
 
 def _describe_neighbour(n: Neighbour) -> str:
@@ -62,13 +63,14 @@ def fetch(data_dir: Path | None, url: str, pack_ids: tuple[str, ...]) -> None:
     """Copy packs from the hub at URL (see `learnhub discover`); without PACK_IDS, list the
     packs it offers. Only files this hub lacks travel, and an interrupted copy resumes."""
     if not pack_ids:
-        for offer in NeighbourHub(url).offers():
-            click.echo(_describe_offer(offer))
+        bounds = Bounds.of(config_for(data_dir))
+        for offer in NeighbourHub(url, bounds).offers():
+            echo(_describe_offer(offer))
         return
     with open_library(data_dir) as library:
         outcomes = fetch_packs(library, url, list(pack_ids))
     for outcome in outcomes:
-        click.echo(_describe_outcome(outcome), err=outcome.error is not None)
+        echo(_describe_outcome(outcome), err=outcome.error is not None)
     failed = sum(1 for o in outcomes if o.error)
     if failed:
         raise click.ClickException(

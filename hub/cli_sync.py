@@ -4,7 +4,6 @@ HTTP, and where sync stands."""
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,25 +11,28 @@ from typing import Any
 
 import click
 
-from hub.cli_common import data_option, friendly_errors, open_hub
+from hub.central_pin import confirm, pin_file, trust_of
+from hub.cli_common import data_option, echo, friendly_errors, open_hub
+from hub.console import printable, printable_json
 from hub.library import Library
 from hub.sync_client import PushResult, push
 from hub.sync_service import ReplyResult, SyncError, SyncService, usb_folder
 from hub.translate import gettext, ngettext
 from sync.bundle import BundleError
-from sync.identity import load_or_create, parse_identity
+from sync.identity import load_or_create
 from sync.records import RecordError
 
 
 def sync_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """A refused bundle or an unreachable central is one sentence, exit status 1."""
+    """A refused bundle or an unreachable central is one sentence, exit status 1 (central's
+    own words inside it are printed escaped)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except (SyncError, BundleError, RecordError) as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(printable(err)) from None
 
     return wrapper
 
@@ -52,29 +54,46 @@ def sync() -> None:
 def sync_identity(data_dir: Path | None) -> None:
     """Print this hub's public identity (JSON), for enrolment at central."""
     with _service(data_dir) as service:
-        click.echo(json.dumps(service.identity(), indent=2))
+        click.echo(printable_json(service.identity()))
 
 
-@sync.command("trust")
+@sync.command("pin")
 @data_option
 @click.argument("identity_file", type=click.Path(dir_okay=False, path_type=Path))
 @friendly_errors
 @sync_errors
-def sync_trust(data_dir: Path | None, identity_file: Path) -> None:
-    """Pin central's identity (`learnhub central identity` prints it): replies are accepted
-    only when signed by this key."""
-    try:
-        doc = json.loads(identity_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise SyncError(
-            gettext("%(file)s is not a JSON identity document.", file=identity_file)
-        ) from None
-    _, public_key, name = parse_identity(doc)
-    central_id = doc.get("central_id") if isinstance(doc.get("central_id"), str) else None
+def sync_pin(data_dir: Path | None, identity_file: Path) -> None:
+    """Pin central's identity from a file carried by hand (`learnhub central identity` writes
+    it): replies are accepted only when signed by this key, and the key counts as confirmed."""
     with _service(data_dir) as service:
-        service.pin_central(public_key, central_id)
-    who = central_id or gettext("central")
-    click.echo(gettext("this hub now trusts %(name)s (%(id)s)", name=name, id=who))
+        name, shown = pin_file(service, identity_file)
+    line = gettext(
+        "this hub now trusts %(name)s, fingerprint %(fingerprint)s (confirmed)",
+        name=name,
+        fingerprint=shown,
+    )
+    echo(line)
+
+
+# The first name of `pin`, kept for the scripts and notes that use it.
+sync.add_command(
+    click.Command(
+        "trust", callback=sync_pin.callback, params=sync_pin.params, help=sync_pin.help, hidden=True
+    )
+)
+
+
+@sync.command("confirm")
+@data_option
+@click.argument("fingerprint")
+@friendly_errors
+@sync_errors
+def sync_confirm(data_dir: Path | None, fingerprint: str) -> None:
+    """Confirm central's key: type the FINGERPRINT central shows (`learnhub central identity`
+    or central's dashboard); it must match the one `learnhub sync status` shows."""
+    with _service(data_dir) as service:
+        shown = confirm(service, fingerprint)
+    echo(gettext("central's key %(fingerprint)s is confirmed", fingerprint=shown))
 
 
 @sync.command("export")
@@ -104,7 +123,7 @@ def sync_export(data_dir: Path | None, dest: Path) -> None:
         events=result.events,
         roster=result.roster,
     )
-    click.echo(line)
+    echo(line)
 
 
 @sync.command("import")
@@ -118,7 +137,7 @@ def sync_import(data_dir: Path | None, source: Path) -> None:
         results = service.import_path(source)
     refused = 0
     for result in results:
-        click.echo(describe_reply(result))
+        echo(describe_reply(result))
         for pack in result.packs:
             if pack.error:
                 refused += 1
@@ -128,7 +147,7 @@ def sync_import(data_dir: Path | None, source: Path) -> None:
                     version=pack.version,
                     error=pack.error,
                 )
-                click.echo(line, err=True)
+                echo(line, err=True)
     if refused:
         # Translators: English says this the same way for every number.
         raise SyncError(
@@ -170,9 +189,9 @@ def sync_push(data_dir: Path | None, url: str | None) -> None:
     central's reply."""
     with _service(data_dir) as service:
         result = push(service, url)
-    click.echo(describe_push(result))
+    echo(describe_push(result))
     if result.reply is not None:
-        click.echo(describe_reply(result.reply))
+        echo(describe_reply(result.reply))
 
 
 def describe_push(result: PushResult) -> str:
@@ -195,18 +214,32 @@ def sync_status(data_dir: Path | None, as_json: bool) -> None:
     """Where sync stands: last sync, what waits, the last error."""
     with _service(data_dir) as service:
         service.ensure_epoch()
-        status = service.status()
+        status = {**service.status(), **trust_of(service).as_json()}
     if as_json:
-        click.echo(json.dumps(status, indent=2))
+        click.echo(printable_json(status))
         return
     for line in status_lines(status):
-        click.echo(line)
+        echo(line)
+
+
+def key_line(status: dict[str, Any]) -> str:
+    shown = status["central_fingerprint"]
+    if shown is None:
+        return gettext("central's key: not known yet (it is kept at the first sync)")
+    if status["central_confirmed"]:
+        return gettext("central's key: %(fingerprint)s (confirmed)", fingerprint=shown)
+    return gettext(
+        "central's key: %(fingerprint)s (NOT CONFIRMED: compare it with the fingerprint "
+        "central shows, then run `learnhub sync confirm %(fingerprint)s`)",
+        fingerprint=shown,
+    )
 
 
 def status_lines(status: dict[str, Any]) -> list[str]:
     lines = [gettext("hub %(hub)s, epoch %(epoch)s", hub=status["hub_id"], epoch=status["epoch"])]
     central = status["central_url"] or gettext("not set")
     lines.append(gettext("central: %(url)s", url=central))
+    lines.append(key_line(status))
     lines.append(gettext("last sync: %(when)s", when=status["last_sync"] or gettext("never")))
     lines.append(
         gettext(

@@ -30,6 +30,7 @@ from zeroconf import (
 )
 
 from hub import __version__
+from hub.console import printable
 from hub.db import connected
 from hub.models import Pack
 from hub.translate import gettext
@@ -208,7 +209,10 @@ def _decode_txt(properties: dict[bytes, bytes | None]) -> dict[str, str]:
 
 
 def _printable(text: str) -> str:
-    return "".join(c for c in text if c.isprintable())[:TXT_NAME_MAX_BYTES]
+    """Controls and bidi overrides shown escaped (not dropped: an odd name should look odd);
+    other unprintable characters (unassigned, private use) dropped."""
+    shown = printable(text)
+    return "".join(c for c in shown if c.isprintable())[:TXT_NAME_MAX_BYTES]
 
 
 class NeighbourCache(ServiceListener):

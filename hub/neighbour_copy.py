@@ -13,6 +13,7 @@ against what it claimed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import http.client
@@ -23,21 +24,20 @@ import re
 import shutil
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote as url_quote
 from urllib.parse import urlsplit
 
-from content.blobstore import CHUNK, fsync_dir
+from content.blobstore import fsync_dir
 from content.errors import PackError
 from content.importer import MAX_MANIFEST_BYTES
 from content.manifest import parse_manifest, version_key
 from content.source import MANIFEST_NAME, Limits, nfc, path_problem, quote, reason, size_text
+from hub.bounded_http import Bounds, Exchange, LinkFailed, TooSlow, TransferError
 from hub.db import connected
 from hub.library import Library
 from hub.models import Pack
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 SHARE_PATH = "/api/share"
 SHARE_FORMAT = "learnhub-share/1"
-TIMEOUT_SECONDS = 30.0
 MAX_OFFERS_BYTES = 4 * 1024**2
 ENTRY_BYTES = 512  # room per file in a pack's export document
 MAX_PATH_CHARS = 1024
@@ -126,22 +125,23 @@ class RemotePack:
         return {f.sha256: f.size for f in self.files}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a hub answers its share API itself; a redirect is refused
-
-
 class NeighbourHub:
-    """The share API of one neighbour hub (`/api/share`), read defensively."""
+    """The share API of one neighbour hub (`/api/share`), read defensively: every answer
+    through one bounded exchange (hub.bounded_http), capped in bytes and in time."""
 
-    def __init__(self, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, url: str, bounds: Bounds | None = None, *, timeout: float | None = None
+    ) -> None:
+        """`timeout` shortens the time any one answer may take (a page waiting on it)."""
         self.url = neighbour_url(url)
-        self.timeout = timeout
-        # No proxy from the environment: the neighbour is on this LAN.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+        self.parts = urlsplit(self.url)
+        bounds = bounds or Bounds.defaults()
+        if timeout is not None:
+            bounds = dataclasses.replace(bounds, seconds=min(bounds.seconds, timeout))
+        self.bounds = bounds
 
     def offers(self) -> list[Offer]:
-        doc = self._json("/packs", MAX_OFFERS_BYTES, "its list of packs")
+        doc = self._json("/packs", self.bounds.json_bytes, "its list of packs")
         entries = doc.get("packs") if isinstance(doc, dict) else None
         if not isinstance(entries, list):
             raise NeighbourError(
@@ -171,30 +171,52 @@ class NeighbourHub:
         if have:
             headers["Range"] = f"bytes={have}-"
         missing = "no longer has a file of this pack; try again later"
-        with self._get(f"/blobs/{sha256}", headers, missing) as response:
+        with self._unreachable(), self._exchange() as exchange:
+            response = self._get(exchange, f"/blobs/{sha256}", headers, missing)
             start = self._start_of(response, have, size)
-            self._receive(response, part, start, size, on_bytes)
+            self._receive(exchange, response, part, start, size, on_bytes)
 
     # HTTP underneath.
 
-    def _get(
-        self, path: str, headers: dict[str, str], missing: str | None = None
-    ) -> http.client.HTTPResponse:
-        request = urllib.request.Request(self.url + SHARE_PATH + path, headers=headers)
-        try:
-            return self._opener.open(request, timeout=self.timeout)
-        except urllib.error.HTTPError as err:
-            with err:
-                raise self._refusal(err, missing) from None
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
-            raise NeighbourUnreachable(
-                gettext("Could not reach the hub at %(url)s: %(why)s.", url=self.url, why=_why(err))
-            ) from None
+    def _exchange(self) -> Exchange:
+        return Exchange(self.parts, self.bounds, f"The hub at {self.url}")
 
-    def _refusal(self, err: urllib.error.HTTPError, missing: str | None) -> NeighbourError:
+    @contextlib.contextmanager
+    def _unreachable(self, during: str | None = None) -> Iterator[None]:
+        """A failed or too slow link as NeighbourUnreachable (what arrived is kept for the
+        next run), too much as a refusal."""
+        try:
+            yield
+        except LinkFailed as err:
+            raise NeighbourUnreachable(
+                during
+                or gettext(
+                    "Could not reach the hub at %(url)s: %(why)s.", url=self.url, why=err.reason
+                )
+            ) from None
+        except TooSlow as err:
+            raise NeighbourUnreachable(str(err)) from None
+        except TransferError as err:
+            raise NeighbourError(str(err)) from None
+
+    def _get(
+        self,
+        exchange: Exchange,
+        path: str,
+        headers: dict[str, str],
+        missing: str | None = None,
+    ) -> http.client.HTTPResponse:
+        """A 200 (or 206) answer; anything else is refused. No redirect is followed and no
+        proxy is used: a hub answers its share API itself, on this LAN."""
+        with self._unreachable():
+            response = exchange.request("GET", SHARE_PATH + path, headers=headers)
+        if response.status not in (200, 206):
+            raise self._refusal(response.status, _error_code(exchange, response), missing)
+        return response
+
+    def _refusal(self, status: int, code: str, missing: str | None) -> NeighbourError:
         """`missing` ends the sentence for a 404 ("has no pack ...")."""
-        code = _error_code(err)
-        if err.code == 403 and code == "sharing_off":
+        if status == 403 and code == "sharing_off":
             return NeighbourError(
                 gettext(
                     "The hub at %(url)s does not share its packs (its operator has not turned "
@@ -202,9 +224,9 @@ class NeighbourHub:
                     url=self.url,
                 )
             )
-        if err.code == 404 and missing is not None:
+        if status == 404 and missing is not None:
             return NeighbourError(f"The hub at {self.url} {missing}.")
-        if err.code == 404:
+        if status == 404:
             return NeighbourError(
                 gettext(
                     "The hub at %(url)s does not offer packs to copy (is it a Learning Hub?).",
@@ -213,24 +235,20 @@ class NeighbourHub:
             )
         return NeighbourError(
             gettext(
-                "The hub at %(url)s answered with HTTP error %(code)d.", url=self.url, code=err.code
+                "The hub at %(url)s answered with HTTP error %(code)d.", url=self.url, code=status
             )
         )
 
     def _json(self, path: str, max_bytes: int, what: str, missing: str | None = None) -> Any:
-        response = self._get(path, {"Accept": "application/json"}, missing)
-        with response:
-            try:
-                body = response.read(max_bytes + 1)
-            except (OSError, http.client.HTTPException) as err:
-                raise NeighbourUnreachable(
-                    f"The connection to the hub at {self.url} failed: {_why(err)}."
-                ) from None
-        if len(body) > max_bytes:
-            raise NeighbourError(
-                f"The hub at {self.url} sent more than {size_text(max_bytes)} for {what}; "
-                "it was refused."
-            )
+        bounds = dataclasses.replace(self.bounds, json_bytes=max_bytes)
+        failed = f"The connection to the hub at {self.url} failed."
+        with (
+            self._unreachable(),
+            Exchange(self.parts, bounds, f"The hub at {self.url}") as exchange,
+        ):
+            response = self._get(exchange, path, {"Accept": "application/json"}, missing)
+            with self._unreachable(failed):
+                body = exchange.read_json_bytes(response, what)
         try:
             return json.loads(body)
         except (ValueError, RecursionError):  # RecursionError: hostile nesting
@@ -264,6 +282,7 @@ class NeighbourHub:
 
     def _receive(
         self,
+        exchange: Exchange,
         response: http.client.HTTPResponse,
         part: Path,
         start: int,
@@ -271,48 +290,46 @@ class NeighbourHub:
         on_bytes: Callable[[int], None],
     ) -> None:
         expected = size - start
-        written = 0
+        cut = (
+            f"The connection to the hub at {self.url} was cut while copying; "
+            "run the copy again to resume where it stopped."
+        )
         with open(part, "r+b" if start else "wb") as out:
             out.seek(start)
             out.truncate()
             try:
-                while chunk := response.read(min(CHUNK, expected - written + 1)):
-                    written += len(chunk)
-                    if written > expected:
-                        raise NeighbourError(
-                            f"The hub at {self.url} sent more bytes than the {size} it "
-                            "announced for a file; the pack was refused."
-                        )
-                    out.write(chunk)
-                    on_bytes(len(chunk))
-            except (OSError, http.client.HTTPException) as err:
-                out.flush()
-                raise NeighbourUnreachable(
-                    f"The connection to the hub at {self.url} was cut while copying "
-                    f"({_why(err)}); run the copy again to resume where it stopped."
+                with self._unreachable(cut):
+                    written = exchange.stream(response, _Counted(out, on_bytes), expected)
+            except NeighbourError as err:
+                if isinstance(err, NeighbourUnreachable):
+                    raise
+                raise NeighbourError(
+                    f"The hub at {self.url} sent more bytes than the {size} it "
+                    "announced for a file; the pack was refused."
                 ) from None
-            out.flush()
+            finally:
+                out.flush()
             os.fsync(out.fileno())
         if written < expected:
-            raise NeighbourUnreachable(
-                f"The connection to the hub at {self.url} was cut while copying; "
-                "run the copy again to resume where it stopped."
-            )
+            raise NeighbourUnreachable(cut)
 
 
-def _why(err: BaseException) -> str:
-    if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException):
-        err = err.reason
-    if isinstance(err, TimeoutError):
-        return "it did not answer in time"
-    if isinstance(err, OSError):
-        return reason(err)
-    return str(err) or type(err).__name__
+class _Counted:
+    """A file whose writes are reported (the copy page's progress)."""
+
+    def __init__(self, out: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+        self.out = out
+        self.on_bytes = on_bytes
+
+    def write(self, data: bytes) -> int:
+        written = self.out.write(data)
+        self.on_bytes(len(data))
+        return written
 
 
-def _error_code(err: urllib.error.HTTPError) -> str:
+def _error_code(exchange: Exchange, response: http.client.HTTPResponse) -> str:
     try:
-        doc = json.loads(err.read(ERROR_BODY_BYTES))
+        doc = json.loads(exchange.read_error_bytes(response, ERROR_BODY_BYTES))
         return str(doc["error"]["code"])
     except Exception:  # any body at all: only a well-formed error shape tells us a code
         return ""
@@ -620,7 +637,7 @@ def fetch_packs(
 ) -> list[FetchOutcome]:
     """Copy each pack from the hub at `url`; one outcome per pack, in order. Raises
     NeighbourError only when no copy can start (bad address, another copy running)."""
-    fetcher = PackFetcher(library, NeighbourHub(url), progress)
+    fetcher = PackFetcher(library, NeighbourHub(url, Bounds.of(library.config)), progress)
     outcomes = []
     with fetcher.session():
         for pack_id in dict.fromkeys(pack_ids):

@@ -187,6 +187,36 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between automatic syncs; after a failure the hub retries sooner, backing off.",
         int,
     ),
+    # What the hub downloads (central's answers, a neighbour's offers and files) is bounded:
+    # a fake central's 400 MB answer once took a hub to 870 MB, a dripping neighbour held a
+    # worker thread for good.
+    Setting(
+        "download_json_bytes",
+        4 * 1024**2,
+        "Largest JSON answer the hub reads from central or a neighbour hub, in bytes.",
+        int,
+    ),
+    Setting(
+        "sync_reply_max_bytes",
+        4 * 1024**3,
+        "Largest reply bundle (roster and content packs) the hub downloads from central, "
+        "in bytes; it is written to disk as it arrives.",
+        int,
+    ),
+    Setting(
+        "download_seconds",
+        60,
+        "Seconds any answer from central or a neighbour hub may take, plus the time its size "
+        "needs at download_min_rate; a server that stalls or drips is cut off then.",
+        int,
+    ),
+    Setting(
+        "download_min_rate",
+        4096,
+        "Slowest average speed, in bytes per second, a download or upload may keep before it "
+        "is cut off (sync_bytes_per_second lowers it when smaller).",
+        int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

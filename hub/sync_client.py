@@ -14,12 +14,13 @@ which may carry content packs, is downloaded (resumably, with Range).
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import fcntl
 import http.client
 import json
 import logging
 import random
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,17 +31,26 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from content.blobstore import hash_file
+from content.source import size_text
+from hub.bounded_http import (
+    Bounds,
+    Exchange,
+    LinkFailed,
+    TransferError,
+    declared_length,
+    default_config,
+)
+from hub.central_pin import check_presented
 from hub.db import connected, db, write_lock
 from hub.sync_models import HubState, SentBundle
 from hub.sync_service import ReplyResult, SyncError, SyncService
 from sync.central.receipts import verify_receipt
-from sync.identity import IdentityError, parse_identity
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 256 * 1024
 PIECE = 64 * 1024
-TIMEOUT = 60.0
+PROBE_SECONDS = 10.0  # the background probe: central answers /healthz at once or not at all
 
 
 class DailyLimitReached(SyncError):
@@ -49,6 +59,10 @@ class DailyLimitReached(SyncError):
 
 class ReplyGone(SyncError):
     """Central no longer has the reply a partial download was for."""
+
+
+class ReplyRefused(SyncError):
+    """Central's reply is over this hub's limits; it is not kept for resuming."""
 
 
 class NotEnrolled(SyncError):
@@ -163,7 +177,8 @@ class Counters:
 
 
 class CentralClient:
-    """The upload/download protocol against one central URL, on plain http.client."""
+    """The upload/download protocol against one central URL, on plain http.client; every
+    answer read through a bounded exchange (hub.bounded_http)."""
 
     def __init__(
         self,
@@ -171,8 +186,11 @@ class CentralClient:
         bandwidth: Bandwidth | None = None,
         *,
         chunk_size: int = CHUNK_SIZE,
-        timeout: float = TIMEOUT,
+        bounds: Bounds | None = None,
+        reply_max_bytes: int | None = None,
+        timeout: float | None = None,
     ) -> None:
+        """`timeout` shortens the time any one answer may take (a quick probe)."""
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SyncError(f"{base_url!r} is not a central server address (http://...).")
@@ -180,18 +198,32 @@ class CentralClient:
         self.parts = parts
         self.bandwidth = bandwidth or Bandwidth()
         self.chunk_size = chunk_size
-        self.timeout = timeout
+        bounds = bounds or Bounds.defaults()
+        if timeout is not None:
+            bounds = dataclasses.replace(bounds, seconds=min(bounds.seconds, timeout))
+        self.bounds = bounds
+        self.reply_max_bytes = reply_max_bytes or default_config().sync_reply_max_bytes
         self.counters = Counters()
+
+    @classmethod
+    def for_service(
+        cls, service: SyncService, url: str, bandwidth: Bandwidth | None = None, **options: Any
+    ) -> CentralClient:
+        """A client bounded by the hub's settings (a paced link lowers the slowest rate)."""
+        bandwidth = bandwidth or stored_bandwidth(service)
+        return cls(
+            url,
+            bandwidth,
+            bounds=Bounds.of(service.config, slowest=bandwidth.per_second),
+            reply_max_bytes=service.config.sync_reply_max_bytes,
+            **options,
+        )
 
     # plumbing
 
-    def _connect(self) -> http.client.HTTPConnection:
-        kind = (
-            http.client.HTTPSConnection
-            if self.parts.scheme == "https"
-            else http.client.HTTPConnection
-        )
-        return kind(self.parts.hostname, self.parts.port, timeout=self.timeout)
+    def _exchange(self) -> Exchange:
+        self.counters.requests += 1
+        return Exchange(self.parts, self.bounds, f"Central at {self.base_url.rstrip('/')}")
 
     def _path(self, path: str) -> str:
         return urlsplit(urljoin(self.base_url, path.lstrip("/"))).path
@@ -203,17 +235,12 @@ class CentralClient:
         body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """One request; the JSON answer. Network failures become one SyncError sentence."""
-        connection = self._connect()
-        self.counters.requests += 1
+        """One request; its JSON answer (capped). Failures become one SyncError sentence."""
         try:
-            connection.request(method, self._path(path), body=body, headers=headers or {})
-            response = connection.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException) as err:
-            raise SyncError(f"The connection to central was lost ({_reason(err)}).") from None
+            with _as_sync_errors(), self._exchange() as exchange:
+                response = exchange.request(method, self._path(path), body, headers)
+                data = exchange.read_json_bytes(response, "one answer")
         finally:
-            connection.close()
             self.bandwidth.flush()
         return response.status, _json(data)
 
@@ -321,44 +348,72 @@ class CentralClient:
     # download
 
     def download(self, url: str, dest: Path) -> Path:
-        """Fetch `url` into `dest`, resuming a partial `dest.part` with Range."""
+        """Fetch `url` into `dest`, resuming a partial `dest.part` with Range; written to
+        disk as it arrives, at most `reply_max_bytes`."""
         partial = dest.with_name(dest.name + ".part")
         have = partial.stat().st_size if partial.exists() else 0
-        connection = self._connect()
-        self.counters.requests += 1
         try:
-            headers = {"Range": f"bytes={have}-"} if have else {}
-            connection.request("GET", self._path(url), headers=headers)
-            response = connection.getresponse()
-            if response.status == 200:
-                have = 0  # central sent it whole
-            elif response.status in (404, 410, 416):
-                partial.unlink(missing_ok=True)
-                raise ReplyGone("Central no longer has that reply.")
-            elif response.status != 206:
-                raise SyncError(_refusal("Central did not send the reply", response.status, {}))
-            total = have + int(response.headers.get("Content-Length", "0"))
-            self._receive(response, partial, have)
-        except (OSError, http.client.HTTPException) as err:
-            raise SyncError(f"The connection to central was lost ({_reason(err)}).") from None
+            with _as_sync_errors(), self._exchange() as exchange:
+                headers = {"Range": f"bytes={have}-"} if have else {}
+                response = exchange.request("GET", self._path(url), headers=headers)
+                have = self._start_of(response, partial, have)
+                total = have + self._announced(response, have)
+                self._receive(exchange, response, partial, have, total)
         finally:
-            connection.close()
             self.bandwidth.flush()
         if partial.stat().st_size != total:
             raise SyncError("The reply from central arrived incomplete; it resumes next time.")
         partial.replace(dest)
         return dest
 
-    def _receive(self, response: http.client.HTTPResponse, partial: Path, have: int) -> None:
+    def _start_of(self, response: http.client.HTTPResponse, partial: Path, have: int) -> int:
+        if response.status == 200:
+            return 0  # central sent it whole
+        if response.status in (404, 410, 416):
+            partial.unlink(missing_ok=True)
+            raise ReplyGone("Central no longer has that reply.")
+        if response.status != 206:
+            raise SyncError(_refusal("Central did not send the reply", response.status, {}))
+        return have
+
+    def _announced(self, response: http.client.HTTPResponse, have: int) -> int:
+        """The bytes still to come: the Content-Length central announced, which must fit
+        under `sync_reply_max_bytes` and the free disk space."""
+        length = declared_length(response)
+        if length < 0:
+            raise ReplyRefused("Central did not say how large its reply is; it was refused.")
+        if have + length > self.reply_max_bytes:
+            raise ReplyRefused(
+                f"Central announced a reply of {size_text(have + length)}, over this hub's "
+                f"limit of {size_text(self.reply_max_bytes)} (sync_reply_max_bytes); "
+                "it was refused."
+            )
+        return length
+
+    def _receive(
+        self,
+        exchange: Exchange,
+        response: http.client.HTTPResponse,
+        partial: Path,
+        have: int,
+        total: int,
+    ) -> None:
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(partial.parent).free
+        if total - have > free:
+            raise SyncError(
+                f"The reply from central needs {size_text(total - have)} of disk space and the "
+                f"hub has {size_text(free)}; it was not downloaded."
+            )
         with open(partial, "r+b" if have else "wb") as out:
             out.seek(have)
             out.truncate()
-            while True:
-                piece = response.read(self.bandwidth.grant(self.bandwidth.piece))
-                if not piece:
-                    break
-                self.counters.received += len(piece)
-                out.write(piece)
+            try:
+                self.counters.received += exchange.stream(
+                    response, out, total - have, self.bandwidth.grant, self.bandwidth.piece
+                )
+            finally:
+                out.flush()
 
 
 # --- push ------------------------------------------------------------------------------
@@ -415,9 +470,9 @@ def _push(
     service: SyncService, url: str | None, bandwidth: Bandwidth | None, chunk_size: int
 ) -> PushResult:
     url = central_url(service, url)
-    client = CentralClient(url, bandwidth or stored_bandwidth(service), chunk_size=chunk_size)
+    client = CentralClient.for_service(service, url, bandwidth, chunk_size=chunk_size)
     result = PushResult(url, counters=client.counters)
-    key = _pin_if_new(service, client, url)
+    key = _central_key(service, client, url)
     service.export(ensure_one=True)
     with connected():
         waiting = SentBundle.waiting()
@@ -486,7 +541,11 @@ def _fetch_reply(
     service: SyncService, client: CentralClient, pending: Pending, url: str
 ) -> ReplyResult:
     pending.start(url)
-    path = client.download(url, pending.file)
+    try:
+        path = client.download(url, pending.file)
+    except ReplyRefused:
+        pending.clear()  # the same answer would come again: nothing to resume
+        raise
     try:
         return service.apply_reply(path)
     finally:
@@ -517,21 +576,22 @@ def central_url(service: SyncService, url: str | None) -> str:
     return found
 
 
-def _pin_if_new(service: SyncService, client: CentralClient, url: str) -> bytes:
-    """Central's key: the pinned one, or (first contact, started by the operator) the one
-    central gives, pinned from now on."""
-    with connected():
-        state = HubState.get_state()
-    if state.central_key:
-        return base64.b64decode(state.central_key)
-    doc = client.identity()
+def _central_key(service: SyncService, client: CentralClient, url: str) -> bytes:
+    """Central's key, checked before anything is sent: the server must present the pinned
+    key; on first contact (no key yet) the one it presents is pinned, not confirmed."""
+    return check_presented(service, client.identity(), url)
+
+
+@contextmanager
+def _as_sync_errors() -> Iterator[None]:
+    """The bounded exchange's sentences as SyncError (a cut link in the words the operator
+    already knows)."""
     try:
-        _, public_key, _ = parse_identity(doc)
-    except IdentityError as err:
-        raise SyncError(f"Central's identity is not usable: {err}") from None
-    central_id = doc.get("central_id") if isinstance(doc.get("central_id"), str) else None
-    service.pin_central(public_key, central_id, url)
-    return public_key
+        yield
+    except LinkFailed as err:
+        raise SyncError(f"The connection to central was lost ({err.reason}).") from None
+    except TransferError as err:
+        raise SyncError(str(err)) from None
 
 
 def _json(data: bytes) -> dict[str, Any]:
@@ -618,7 +678,7 @@ def background_attempt(service: SyncService, url: str) -> Callable[[], None]:
     """Probe central; push only when it answers (an unreachable central costs one request)."""
 
     def attempt() -> None:
-        client = CentralClient(url, timeout=10.0)
+        client = CentralClient(url, bounds=Bounds.of(service.config), timeout=PROBE_SECONDS)
         if not client.healthz():
             service.note_attempt(f"Central at {url} cannot be reached.")
             raise SyncError(f"Central at {url} cannot be reached.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class FakeCentral:
         self.high_water: dict[str, int] = {}
         self.bundles: list[str] = []
         self.healthy = True
+        self.reply_size: int | None = None  # set: every reply is this many zeros, streamed
         self.app = self._build()
         self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=2)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
@@ -146,12 +148,20 @@ class FakeCentral:
 
         @app.get("/api/sync/replies/<name>")
         def reply(name: str) -> Any:
+            if self.reply_size is not None:
+                headers = {"Content-Length": str(self.reply_size)}
+                return Response(self._zeros(self.reply_size), headers=headers)
             path = self.folder / "replies" / name
             if not path.is_file():
                 abort(404)
             return send_file(path, conditional=True)
 
         return app
+
+    def _zeros(self, size: int) -> Iterator[bytes]:
+        piece = b"\0" * 65536
+        for _ in range(0, size, len(piece)):
+            yield piece
 
 
 def _cut_short() -> Any:

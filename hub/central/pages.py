@@ -26,6 +26,7 @@ from sync.central.hubs import set_status
 from sync.central.models import APPROVED, REVOKED, QuarantineItem
 from sync.central.service import Central
 from sync.central.staff import authenticate
+from sync.fingerprint import fingerprint
 
 bp = Blueprint("central_pages", __name__)
 
@@ -77,7 +78,10 @@ def signout() -> ResponseReturnValue:
 @staff_only
 def dashboard() -> ResponseReturnValue:
     return render_template(
-        "dashboard.html", status=_central().status(), hubs=reports.hubs_overview()
+        "dashboard.html",
+        status=_central().status(),
+        hubs=reports.hubs_overview(),
+        fingerprint=fingerprint(_central().keys.public_key),  # hubs confirm it (docs/sync.md)
     )
 
 

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from content.source import size_text
 from hub.auth import require
+from hub.central_pin import confirm, trust_of
 from hub.csrf import check_csrf
 from hub.sync_client import push
 from hub.sync_service import SyncError, SyncService, usb_folder
@@ -77,6 +78,7 @@ def _page(error: str | None = None, status: int = 200, **extra: Any) -> Response
     page = render_template(
         "sync_admin/index.html",
         sync=_service().status(),
+        trust=trust_of(_service()),
         pushing=runner().running,
         mounts=mounted_folders(),
         error=error,
@@ -143,6 +145,19 @@ def push_now() -> ResponseReturnValue:
         flash(_("Sync with central has started. Reload this page to see how it went."))
     else:
         flash(_("Sync with central is already running."))
+    return redirect(url_for("sync_admin.index"), 303)
+
+
+@bp.post("/confirm-key")
+@require("operator")
+def confirm_key() -> ResponseReturnValue:
+    """The operator compared the fingerprint with central's: the kept key is confirmed."""
+    check_csrf()
+    try:
+        shown = confirm(_service(), request.form.get("fingerprint", "")[:64])
+    except SyncError as err:
+        return _page(str(err), 400)
+    flash(_("Central's key %(fingerprint)s is confirmed.", fingerprint=shown))
     return redirect(url_for("sync_admin.index"), 303)
 
 
