@@ -143,7 +143,7 @@ def take_try(scope: str) -> Slot:
     """Count a guess by this client before its secret is checked, or answer 429."""
     throttle: Throttle = current_app.extensions["throttle"]
     try:
-        return throttle.take(scope, device.client_id(), device.address())
+        return throttle.take(scope, device.client_keys(), device.address())
     except Refused as refused:
         raise HubError(
             429,

@@ -22,15 +22,16 @@ def _signer() -> Signer:
     return Signer(current_app.secret_key or "", salt="learnhub-device")
 
 
-def client_id() -> str:
-    """This browser's device id, or its address when it brought no (valid) device cookie; in
-    that case the response hands it one."""
+def client_keys() -> tuple[str, ...]:
+    """Who this browser is: its device id; or, when it brought no (valid) device cookie, its
+    address and the device id this response hands it, so its next tries count where this one
+    did whether it keeps the cookie or not."""
     sent = request.cookies.get(COOKIE, "")
     try:
-        return "device:" + _signer().unsign(sent).decode()
+        return ("device:" + _signer().unsign(sent).decode(),)
     except (BadSignature, UnicodeDecodeError):
-        remember()
-        return f"address:{request.remote_addr}"
+        fresh = g.hub_device_new = secrets.token_urlsafe(16)
+        return (f"address:{request.remote_addr}", f"device:{fresh}")
 
 
 def address() -> str:
@@ -43,9 +44,12 @@ def remember() -> None:
 
 
 def _hand_out(response: Response) -> Response:
-    if not g.get("hub_device_wanted") or _valid(request.cookies.get(COOKIE, "")):
-        return response
-    value = _signer().sign(secrets.token_urlsafe(16)).decode()
+    fresh = g.get("hub_device_new")
+    if fresh is None:
+        if not g.get("hub_device_wanted") or _valid(request.cookies.get(COOKIE, "")):
+            return response
+        fresh = secrets.token_urlsafe(16)
+    value = _signer().sign(fresh).decode()
     response.set_cookie(COOKIE, value, max_age=MAX_AGE, httponly=True, samesite="Lax", path="/")
     return response
 

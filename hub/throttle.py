@@ -53,9 +53,11 @@ class Throttle:
         self._tries: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, scope: str, client: str, address: str) -> Slot:
-        """Count one try for this client now, or raise Refused (nothing counted then)."""
-        keys = ((f"{scope}:client:{client}", "client"), (f"{scope}:address:{address}", "address"))
+    def take(self, scope: str, clients: tuple[str, ...], address: str) -> Slot:
+        """Count one try now under each of this client's keys and its address, or raise
+        Refused (nothing counted then)."""
+        keys = [(f"{scope}:client:{client}", "client") for client in clients]
+        keys.append((f"{scope}:address:{address}", "address"))
         now = self._clock()
         with self._lock:
             wait = max(self._wait(key, self._limits[kind], now) for key, kind in keys)
