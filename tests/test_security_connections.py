@@ -211,13 +211,16 @@ def test_hundreds_of_idle_and_half_sent_connections_do_not_block_another_address
         assert get(hub.port, source="127.0.0.3") == 200
 
 
-def test_connections_over_an_addresss_share_are_closed_at_once(hub: Served) -> None:
+def test_connections_over_one_address_s_share_are_closed_at_once(hub: Served) -> None:
     with ExitStack() as stack:
+        began = time.monotonic()
         socks = hold(stack, hub.port, "127.0.0.4", 300)
-        closed = closed_of(socks, 300 - PER_ADDRESS, seconds=1.5)
+        closed = closed_of(socks, 300 - PER_ADDRESS, seconds=2.0)
         assert len(closed) == 300 - PER_ADDRESS
+        # Its own share is served as anyone's: closed only at the header deadline.
         share = [sock for sock in socks if sock not in closed]
-        assert closed_of(share, 1, seconds=0.5) == []  # its own share stays open for now
+        assert closed_of(share, 1, seconds=HEADER_TIMEOUT + 3) != []
+        assert time.monotonic() - began > HEADER_TIMEOUT - 0.2
 
 
 def test_half_sent_headers_are_closed_at_the_header_deadline_however_slowly_dripped(
@@ -226,8 +229,8 @@ def test_half_sent_headers_are_closed_at_the_header_deadline_however_slowly_drip
     with connect(hub.port, "127.0.0.5") as idle, connect(hub.port, "127.0.0.5") as dripping:
         dripping.sendall(b"GET / HTTP/1.1\r\n")
         drip = b"X-Slow: " + b"a" * 100
-        waited = closed_after(dripping, HEADER_TIMEOUT + 3, drip=drip)
-        assert waited is not None and HEADER_TIMEOUT - 0.5 < waited < HEADER_TIMEOUT + 2.5
+        waited = closed_after(dripping, HEADER_TIMEOUT + 5, drip=drip)
+        assert waited is not None and waited > HEADER_TIMEOUT - 0.5
         assert closed_after(idle, 1.0) is not None  # a connection that never spoke
 
 
@@ -238,8 +241,8 @@ def test_an_idle_kept_alive_connection_is_closed_after_the_idle_timeout(hub: Ser
         # Past the header deadline it is still open: waiting between requests is not sending
         # headers slowly. Then the idle timeout closes it.
         assert closed_after(sock, HEADER_TIMEOUT + 1) is None
-        waited = closed_after(sock, IDLE_TIMEOUT + 3)
-        assert waited is not None
+        # Waitress's maintenance, once a second, closes it; the margin is for a busy machine.
+        assert closed_after(sock, IDLE_TIMEOUT + 6) is not None
 
 
 # --- bodies -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import product, progress, search, serve, sync_size
+from benchlib import product, progress, search, serve, slow_clients, sync_size
 from benchlib.context import BenchError, Context
 from benchlib.report import SectionResult, format_table, write_json
 
@@ -22,6 +22,7 @@ SECTIONS: dict[str, Callable[[Context], SectionResult]] = {
     "sync": sync_size.run,
     "progress": progress.run,
     "search": search.run,
+    "slowclients": slow_clients.run,
 }
 DEFAULT_DURATION = 10.0
 # A section whose runs mean little when short has its own default (--duration still wins).
