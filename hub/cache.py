@@ -80,7 +80,7 @@ class GenerationCache:
                 return found[0]
             self._misses += 1
         value = build()
-        if keep is not None and not keep(value):
+        if self.budget <= 0 or (keep is not None and not keep(value)):
             return value
         size = approximate_size(key) + approximate_size(value)
         with self._lock:

@@ -35,12 +35,7 @@ def blob_url(pack_file: PackFile) -> str:
 
 
 def files_of(lesson: Lesson) -> LessonFiles:
-    by_path = {
-        f.path: f
-        for f in PackFile.select().where(
-            PackFile.pack == lesson.pack_id, PackFile.path.in_(list(lesson.paths()))
-        )
-    }
+    by_path = {f.path: f for f in PackFile.at_paths(lesson.pack_id, lesson.paths())}
     meta = lesson.meta or {}
     poster = by_path.get(meta.get("poster") or "")
     subtitles = [
@@ -126,14 +121,15 @@ def _build_view(pack_id: str, lesson_id: str) -> LessonView | None:
     lesson = Lesson.find(pack_id, lesson_id)
     if lesson is None:
         return None
-    previous, following = lesson.neighbours()
+    topic = lesson.topic()
+    previous, following = lesson.neighbours(topic)
     return LessonView(
         lesson=lesson,
         pack=lesson.pack,
         files=files_of(lesson),
         previous=previous,
         next=following,
-        topic=lesson.topic(),
+        topic=topic,
         transcript=transcript_of(lesson) if lesson.kind in ("video", "audio") else [],
     )
 

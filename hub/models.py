@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from typing import TypeVar
 
 from peewee import (
     JOIN,
@@ -18,6 +19,8 @@ from peewee import (
 )
 
 from hub.db import db
+
+M = TypeVar("M", bound="BaseModel")
 
 
 class BaseModel(Model):
@@ -53,7 +56,7 @@ class Pack(BaseModel):
     @classmethod
     def by_id(cls, pack_id: str) -> Pack | None:
         """The pack without its manifest (see `light`); `with_manifest` for the whole row."""
-        return cls.light().where(cls.id == pack_id).get_or_none()
+        return _first(cls.raw(f"SELECT {_PACK_COLUMNS} FROM pack WHERE id = ?", pack_id))
 
     @classmethod
     def with_manifest(cls, pack_id: str) -> Pack | None:
@@ -115,13 +118,12 @@ class Lesson(BaseModel):
 
     @classmethod
     def find(cls, pack_id: str, lesson_id: str) -> Lesson | None:
-        pack_columns = [f for f in Pack._meta.sorted_fields if f is not Pack.manifest]
-        return (
-            cls.select(cls, *pack_columns)
-            .join(Pack)
-            .where(cls.pack == pack_id, cls.lesson_id == lesson_id)
-            .get_or_none()
-        )
+        """The lesson, with its pack (without the manifest) as `.pack`."""
+        sql = f"SELECT {_LESSON_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.lesson_id = ?"
+        lesson = _first(cls.raw(sql, pack_id, lesson_id))
+        if lesson is not None:
+            lesson.pack = Pack.by_id(pack_id)
+        return lesson
 
     @classmethod
     def in_pack(cls, pack_id: str) -> list[Lesson]:
@@ -136,55 +138,49 @@ class Lesson(BaseModel):
         return paths
 
     def topic(self) -> Topic | None:
-        link = (
-            TopicLesson.select(TopicLesson, Topic)
-            .join(Topic)
-            .where(TopicLesson.lesson == self)
-            .order_by(Topic.position)
-            .first()
-        )
-        return link.topic if link else None
+        """The first of the topics listing this lesson (by the topics' order)."""
+        return _first(Topic.raw(_FIRST_TOPIC, self.id))
 
-    def neighbours(self) -> tuple[Lesson | None, Lesson | None]:
+    def neighbours(self, topic: Topic | None = None) -> tuple[Lesson | None, Lesson | None]:
         """Previous and next lesson within this lesson's (first) topic, else within the pack:
-        two small indexed queries each, whatever the size of the topic or the library."""
-        link = self._first_link()
-        if link is None:
-            return self._loose_neighbour(before=True), self._loose_neighbour(before=False)
-        return _linked_neighbour(link, before=True), _linked_neighbour(link, before=False)
-
-    def _first_link(self) -> TopicLesson | None:
-        return (
-            TopicLesson.select(TopicLesson.topic, TopicLesson.position)
-            .join(Topic)
-            .where(TopicLesson.lesson == self)
-            .order_by(Topic.position)
-            .first()
-        )
-
-    def _loose_neighbour(self, *, before: bool) -> Lesson | None:
-        """The nearest lesson of the pack that no topic lists, before or after this one."""
-        unlisted = ~fn.EXISTS(TopicLesson.select().where(TopicLesson.lesson == Lesson.id))
-        side = Lesson.position < self.position if before else Lesson.position > self.position
-        order = Lesson.position.desc() if before else Lesson.position
-        return (
-            Lesson.select()
-            .where(Lesson.pack == self.pack_id, side, unlisted)
-            .order_by(order)
-            .first()
-        )
+        two small indexed queries, whatever the size of the topic or the library. `topic` is
+        this lesson's topic() when the caller has it already."""
+        topic = topic or self.topic()
+        if topic is None:
+            args: tuple[object, ...] = (self.pack_id, self.position)
+            return _first(Lesson.raw(_LOOSE_BEFORE, *args)), _first(Lesson.raw(_LOOSE_AFTER, *args))
+        args = (topic.id, topic.link_position)
+        return _first(Lesson.raw(_LINKED_BEFORE, *args)), _first(Lesson.raw(_LINKED_AFTER, *args))
 
 
-def _linked_neighbour(link: TopicLesson, *, before: bool) -> Lesson | None:
-    position = TopicLesson.position
-    side = position < link.position if before else position > link.position
-    return (
-        Lesson.select()
-        .join(TopicLesson)
-        .where(TopicLesson.topic == link.topic_id, side)
-        .order_by(position.desc() if before else position)
-        .first()
-    )
+def _first(query: Iterable[M]) -> M | None:
+    return next(iter(query), None)
+
+
+# The lesson page's queries are written as SQL: peewee builds a query's SQL in Python on every
+# call (about 0.6 ms each on a 2-core x86, several times that on a Pi), far longer than SQLite
+# takes to answer it from its indexes. Column lists come from the models, so they stay in step.
+_PACK_COLUMNS = ", ".join(f.column_name for f in Pack._meta.sorted_fields if f is not Pack.manifest)
+_LESSON_COLUMNS = ", ".join(f"l.{f.column_name}" for f in Lesson._meta.sorted_fields)
+_TOPIC_COLUMNS = ", ".join(f"t.{f.column_name}" for f in Topic._meta.sorted_fields)
+_FIRST_TOPIC = (
+    f"SELECT {_TOPIC_COLUMNS}, tl.position AS link_position FROM topic_lesson tl"
+    " JOIN topic t ON t.id = tl.topic_id WHERE tl.lesson_id = ? ORDER BY t.position LIMIT 1"
+)
+_LINKED = (
+    f"SELECT {_LESSON_COLUMNS} FROM topic_lesson tl JOIN lesson l ON l.id = tl.lesson_id"
+    " WHERE tl.topic_id = ? AND tl.position {side} ? ORDER BY tl.position {order} LIMIT 1"
+)
+_LINKED_BEFORE = _LINKED.format(side="<", order="DESC")
+_LINKED_AFTER = _LINKED.format(side=">", order="ASC")
+# Lessons no topic lists, in the pack's order.
+_LOOSE = (
+    f"SELECT {_LESSON_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.position {{side}} ?"
+    " AND NOT EXISTS (SELECT 1 FROM topic_lesson tl WHERE tl.lesson_id = l.id)"
+    " ORDER BY l.position {order} LIMIT 1"
+)
+_LOOSE_BEFORE = _LOOSE.format(side="<", order="DESC")
+_LOOSE_AFTER = _LOOSE.format(side=">", order="ASC")
 
 
 class TopicLesson(BaseModel):
@@ -202,7 +198,14 @@ class PackFile(BaseModel):
 
     @classmethod
     def find(cls, pack_id: str, path: str) -> PackFile | None:
-        return cls.get_or_none(cls.pack == pack_id, cls.path == path)
+        return _first(cls.at_paths(pack_id, [path]))
+
+    @classmethod
+    def at_paths(cls, pack_id: str, paths: Collection[str]) -> list[PackFile]:
+        """The pack's files at these paths (as SQL: a lesson page asks on every miss)."""
+        marks = ", ".join("?" * len(paths))
+        sql = f"SELECT * FROM pack_file WHERE pack_id = ? AND path IN ({marks})"
+        return list(cls.raw(sql, pack_id, *paths)) if paths else []
 
     @classmethod
     def by_sha(cls, sha256: str, extension: str = "") -> PackFile | None:
