@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.wrappers import Response
 
-from hub import errors, i18n, response_headers, template_globals
+from hub import cache, errors, i18n, response_headers, template_globals
 from hub.auth import init_sign_in, make_throttle
 from hub.datadir import prepare, read_secret_key, samples_dir
 from hub.db import connected, db
@@ -67,6 +67,7 @@ def create_app(
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
+    cache.configure(config.cache_bytes)
     app.extensions["library"] = Library(config)
     app.extensions["keys"] = keys
     app.extensions["throttle"] = make_throttle(config.values)

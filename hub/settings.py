@@ -92,6 +92,13 @@ SETTINGS: tuple[Setting, ...] = (
         "their own limits.",
         int,
     ),
+    # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
+    Setting(
+        "cache_bytes",
+        24 * 1024**2,
+        "Memory the hub may use to keep rendered pages and lesson details, in bytes.",
+        int,
+    ),
     Setting("hub_name", "Learning Hub", "Name shown to students and on the network.", str),
     # A phone that says 2099 would date every event after it; two years covers a hub left
     # switched off for a long holiday (docs/operator-guide.md, "The clock").
