@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from content import durable
 from content.blobstore import BlobStore
 from content.errors import PackError
 from content.importer import StagedPack, stage_pack
@@ -31,6 +32,10 @@ Listener = Callable[[str, bool], None]
 
 # Orphan blobs younger than this may belong to an import still running in another process.
 SWEEP_GRACE_SECONDS = 3600
+# Present while an import or removal may leave blobs no pack uses (until it has finished, or a
+# sweep after a crash has cleared them): a start looks through the whole blob store only then,
+# since listing 20,000 blobs costs seconds on an SD card.
+UNTIDY_MARKER = "untidy"
 
 
 @dataclass(frozen=True)
@@ -142,17 +147,18 @@ class Library:
                     installed.version,
                 )
         old_shas = PackFile.all_shas_of(manifest.id) if installed else set()
-        added = staged.publish()
-        try:
-            with db.atomic():
-                if installed is not None:
-                    Pack.delete().where(Pack.id == manifest.id).execute()
-                _write_pack(staged)
-                LibraryState.bump()
-        except BaseException:
-            staged.unpublish()
-            raise
-        self._delete_unreferenced(old_shas)
+        with self._untidy():
+            added = staged.publish()
+            try:
+                with db.atomic():
+                    if installed is not None:
+                        Pack.delete().where(Pack.id == manifest.id).execute()
+                    _write_pack(staged)
+                    LibraryState.bump()
+            except BaseException:
+                staged.unpublish()
+                raise
+            self._delete_unreferenced(old_shas)
         self._notify(manifest.id, removed=False)
         action = "upgraded" if installed else "installed"
         return ImportResult(
@@ -170,11 +176,23 @@ class Library:
             if Pack.by_id(pack_id) is None:
                 raise PackError(gettext("No pack with id %(pack)r is installed.", pack=pack_id))
             shas = PackFile.all_shas_of(pack_id)
-            with db.atomic():
-                Pack.delete().where(Pack.id == pack_id).execute()
-                LibraryState.bump()
-            self._notify(pack_id, removed=True)
-            return self._delete_unreferenced(shas)
+            with self._untidy():
+                with db.atomic():
+                    Pack.delete().where(Pack.id == pack_id).execute()
+                    LibraryState.bump()
+                self._notify(pack_id, removed=True)
+                return self._delete_unreferenced(shas)
+
+    @contextmanager
+    def _untidy(self) -> Iterator[None]:
+        """Mark the store as possibly holding unused blobs while the block runs; a crash
+        leaves the mark, and the next start sweeps."""
+        marker = self.config.data_dir / UNTIDY_MARKER
+        durable.write_bytes(marker, b"")
+        try:
+            yield
+        finally:  # an error has undone its blobs already; only a crash leaves the mark
+            marker.unlink()
 
     def _delete_unreferenced(self, shas: set[str]) -> int:
         orphans = shas - PackFile.referenced_shas(shas)
@@ -204,16 +222,21 @@ class Library:
         return damage
 
     def sweep(self) -> int:
-        """Delete blobs no pack uses and stale staging dirs, left by a crash mid-import."""
+        """Delete stale staging dirs, and blobs no pack uses when an import or removal did not
+        finish (a crash); returns the blobs deleted."""
         with self.exclusive():
             cutoff = time.time() - SWEEP_GRACE_SECONDS
+            _remove_stale_staging(self.config.staging_dir, cutoff)
+            marker = self.config.data_dir / UNTIDY_MARKER
+            if not marker.exists():
+                return 0
             used = PackFile.all_shas()
             removed = 0
             for sha in list(self.store.shas()):
                 if sha not in used and self.store.path(sha).stat().st_mtime < cutoff:
                     self.store.delete(sha)
                     removed += 1
-            _remove_stale_staging(self.config.staging_dir, cutoff)
+            marker.unlink()
             return removed
 
     def is_empty(self) -> bool:

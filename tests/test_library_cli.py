@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from hub import library as library_module
 from hub.cli import main
+from tests.conftest import SAMPLES
 from tests.content_helpers import (
     sample_files,
     sample_manifest,
@@ -256,9 +257,31 @@ def test_crash_leftovers_are_swept(tmp_path: Path) -> None:
     old = time.time() - 2 * library_module.SWEEP_GRACE_SECONDS
     for path in (orphan, stale):
         os.utime(path, (old, old))
+    (config.data_dir / library_module.UNTIDY_MARKER).write_bytes(b"")  # the crash left it
     create_app(config)
     assert not orphan.exists() and not stale.exists()
     assert fresh.exists()
+    assert not (config.data_dir / library_module.UNTIDY_MARKER).exists()
+
+
+def test_a_clean_start_does_not_list_the_blob_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing 20,000 blobs took seconds of every start; only a crash mid-import needs it."""
+    from content.blobstore import BlobStore
+    from hub.app import create_app
+    from hub.settings import load_config
+
+    config = load_config(tmp_path / "data", {"load_samples": False}, environ={})
+    app = create_app(config)
+    app.extensions["library"].import_paths([SAMPLES / "fractions-en"])
+    assert not (config.data_dir / library_module.UNTIDY_MARKER).exists()
+
+    def listed(self: BlobStore) -> None:
+        raise AssertionError("the blob store was listed at start")
+
+    monkeypatch.setattr(BlobStore, "shas", listed)
+    create_app(config)
 
 
 def test_not_a_pack_at_all(runner: CliRunner, tmp_path: Path) -> None:
