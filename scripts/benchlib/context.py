@@ -25,6 +25,7 @@ class Context:
     holders: int  # slow range downloads during the stall check
     learnhub: Path  # the `learnhub` command the bench runs (see benchlib.product)
     began: float = 0.0
+    lessons: int = 20_000  # the school sections' library size
 
     def say(self, message: str) -> None:
         elapsed = time.perf_counter() - self.began
