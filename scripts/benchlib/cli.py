@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import product, progress, search, serve, slow_clients, sync_size
+from benchlib import product, progress, school, school_pi, search, serve, slow_clients, sync_size
 from benchlib.context import BenchError, Context
 from benchlib.report import SectionResult, format_table, write_json
 
@@ -23,10 +23,12 @@ SECTIONS: dict[str, Callable[[Context], SectionResult]] = {
     "progress": progress.run,
     "search": search.run,
     "slowclients": slow_clients.run,
+    "school": school.run,
+    "school-pi": school_pi.run,
 }
 DEFAULT_DURATION = 10.0
 # A section whose runs mean little when short has its own default (--duration still wins).
-SECTION_DURATION = {"progress": 60.0}
+SECTION_DURATION = {"progress": 60.0, "school": 15.0, "school-pi": 15.0}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -62,6 +64,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="slow Range downloads during the stall check (default 8)",
     )
     parser.add_argument(
+        "--lessons",
+        type=int,
+        default=20_000,
+        help="article lessons in the school sections' library (default 20000; at least 10)",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the scratch directory (data dirs, server logs)"
     )
     parser.add_argument(
@@ -73,6 +81,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     duration_bad = args.duration is not None and args.duration <= 0
     if duration_bad or args.clients < 1 or args.cold_starts < 1 or args.holders < 0:
         parser.error("--duration, --clients and --cold-starts must be positive")
+    if args.lessons < 10:  # one per pack at least
+        parser.error("--lessons must be at least 10")
     return args
 
 
@@ -111,6 +121,7 @@ def run(argv: list[str], root: Path) -> int:
         args.holders,
         learnhub,
         began=began,
+        lessons=args.lessons,
     )
     load_before = os.getloadavg()[0]
     results: list[SectionResult] = []
