@@ -12,7 +12,15 @@ MAX_USERNAME = 40
 def username_of(name: str) -> str:
     """ "Amina Juma" -> "amina-juma", "Élodie" -> "elodie"; names in other scripts keep their
     letters ("أمينة" stays "أمينة", "张伟" stays "张伟"). "" when nothing usable is left."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    letters = "".join(_plain(c) for c in name.casefold())
     folded = unicodedata.normalize("NFKC", letters)
     return re.sub(r"[\W_]+", "-", folded).strip("-")[:MAX_USERNAME]
+
+
+def _plain(char: str) -> str:
+    """A Latin letter without its accents; any other character as it is (in Arabic, say, the
+    hamza of "أ" is part of the letter, not an accent to drop)."""
+    if not unicodedata.name(char, "").startswith("LATIN"):
+        return char
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
