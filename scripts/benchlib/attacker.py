@@ -39,8 +39,10 @@ async def _held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, drip
     line = 0
     while True:
         try:
-            if await asyncio.wait_for(reader.read(4096), DRIP_SECONDS) == b"":
-                return
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel.
+            async with asyncio.timeout(DRIP_SECONDS):
+                if await reader.read(4096) == b"":
+                    return
         except TimeoutError:
             if drip:
                 line += 1
@@ -68,7 +70,7 @@ async def _slot(port: int, source: str, drip: bool, counts: Counts) -> None:
         await asyncio.sleep(PAUSE)
 
 
-async def _attack(port: int, source: str, connections: int, seconds: float) -> Counts:
+async def _attack(port: int, source: str, connections: int, seconds: float) -> None:
     counts = Counts(connections)
     slots = [
         asyncio.create_task(_slot(port, source, n % 2 == 1, counts)) for n in range(connections)
@@ -81,18 +83,18 @@ async def _attack(port: int, source: str, connections: int, seconds: float) -> C
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)  # the bench is done early
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
     counts.open_at_end = counts.open_now
+    print(json.dumps(asdict(counts)), flush=True)
     for slot in slots:
         slot.cancel()
-    await asyncio.gather(*slots, return_exceptions=True)
-    return counts
+    await asyncio.wait(slots, timeout=5)
 
 
 def main(argv: list[str]) -> int:
     port, source, connections, seconds = int(argv[0]), argv[1], int(argv[2]), float(argv[3])
-    counts = asyncio.run(_attack(port, source, connections, seconds))
-    print(json.dumps(asdict(counts)), flush=True)
+    asyncio.run(_attack(port, source, connections, seconds))
     return 0
 
 

@@ -97,8 +97,8 @@ def _under_attack(ctx: Context, port: int, pick: Picker) -> tuple[LoadResult, di
             raise BenchError(f"the attacker did not start: {attacker.stderr.read()[-300:]}")
         load(port, pick, 1, SETTLE)  # the attack settles; nothing measured
         outcome = load(port, pick, ctx.clients, ctx.duration)
-        attacker.terminate()  # it reports its counts and ends
-        out, err = attacker.communicate(timeout=30)
+        attacker.terminate()  # it prints its counts and ends
+        out, err = _output(attacker)
     finally:
         if attacker.poll() is None:
             attacker.kill()
@@ -107,6 +107,14 @@ def _under_attack(ctx: Context, port: int, pick: Picker) -> tuple[LoadResult, di
         return outcome, json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
         raise BenchError(f"the attacker gave no counts: {err[-300:]}") from None
+
+
+def _output(attacker: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return attacker.communicate(timeout=30)
+    except subprocess.TimeoutExpired:  # the counts were printed before it stuck
+        attacker.kill()
+        return attacker.communicate()
 
 
 def _lesson_page(server: HubServer) -> str:
