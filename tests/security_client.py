@@ -7,9 +7,13 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import subprocess
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from tests.central_helpers import CentralServer, central_argv, clean_env
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -97,3 +101,11 @@ class Client:
     def copy(self, source: str) -> Client:
         """Another client, elsewhere on the network, holding copies of these cookies."""
         return Client(self.base_url, source, dict(self.cookies))
+
+
+def central_with_staff(data: Path) -> CentralServer:
+    """A central server whose staff member zawadi signs in with "a good password"; started,
+    not yet answering (wait_until_ready), and the caller stops it."""
+    add = central_argv("users", "add", "Zawadi", "--password", "a good password", "--data", data)
+    subprocess.run(add, check=True, capture_output=True, env=clean_env(), timeout=60)
+    return CentralServer(data, None)

@@ -5,7 +5,6 @@ servers. A Location is judged as a browser reads it: tabs and newlines dropped, 
 from __future__ import annotations
 
 import re
-import subprocess
 import urllib.parse
 from collections.abc import Iterator
 
@@ -15,9 +14,9 @@ from hub.app import create_app
 from hub.db import connected
 from hub.people import ClassGroup, Learner, StaffUser
 from hub.settings import load_config
-from tests.central_helpers import CentralServer, central_argv, clean_env
+from tests.central_helpers import CentralServer
 from tests.conftest import LiveServer
-from tests.security_client import Client, Reply
+from tests.security_client import Client, Reply, central_with_staff
 
 HOSTILE = [
     "//evil.example/x",
@@ -84,10 +83,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CentralServer]:
-    data = tmp_path_factory.mktemp("central") / "data"
-    add = central_argv("users", "add", "Zawadi", "--password", "a good password", "--data", data)
-    subprocess.run(add, check=True, capture_output=True, env=clean_env(), timeout=60)
-    server = CentralServer(data, None)
+    server = central_with_staff(tmp_path_factory.mktemp("central") / "data")
     try:
         server.wait_until_ready()
         yield server

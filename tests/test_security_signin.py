@@ -24,9 +24,10 @@ from hub.people import ClassGroup, Learner, StaffUser
 from hub.settings import load_config
 from hub.throttle import Refused, Throttle
 from tests.conftest import LiveServer
-from tests.security_client import Client
+from tests.security_client import Client, central_with_staff
 
 PER_MINUTE = 10  # the default of signin_tries_per_minute
+PER_ADDRESS = 30  # the default of signin_tries_per_address_minute
 PRANKSTER, AMINA, THIEF = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 OPERATOR = {"username": "olive-operator", "password": "operator-password"}
 COACH = {"username": "coach-carter", "password": "coach-password"}
@@ -93,6 +94,20 @@ def test_two_phones_behind_one_address_are_told_apart(hub: tuple[LiveServer, dic
         forger.cookies = {"hub_device": secrets.token_urlsafe(16)}
         forged.append(forger.sign_in("baraka", pin="0000").status)
     assert _statuses(forged) == {401: PER_MINUTE, 429: 2}
+
+
+@pytest.mark.server
+def test_fresh_device_cookies_buy_no_more_tries_than_the_address_allows(
+    hub: tuple[LiveServer, dict],
+) -> None:
+    server, _ = hub
+    tries = []
+    for n in range(PER_ADDRESS + 5):
+        phone = Client(server.url, PRANKSTER)
+        phone.get("/signin")  # a fresh device cookie for every guess
+        tries.append(phone.sign_in("amina-juma", pin=f"{n:04d}").status)
+    assert _statuses(tries) == {401: PER_ADDRESS, 429: 5}
+    assert Client(server.url, AMINA).sign_in("amina-juma", pin="1234").status == 201
 
 
 @pytest.mark.server
@@ -269,6 +284,24 @@ def test_signed_in_pages_and_answers_are_not_stored(hub: tuple[LiveServer, dict]
     operator = _operator(server.url)
     for path in ("/admin/", "/admin/learners", "/api/session"):
         assert operator.get(path).headers["Cache-Control"] == "no-store", path
+
+
+@pytest.mark.server
+def test_central_staff_sessions_end_everywhere_and_are_not_stored(tmp_path: Path) -> None:
+    server = central_with_staff(tmp_path / "central")
+    try:
+        server.wait_until_ready()
+        staff = Client(server.url, AMINA)
+        form = {"username": "zawadi", "password": "a good password"}
+        assert staff.post_form("/signin", form).status == 302
+        dashboard = staff.get("/")
+        assert dashboard.status == 200 and dashboard.headers["Cache-Control"] == "no-store"
+        stolen = staff.copy(THIEF)
+        assert stolen.get("/").status == 200
+        assert staff.post_form("/signout", {}, token_from="/").status == 302
+        assert stolen.get("/").status == 302  # sent to sign in: the copy signs nobody in
+    finally:
+        server.stop()
 
 
 def test_the_throttles_memory_is_bounded() -> None:

@@ -1,4 +1,5 @@
-"""Central staff sessions: who is signed in, and the guard on every staff page."""
+"""Central staff sessions: who is signed in, and the guard on every staff page. The cookie
+names a session kept at central (sync.central.staff), so signing out ends every copy of it."""
 
 from __future__ import annotations
 
@@ -11,22 +12,26 @@ from flask import redirect, request, session, url_for
 from hub.errors import HubError
 from hub.translate import gettext
 from sync.central.models import Staff
+from sync.central.staff import end_session, staff_of_session, start_session
 
 SESSION_KEY = "central_staff"
 
 
 def current_staff() -> Staff | None:
-    username = session.get(SESSION_KEY)
-    return Staff.by_username(username) if username else None
+    token = session.get(SESSION_KEY)
+    return staff_of_session(token) if isinstance(token, str) and token else None
 
 
 def sign_in(staff: Staff) -> None:
     """Start a fresh session (never reuse one from before sign-in)."""
     session.clear()
-    session[SESSION_KEY] = staff.username
+    session[SESSION_KEY] = start_session(staff)
 
 
 def sign_out() -> None:
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        end_session(token)
     session.clear()
 
 

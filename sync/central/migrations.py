@@ -183,9 +183,22 @@ CREATE TABLE quarantine_item (
 CREATE INDEX quarantine_item_received ON quarantine_item (received)
 """
 
+# A staff member's signed-in session is a row here and the cookie names it, so signing out
+# (or removing the account) ends every copy of the cookie at once.
+STAFF_SESSIONS = """
+CREATE TABLE staff_session (
+    id {pk},
+    token TEXT NOT NULL UNIQUE,
+    username TEXT NOT NULL REFERENCES staff (username) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX staff_session_username ON staff_session (username)
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "central", CENTRAL_V1),
     (2, "owners and quarantine", OWNERS_AND_QUARANTINE),
+    (3, "staff sessions", STAFF_SESSIONS),
 )
 
 _WORDS = {

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from peewee import (
+    AutoField,
     BigIntegerField,
     CharField,
     CompositeKey,
@@ -332,3 +333,12 @@ class Staff(CentralModel):
     def by_username(cls, username: str) -> Staff | None:
         # The rule names were made by, so "Amina Juma" finds amina-juma as well.
         return cls.get_or_none(cls.username == (username_of(username) or username.strip()))
+
+
+class StaffSession(CentralModel):
+    """A signed-in staff session (migration 3); sync.central.staff starts and ends them."""
+
+    id = AutoField()
+    token = CharField(unique=True)
+    username = CharField()
+    created_at = BigIntegerField()

@@ -11,10 +11,13 @@ from peewee import IntegrityError
 
 from sync.central.db import writing
 from sync.central.errors import CentralError
-from sync.central.models import Staff, now_ms
+from sync.central.models import Staff, StaffSession, now_ms
 from sync.names import username_of
 
 MIN_PASSWORD = 8
+# Devices one staff member stays signed in on; one more ends the oldest session, so the table
+# stays as small as the staff list.
+SESSIONS_PER_STAFF = 10
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 # Checked when the name is unknown, so a wrong name costs as much as a wrong password.
 _DUMMY = (
@@ -60,3 +63,33 @@ def authenticate(username: str, password: str) -> Staff | None:
     staff = Staff.by_username(username)
     ok = check_password(staff.password_hash if staff else None, password)
     return staff if ok and staff else None
+
+
+def start_session(staff: Staff) -> str:
+    """A new signed-in session for `staff`; returns the token its cookie carries."""
+    token = secrets.token_urlsafe(24)
+    with writing():
+        StaffSession.create(token=token, username=staff.username, created_at=now_ms())
+        newest_first = (
+            StaffSession.select(StaffSession.id)
+            .where(StaffSession.username == staff.username)
+            .order_by(StaffSession.id.desc())
+            .offset(SESSIONS_PER_STAFF)
+        )
+        StaffSession.delete().where(StaffSession.id.in_(newest_first)).execute()
+    return token
+
+
+def staff_of_session(token: str) -> Staff | None:
+    """Who a live session belongs to; None once it ended (signed out, account removed)."""
+    return (
+        Staff.select()
+        .join(StaffSession, on=(StaffSession.username == Staff.username))
+        .where(StaffSession.token == token)
+        .first()
+    )
+
+
+def end_session(token: str) -> None:
+    with writing():
+        StaffSession.delete().where(StaffSession.token == token).execute()
