@@ -62,7 +62,11 @@ def run(ctx: Context) -> SectionResult:
             server = LimitedHubServer(
                 group, ctx.learnhub, prepared.data, ctx.scratch / "school-pi.log"
             )
-            _measure(ctx, driver, server, classroom_paths(prepared.library), result)
+            try:
+                _measure(ctx, driver, server, classroom_paths(prepared.library), result)
+            finally:  # also when the hub died: was it the OOM killer?
+                server.stop()
+                _group_rows(group, result)
     except (BenchError, ServerError, CgroupError) as err:
         result.error = str(err)
     return result
@@ -74,31 +78,26 @@ def _measure(
     seconds = server.start(timeout=300)
     result.add(info("start to first 200, limited", seconds, f"{seconds:.2f} s"))
     memory = MemoryLog(server)
-    try:
-        time.sleep(1.0)
-        idle = memory.mark("idle")
-        result.add(info("RSS idle", idle, mb(idle)))
-        ctx.say(f"school-pi: classroom load, {ctx.clients} clients, {ctx.duration:g} s, limited")
-        target = Target(server.port, paths, BROWSER)
-        numbers = driver.run(target, ctx.clients, ctx.duration, timeout=REQUEST_TIMEOUT)
-        alive = server.process is not None and server.process.poll() is None
-        after, peak = (memory.mark("after"), memory.peak()) if alive else (None, None)
-    finally:
-        server.stop()
-    usage = server.group.usage()
-    result.raw |= {"load": numbers.summary(), "oom_kills": usage.oom_kills}
+    time.sleep(1.0)
+    idle = memory.mark("idle")
+    result.add(info("RSS idle", idle, mb(idle)))
+    ctx.say(f"school-pi: classroom load, {ctx.clients} clients, {ctx.duration:g} s, limited")
+    target = Target(server.port, paths, BROWSER)
+    numbers = driver.run(target, ctx.clients, ctx.duration, timeout=REQUEST_TIMEOUT)
+    alive = server.process is not None and server.process.poll() is None
+    after, peak = (memory.mark("after"), memory.peak()) if alive else (None, None)
+    result.raw["load"] = numbers.summary()
     load_rows(result, "classroom: lessons, searches, prefixes", numbers, ctx.clients)
-    result.add(
-        Row(
-            "OOM kills in the group",
-            usage.oom_kills,
-            str(usage.oom_kills),
-            "0",
-            not usage.oom_kills,
-        )
-    )
     result.add(
         Row("hub still running after the load", alive, "yes" if alive else "NO", "yes", alive)
     )
     result.add(info("RSS after / peak (VmHWM)", peak, f"{mb(after)} / {mb(peak)}"))
-    result.add(info("group's peak memory (page cache too)", usage.peak_bytes, mb(usage.peak_bytes)))
+
+
+def _group_rows(group: LimitedGroup, result: SectionResult) -> None:
+    usage = group.usage()
+    result.raw["oom_kills"] = usage.oom_kills
+    kills = usage.oom_kills
+    result.add(Row("OOM kills in the group", kills, str(kills), "0", kills == 0))
+    # Charged to the group: its processes' memory and the page cache they read first.
+    result.add(info("group's peak memory", usage.peak_bytes, mb(usage.peak_bytes)))
