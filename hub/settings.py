@@ -99,6 +99,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Memory the hub may use to keep rendered pages and lesson details, in bytes.",
         int,
     ),
+    # Searches read the index file through a few SQLite connections with small page caches
+    # (hub/search/readers.py): memory stays the same whatever the library's size.
+    Setting(
+        "search_readers",
+        4,
+        "Searches the hub runs at once; more wait for one of these to finish.",
+        int,
+    ),
+    Setting(
+        "search_cache_bytes",
+        2 * 1024**2,
+        "Memory each running search may use to keep pages of the search index, in bytes.",
+        int,
+    ),
     Setting("hub_name", "Learning Hub", "Name shown to students and on the network.", str),
     # A phone that says 2099 would date every event after it; two years covers a hub left
     # switched off for a long holiday (docs/operator-guide.md, "The clock").

@@ -1,22 +1,23 @@
-"""The search pieces on their own: analysis, query parsing, titles, snippets, and the fast
-scorer checked against whoosh's own scores."""
+"""The search pieces on their own: analysis, query parsing, titles, snippets, and the index's
+vocabulary and phrase matching checked against counts made by hand."""
 
 from __future__ import annotations
 
-import pickle
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from whoosh.query import Phrase, Term
 
-from hub.search.analysis import GENERIC, LessonAnalyzer, analyzer_key, fold, words
+from hub.search import analysis, vocabulary
+from hub.search.analysis import GENERIC, LessonAnalyzer, analyzer, analyzer_key, fold, words
 from hub.search.documents import LessonDoc
-from hub.search.engine import _Phrase, _phrase_scores
-from hub.search.index import SearchIndex, field_language
+from hub.search.index import SearchIndex, field_language, fts_table
 from hub.search.query import MAX_WORDS, QueryError, parse_query
-from hub.search.scoring import Scorer, near_terms
 from hub.search.snippets import make_snippet, plain_snippet
-from hub.search.titles import TitleIndex, TitleRow, edit_distance
+from hub.search.titles import suggest
+from hub.search.vocabulary import TITLE_FIELD, correction, edit_distance, near_terms
 
 # --- Analysis ------------------------------------------------------------------------------------
 
@@ -50,19 +51,22 @@ def test_analyzer_by_language() -> None:
     assert LessonAnalyzer("es").terms("las plantas") == ["plant"]
 
 
-def test_analyzer_pickles_as_just_its_language() -> None:
-    analyzer = LessonAnalyzer("fr")
-    analyzer.terms("équations")  # fills its stem cache
-    data = pickle.dumps(analyzer)
-    assert len(data) < 200
-    assert pickle.loads(data).terms("équations") == ["equat"]
+def test_one_analyzer_per_language_remembers_a_bounded_number_of_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert analyzer("fr") is analyzer("fr") and analyzer("fr") == LessonAnalyzer("fr")
+    monkeypatch.setattr(analysis, "_TERM_CACHE_LIMIT", 10)
+    french = LessonAnalyzer("fr")
+    for n in range(100):
+        french.term(f"équations{n}")
+    assert len(french._terms) <= 11 and len(french._stems) <= 11
+    assert french.term("équations") == "equat"
 
 
-def test_analyzer_positions_skip_stop_words_and_section_gaps() -> None:
-    analyzer = LessonAnalyzer("en")
-    tokens = [(t.text, t.pos, t.boost) for t in analyzer("The water\x1ecycle", positions=True)]
-    assert tokens[0] == ("water", 0, 4.0)
-    assert tokens[1][0] == "cycl" and tokens[1][1] > 1 and tokens[1][2] == 3.0
+def test_the_index_stores_analysed_text_with_stop_words_dropped() -> None:
+    assert LessonAnalyzer("en").analysed("The water, the CYCLE!") == "water cycl"
+    assert LessonAnalyzer("fr").analysed("Les équations de l'eau") == "equat eau"
+    assert LessonAnalyzer(GENERIC).analysed("Kunawa MIKONO") == "kunawa mikono"
 
 
 def test_field_names_stay_safe() -> None:
@@ -97,39 +101,50 @@ def test_parse_refuses_only_a_query_too_long() -> None:
         parse_query("x" * 501)
 
 
-# --- Titles --------------------------------------------------------------------------------------
+# --- Titles ------------------------------------------------------------------------------------
+
+TITLES = [
+    ("p-en", "a", "Photosynthesis", "en", ("sunlight",)),
+    ("p-en", "b", "Photos of plants", "en", ()),
+    ("p-fr", "c", "La photosynthèse", "fr", ("lumière",)),
+    ("p-fr", "d", "La photosynthèse", "fr", ()),
+    ("p-sw", "e", "Kunawa mikono", "sw", ()),
+]
 
 
-def titles() -> TitleIndex:
-    return TitleIndex(
-        [
-            TitleRow("p-en", "a", "Photosynthesis", "en", ("sunlight",)),
-            TitleRow("p-en", "b", "Photos of plants", "en"),
-            TitleRow("p-fr", "c", "La photosynthèse", "fr", ("lumière",)),
-            TitleRow("p-fr", "d", "La photosynthèse", "fr"),
-            TitleRow("p-sw", "e", "Kunawa mikono", "sw"),
-        ]
-    )
+@pytest.fixture
+def titles(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    index = SearchIndex(tmp_path / "titles")
+    docs = [
+        LessonDoc(pack, lesson, title, language, "article", keywords=keywords)
+        for pack, lesson, title, language, keywords in TITLES
+    ]
+    index.rebuild(docs, 1, [])
+    with index.snapshot() as snap:
+        yield snap.db
+    index.close()
 
 
-def test_suggest_by_prefix_readers_language_first_no_duplicates() -> None:
-    assert [s.title for s in titles().suggest("photos")] == [
-        "Photosynthesis", "Photos of plants", "La photosynthèse",
-    ]  # fmt: skip
-    assert titles().suggest("photos", ("fr",))[0].title == "La photosynthèse"
-    assert [s.title for s in titles().suggest("la photo")] == ["La photosynthèse"]
-    assert [s.title for s in titles().suggest("photos ")] == ["Photos of plants"]  # a whole word
-    assert [s.title for s in titles().suggest("kunawa m")] == ["Kunawa mikono"]
-    assert titles().suggest("zzz") == [] and titles().suggest("") == []
+def test_suggest_by_prefix_readers_language_first_no_duplicates(
+    titles: sqlite3.Connection,
+) -> None:
+    def shown(text: str, readers: tuple[str, ...] = ()) -> list[str]:
+        return [s.title for s in suggest(titles, text, readers)]
+
+    assert shown("photos") == ["Photosynthesis", "Photos of plants", "La photosynthèse"]
+    assert shown("photos", ("fr",))[0] == "La photosynthèse"
+    assert shown("la photo") == ["La photosynthèse"]
+    assert shown("photos ") == ["Photos of plants"]  # a whole word
+    assert shown("kunawa m") == ["Kunawa mikono"]
+    assert shown("zzz") == [] and shown("") == [] and shown('"*') == []
 
 
-def test_correct_offers_the_closest_known_word_as_written() -> None:
-    index = titles()
-    assert index.correct("photosyntesis") == "photosynthesis"
-    assert index.correct("lumiere") is None  # known, once folded
-    assert index.correct("lumeire") == "lumière"
-    assert index.correct("sunlihgt") == "sunlight"
-    assert index.correct("xylophone") is None and index.correct("abc") is None
+def test_correct_offers_the_closest_known_word_as_written(titles: sqlite3.Connection) -> None:
+    assert correction(titles, "photosyntesis") == "photosynthesis"
+    assert correction(titles, "lumiere") is None  # known, once folded
+    assert correction(titles, "lumeire") == "lumière"
+    assert correction(titles, "sunlihgt") == "sunlight"
+    assert correction(titles, "xylophone") is None and correction(titles, "abc") is None
 
 
 def test_edit_distance_counts_a_swap_as_one() -> None:
@@ -157,56 +172,87 @@ def test_snippet_escapes_html() -> None:
     assert plain_snippet("a <b> " + "word " * 50).endswith(" …")
 
 
-# --- The fast scorer against whoosh --------------------------------------------------------------
+# --- The vocabulary and phrases against counts made by hand ------------------------------------
+
+
+def small_docs(pack: str, n: int, extra: str = "") -> list[LessonDoc]:
+    return [
+        LessonDoc(pack, f"l{i}", f"Water lesson {i}", "en", "article",
+                  text=("rain water cycle " * (i % 4 + 1)) + extra + f" only{pack}{i % 3}")
+        for i in range(n)
+    ]  # fmt: skip
 
 
 @pytest.fixture
-def small_index(tmp_path: Path) -> SearchIndex:
-    """Three segments, with deletions: the cases the block reader must get right."""
+def small_index(tmp_path: Path) -> Iterator[SearchIndex]:
+    """A rebuild, then imports that add, replace and remove: what the counts must survive."""
     index = SearchIndex(tmp_path / "ix")
-
-    def docs(pack: str, n: int, extra: str = "") -> list[LessonDoc]:
-        return [
-            LessonDoc(pack, f"l{i}", f"Water lesson {i}", "en", "article",
-                      text=("rain water cycle " * (i % 4 + 1)) + extra)
-            for i in range(n)
-        ]  # fmt: skip
-
-    index.rebuild(docs("a", 300), 1, ["en"])
-    index.replace_packs(["b"], docs("b", 150, "water cycle"), 2, ["en"])
-    index.replace_packs(["c"], docs("c", 5, "cycle water"), 3, ["en"])
-    index.replace_packs(["a"], docs("a", 40), 4, ["en"])  # deletes 300, adds 40
-    return index
+    index.rebuild(small_docs("a", 300), 1, ["en"])
+    index.replace_packs(["b"], small_docs("b", 150, "water cycle"), 2, ["en"])
+    index.replace_packs(["c"], small_docs("c", 5, "cycle water"), 3, ["en"])
+    index.replace_packs(["a"], small_docs("a", 40), 4, ["en"])  # deletes 300, adds 40
+    index.replace_packs(["c"], [], 5, ["en"])  # removed
+    yield index
+    index.close()
 
 
-def test_scores_match_whoosh(small_index: SearchIndex) -> None:
+def live_docs() -> list[LessonDoc]:
+    return small_docs("a", 40) + small_docs("b", 150, "water cycle")
+
+
+def test_vocabulary_counts_stay_exact_through_imports(small_index: SearchIndex) -> None:
+    english = LessonAnalyzer("en")
+    expected: Counter[str] = Counter()
+    for doc in live_docs():
+        text = " ".join((doc.title, *doc.keywords, doc.description, *doc.topic_path, doc.text))
+        expected.update(set(english.terms(text)))
     with small_index.snapshot() as snap:
-        scorer = Scorer(snap.searcher, snap.view.lengths)
-        for term in ("water", "cycl", "rain", "lesson"):
-            ours = scorer.term("text_en", term, boost=1.5)
-            theirs = {
-                hit.docnum: hit.score
-                for hit in snap.searcher.search(Term("text_en", term, boost=1.5), limit=None)
-            }
-            assert ours.keys() == theirs.keys() and len(ours) == 40 + 150 + 5
-            for docnum, score in theirs.items():
-                assert ours[docnum] == pytest.approx(score, rel=1e-6)
+        stored = dict(snap.db.execute("SELECT term, docs FROM term WHERE field = 'en'"))
+        assert stored == dict(expected)  # "onlyc0" and "onlya2" of removed lessons are gone
+        keys = {row for row in snap.db.execute("SELECT key, term FROM near WHERE field = 'en'")}
+        assert keys == {
+            (key, term)
+            for term in expected
+            if len(term) >= 3 and not term.isdigit()
+            for key in vocabulary.deletions(term)
+        }
+        assert snap.lessons == 190 and snap.sizes == {"en": 190}
 
 
-def test_phrases_match_whoosh(small_index: SearchIndex) -> None:
+def test_phrases_match_words_side_by_side_in_order(small_index: SearchIndex) -> None:
+    english = LessonAnalyzer("en")
+
+    def by_hand(terms: tuple[str, ...]) -> set[tuple[str, str]]:
+        found = set()
+        for doc in live_docs():
+            text = english.terms(doc.text)
+            if any(tuple(text[i : i + len(terms)]) == terms for i in range(len(text))):
+                found.add((doc.pack_id, doc.lesson_id))
+        return found
+
     with small_index.snapshot() as snap:
-        scorer = Scorer(snap.searcher, snap.view.lengths)
         for terms in (("water", "cycl"), ("cycl", "water"), ("rain", "water", "cycl")):
-            ours = set(_phrase_scores(scorer, _Phrase("text_en", terms, 1.0)))
-            theirs = set(snap.searcher.docs_for_query(Phrase("text_en", list(terms))))
-            assert ours == theirs and ours
+            rows = snap.db.execute(
+                f"SELECT pack, lesson FROM {fts_table('en')} AS f "
+                f"JOIN lesson ON lesson.id = f.rowid WHERE {fts_table('en')} MATCH ?",
+                (f'body : "{" ".join(terms)}"',),
+            )
+            assert set(rows) == by_hand(terms) and by_hand(terms)
 
 
-def test_near_terms_are_the_close_ones_most_frequent_first(small_index: SearchIndex) -> None:
+def test_near_terms_are_the_close_ones_closest_then_most_frequent(
+    small_index: SearchIndex,
+) -> None:
     with small_index.snapshot() as snap:
-        reader = snap.searcher.reader()
-        assert near_terms(reader, "text_en", "watr", 1, 1, 5) == ["water"]
-        assert near_terms(reader, "text_en", "rainn", 1, 1, 5) == ["rain"]
-        assert near_terms(reader, "text_en", "wtaer", 2, 1, 5) == ["water"]
-        assert near_terms(reader, "text_en", "water", 1, 1, 5) == []  # itself excluded
-        assert near_terms(reader, "text_nope", "water", 1, 1, 5) == []
+        db = snap.db
+
+        def near(term: str, distance: int, prefix: int = 1) -> list[str]:
+            return [t for t, _, _ in near_terms(db, "en", term, distance, prefix, 5)]
+
+        assert near("watr", 1) == ["water"]
+        assert near("rainn", 1) == ["rain"]
+        assert near("wtaer", 2) == ["water"]
+        assert near("water", 1) == []  # itself excluded
+        assert near("onlyb3", 1) == ["onlyb0", "onlyb1", "onlyb2"]  # each in 50 lessons
+        assert near_terms(db, "nope", "water", 1, 1, 5) == []
+        assert vocabulary.docs(db, TITLE_FIELD, "lesson") == 190

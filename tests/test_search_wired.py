@@ -28,7 +28,7 @@ def lessons_in_index(data: Path) -> int:
     assert index.open()
     try:
         with index.snapshot() as snap:
-            return snap.view.lessons
+            return snap.lessons
     finally:
         index.close()
 

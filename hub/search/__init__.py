@@ -1,1 +1,2 @@
-"""Search: a whoosh index of every lesson, kept in step with the library (see service.py)."""
+"""Search: an SQLite FTS5 index of every lesson, kept in step with the library (see
+service.py)."""

@@ -1,10 +1,10 @@
 """Per-language analysis: words are split, case- and accent-folded, stop words dropped, and
-stemmed where whoosh has a stemmer for the language (English with porter2, so "run" finds
+stemmed where Snowball has a stemmer for the language (English with porter2, so "run" finds
 "running"). Languages without one (Swahili, ...) are folded only; the query side adds prefix
 matching for them.
 
-One analyzer does the whole chain in a single loop: on a Pi, a chain of generator filters
-costs more than the stemming itself.
+The index stores what this produces (SQLite FTS5 only splits it on spaces again), and a query
+is read by the same analyzer, so a lesson and a query always agree on what a word is.
 """
 
 from __future__ import annotations
@@ -12,18 +12,24 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any
 
-from whoosh.analysis import Analyzer, Token
-from whoosh.lang import has_stemmer, has_stopwords, stemmer_for_language, stopwords_for_language
-from whoosh.lang.porter2 import stem as porter2_stem
+import snowballstemmer
 
-# Analyzer key for languages whoosh has no stemmer for: fold, no stemming.
+from hub.search.stopwords import STOP_WORDS
+
+# Analyzer key for languages Snowball has no stemmer for: fold, no stemming.
 GENERIC = "xx"
+# Language subtags with a Snowball stemmer, and its name there ("english" is porter2).
+STEMMERS = {
+    "ar": "arabic", "da": "danish", "de": "german", "en": "english", "es": "spanish",
+    "fi": "finnish", "fr": "french", "hu": "hungarian", "it": "italian", "nl": "dutch",
+    "no": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian",
+    "sv": "swedish", "tr": "turkish",
+}  # fmt: skip
 
-# Lists whoosh ships are missing words that are everywhere in lessons.
+# The Snowball lists are missing words that are everywhere in lessons.
 EXTRA_STOP_WORDS = {
     "fr": {"les", "cet", "cette", "ces", "aux"},
     "es": {"los", "las"},
@@ -47,26 +53,42 @@ _SPECIAL_FOLDS = str.maketrans(
     }
 )
 
-_STEM_CACHE_LIMIT = 50_000
-
-# A lesson's searchable text is one field per language, made of sections joined by this
-# mark: title, keywords, about (description and topic path), body. A word weighs by the
-# section it appears in, so a title word counts four times a body word.
-SECTION_MARK = "\x1e"
-SECTION_BOOSTS = (4.0, 3.0, 2.0, 1.0)
-# Positions skipped between sections, so a phrase never spans a title and the body.
-SECTION_GAP = 8
+# Words (as written) whose term an analyzer remembers; past this the memory starts afresh.
+_TERM_CACHE_LIMIT = 50_000
 
 
 @lru_cache(maxsize=1)
 def word_pattern() -> re.Pattern[str]:
     """Letters and digits with the combining marks that belong to them: Python's \\w stops
     at a combining mark, which would cut Arabic with vowel signs or Hindi words in pieces."""
-    marks = _mark_ranges()
-    return re.compile(rf"(?:[^\W_]|[{marks}])+")
+    return re.compile(rf"(?:[^\W_]|[{_char_class(_mark_ranges())}])+")
 
 
-def _mark_ranges() -> str:
+@lru_cache(maxsize=1)
+def _plane_word() -> re.Pattern[str]:
+    """word_pattern() for text without characters past U+FFFF, where "_" is a space: one
+    class (a table lookup per character) instead of an alternation, ten times faster."""
+    marks = [r for r in _mark_ranges() if r[1] <= 0xFFFF]
+    return re.compile(rf"[\w{_char_class(marks)}]+")
+
+
+# In ASCII text a word is letters and digits.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def word_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where the words of `text` are, in order: what word_pattern() finds, the fast way when
+    the text allows (ASCII; or nothing past U+FFFF, with "_" read as the space it splits as)."""
+    if text.isascii():
+        matches = _ASCII_WORD.finditer(text)
+    elif max(text) <= "\uffff":
+        matches = _plane_word().finditer(text.replace("_", " "))
+    else:
+        matches = word_pattern().finditer(text)
+    return (m.span() for m in matches)
+
+
+def _mark_ranges() -> list[tuple[int, int]]:
     ranges: list[tuple[int, int]] = []
     for code in range(0x300, sys.maxunicode + 1):
         if unicodedata.category(chr(code))[0] == "M":
@@ -74,6 +96,10 @@ def _mark_ranges() -> str:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
+    return ranges
+
+
+def _char_class(ranges: list[tuple[int, int]]) -> str:
     return "".join(
         re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
         for a, b in ranges
@@ -96,13 +122,17 @@ def _fold_unicode(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The words of `text` as typed (unfolded), in order."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text)
+    if max(text) <= "\uffff":
+        return _plane_word().findall(text.replace("_", " "))
     return word_pattern().findall(text)
 
 
 def analyzer_key(language: str) -> str:
-    """The analyzer a language uses: its primary subtag when whoosh can stem it, else generic."""
+    """The analyzer a language uses: its primary subtag when Snowball can stem it, else generic."""
     primary = language.split("-")[0].split("_")[0].lower()
-    return primary if primary.isalpha() and has_stemmer(primary) else GENERIC
+    return primary if primary in STEMMERS else GENERIC
 
 
 def has_stemming(key: str) -> bool:
@@ -111,36 +141,27 @@ def has_stemming(key: str) -> bool:
 
 @lru_cache(maxsize=64)
 def stop_words(key: str) -> frozenset[str]:
-    if key == GENERIC or not has_stopwords(key):
+    if key not in STOP_WORDS:
         return frozenset()
-    listed = set(stopwords_for_language(key)) | EXTRA_STOP_WORDS.get(key, set())
+    listed = set(STOP_WORDS[key].split()) | EXTRA_STOP_WORDS.get(key, set())
     return frozenset(fold(word) for word in listed)
 
 
-class LessonAnalyzer(Analyzer):
-    """Tokenize, fold, drop stop words and stem for one analyzer key, in one pass."""
+class LessonAnalyzer:
+    """Tokenize, fold, drop stop words and stem for one analyzer key, in one pass.
+
+    Safe to share between threads: its caches are plain dicts (a lost race costs one
+    recomputation) cleared whole when they grow past their bound.
+    """
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self._setup()
-
-    def _setup(self) -> None:
-        self._stops = stop_words(self.key)
-        if self.key == "en":
-            self._stemfn: Any = porter2_stem
-        elif has_stemming(self.key):
-            self._stemfn = stemmer_for_language(self.key)
-        else:
-            self._stemfn = None
+        self._stops = stop_words(key)
+        self._stemfn: Callable[[str], str] | None = None
+        if has_stemming(key):
+            self._stemfn = snowballstemmer.stemmer(STEMMERS[key]).stemWord
         self._stems: dict[str, str] = {}
-
-    # The schema (with its analyzers) is pickled into the index: keep only the key.
-    def __getstate__(self) -> dict[str, str]:
-        return {"key": self.key}
-
-    def __setstate__(self, state: dict[str, str]) -> None:
-        self.key = state["key"]
-        self._setup()
+        self._terms: dict[str, str | None] = {}  # word as written -> its term
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LessonAnalyzer) and other.key == self.key
@@ -151,77 +172,42 @@ class LessonAnalyzer(Analyzer):
     def __repr__(self) -> str:
         return f"LessonAnalyzer({self.key!r})"
 
-    def has_morph(self) -> bool:
-        return self._stemfn is not None
-
     def stem(self, folded: str) -> str:
         if self._stemfn is None:
             return folded
         stemmed = self._stems.get(folded)
         if stemmed is None:
-            if len(self._stems) > _STEM_CACHE_LIMIT:
+            if len(self._stems) > _TERM_CACHE_LIMIT:
                 self._stems.clear()
             stemmed = self._stems[folded] = self._stemfn(folded)
         return stemmed
 
     def term(self, word: str) -> str | None:
         """The index term of one word, or None for a stop word."""
+        try:
+            return self._terms[word]
+        except KeyError:
+            pass
         folded = fold(word)
-        if folded in self._stops or (len(folded) < 2 and not folded.isdigit()):
-            return None
-        return self.stem(folded)
+        found = None
+        if folded not in self._stops and (len(folded) >= 2 or folded.isdigit()):
+            found = self.stem(folded)
+        if len(self._terms) > _TERM_CACHE_LIMIT:
+            self._terms.clear()
+        self._terms[word] = found
+        return found
 
     def terms(self, text: str) -> list[str]:
-        """The index terms `text` becomes (stop words dropped)."""
-        return [t.text for t in self(text)]
+        """The index terms `text` becomes, in order (stop words dropped)."""
+        term = self.term
+        return [t for t in map(term, words(text)) if t is not None]
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            token.text, token.stopped, token.boost = fold(value), False, 1.0
-            token.pos, token.startchar, token.endchar = (
-                start_pos,
-                start_char,
-                start_char + len(value),
-            )
-            yield token
-            return
-        stops = self._stops
-        pos = start_pos
-        boosts = iter(SECTION_BOOSTS)
-        boost = next(boosts)
-        section_end = value.find(SECTION_MARK)
-        for match in word_pattern().finditer(value):
-            while 0 <= section_end < match.start():
-                boost = next(boosts, 1.0)
-                pos += SECTION_GAP
-                section_end = value.find(SECTION_MARK, section_end + 1)
-            word = match.group()
-            folded = fold(word)
-            stopped = folded in stops or (len(folded) < 2 and not folded.isdigit())
-            if stopped and removestops:
-                continue
-            token.text = folded if stopped else self.stem(folded)
-            token.stopped = stopped
-            token.boost = boost
-            if keeporiginal:
-                token.original = word
-            if positions:
-                token.pos = pos
-                pos += 1
-            if chars:
-                token.startchar = start_char + match.start()
-                token.endchar = start_char + match.end()
-            yield token
+    def analysed(self, text: str) -> str:
+        """`text` as the index stores it: its terms, one space between them."""
+        return " ".join(self.terms(text))
+
+
+@lru_cache(maxsize=64)
+def analyzer(key: str) -> LessonAnalyzer:
+    """The one analyzer of a key, shared by the whole process (its caches too)."""
+    return LessonAnalyzer(key)

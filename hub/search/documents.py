@@ -10,7 +10,6 @@ from pathlib import Path
 from content.blobstore import BlobStore
 from content.text import lesson_text, subtitle_text
 from hub.models import Lesson, Pack, PackFile, Topic, TopicLesson
-from hub.search.titles import TitleRow
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +71,6 @@ def pack_docs(store: BlobStore, pack: Pack) -> list[LessonDoc]:
         )
         for lesson in Lesson.in_pack(pack.id)
     ]
-
-
-def title_rows() -> Iterator[TitleRow]:
-    query = (
-        Lesson.select(Lesson.pack, Lesson.lesson_id, Lesson.title, Pack.language, Lesson.keywords)
-        .join(Pack)
-        .order_by(Lesson.pack, Lesson.position)
-        .tuples()
-    )
-    for pack_id, lesson_id, title, language, keywords in query:
-        yield TitleRow(pack_id, lesson_id, title, language, tuple(keywords or ()))
 
 
 def _topic_paths(pack_id: str) -> dict[int, tuple[str, ...]]:

@@ -5,36 +5,39 @@ Each language reads the query with its own analyzer: "plantes" is stemmed the Fr
 French lessons and the English way in English ones, and a French stop word does not have to
 appear in an English lesson. A lesson matches when its language's reading of every word (or
 phrase) is in it. A word no language knows is a typo: it matches the close terms of each
-language's lexicon (fuzzy), and the closest title word is offered as "did you mean".
+language's vocabulary (fuzzy), and the closest title word is offered as "did you mean".
+
+The plan becomes one FTS5 expression per language, made only of quoted analysed terms, so
+nothing a student types is ever read as FTS5 syntax. One SQL statement then matches every
+language, ranks by BM25 (title x4, keywords x3, description and topic x2, text x1; the
+reader's languages boosted), counts the facets and cuts the page, all inside SQLite, where
+the interpreter lock is released and both cores can work.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from hub.search import vocabulary
 from hub.search.analysis import GENERIC, LessonAnalyzer
-from hub.search.index import FACETS, TEXT_PREFIX, Snapshot, bitset, snippet_source, text_field
+from hub.search.facets import Combo, FacetValue, counts, passes
+from hub.search.index import FACETS, Snapshot, fts_table, snippet_source
 from hub.search.query import ParsedQuery
-from hub.search.scoring import Scorer, Scores, all_of, any_of, near_terms
 from hub.search.snippets import make_snippet, plain_snippet
-from hub.search.titles import TitleIndex
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
 # The reader's first language, then their others: a multiplier on every score in it, so an
 # ambiguous query ("plantes", "fraction") lists the reader's lessons first.
 READER_BOOSTS = (1.5, 1.25)
+COLUMN_WEIGHTS = "4.0, 3.0, 2.0, 1.0"  # title, keywords, about, body
 PREFIX_MIN_CHARS = 3
 MAX_PREFIX_TERMS = 30
 FUZZY_MIN_CHARS = 4
 MAX_FUZZY_TERMS = 12
-PREFIX_WEIGHT = 0.7
-CORRECTION_WEIGHT = 0.6
-FUZZY_WEIGHT = 0.5
 SUGGEST_BELOW = 3  # offer "did you mean" when fewer hits than this
+IDF_FLOOR = 1e-6  # FTS5's: a term in more than half the lessons still counts a little
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,6 @@ class Hit:
     score: float
 
 
-@dataclass(frozen=True)
-class FacetValue:
-    value: str
-    count: int
-    selected: bool
-
-
 @dataclass
 class SearchResult:
     query: str
@@ -78,128 +74,111 @@ class SearchResult:
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     suggestion: str | None = None
-    notice: str | None = None  # "relaxed", "rebuilding", "stale", "empty_query"
+    notice: str | None = None  # "relaxed", "rebuilding", "updating", "failed", "empty_query"
 
 
 @dataclass(frozen=True)
-class _Phrase:
-    field: str
-    terms: tuple[str, ...]
-    boost: float
-
-
-# One way a word can match in one language: (field, term, boost).
-_Alternative = tuple[str, str, float]
-_Unit = list[_Alternative] | _Phrase
-
-
-@dataclass
 class _Clause:
-    """The query as one language reads it."""
+    """The query as one language reads it, in FTS5 syntax."""
 
     field: str
-    units: list[_Unit]
-    excluded: list[str]  # terms that rule a lesson out
+    match: str
+    boost: float
+    marks: frozenset[str]  # terms a snippet marks
 
 
 @dataclass
 class _Plan:
     clauses: list[_Clause]
-    terms: dict[str, frozenset[str]]  # text field -> terms a snippet marks
     unknown: list[str]  # words no language knows
 
 
 class _Planner:
-    def __init__(
-        self,
-        snap: Snapshot,
-        parsed: ParsedQuery,
-        readers: tuple[str, ...],
-        titles: TitleIndex | None,
-    ) -> None:
-        self.reader = snap.searcher.reader()
-        self.languages = snap.view.languages
+    def __init__(self, snap: Snapshot, parsed: ParsedQuery, readers: tuple[str, ...]) -> None:
+        self.db = snap.db
+        self.fields = snap.fields
         self.parsed = parsed
         self.readers = readers
-        self.titles = titles
-        self._exact_cache: dict[tuple[str, str], list[_Alternative]] = {}
+        self.sizes = snap.sizes
+        self._exact_cache: dict[tuple[str, str], list[str]] = {}
+        self._doc_counts: dict[tuple[str, str], int] = {}
         self._corrections: dict[str, str | None] = {}
 
     def plan(self, relaxed: bool = False) -> _Plan:
         unknown = [w for w in self.parsed.words if not self._known_anywhere(w)]
         clauses = []
-        for name, analyzer in self.languages.items():
+        for name, analyzer in self.fields.items():
             clause = self._clause(name, analyzer, set(unknown), relaxed)
             if clause is not None:
                 clauses.append(clause)
-        return _Plan(clauses, _marks(clauses), unknown)
+        return _Plan(clauses, unknown)
 
     def _boost(self, name: str) -> float:
-        language = name[len(TEXT_PREFIX) :]
-        if language not in self.readers:
+        if name not in self.readers:
             return 1.0
-        return READER_BOOSTS[min(self.readers.index(language), len(READER_BOOSTS) - 1)]
+        return READER_BOOSTS[min(self.readers.index(name), len(READER_BOOSTS) - 1)]
 
     def _known_anywhere(self, word: str) -> bool:
-        return any(self._exact(name, a, word) for name, a in self.languages.items())
+        return any(self._exact(name, a, word) for name, a in self.fields.items())
 
-    def _exact(self, name: str, analyzer: LessonAnalyzer, word: str) -> list[_Alternative]:
-        """Ways `word` matches in one language: its term, and longer words starting with it
+    def _docs(self, name: str, term: str) -> int:
+        key = (name, term)
+        if key not in self._doc_counts:
+            self._doc_counts[key] = vocabulary.docs(self.db, name, term)
+        return self._doc_counts[key]
+
+    def _known(self, name: str, term: str) -> bool:
+        return self._docs(name, term) > 0
+
+    def _idf(self, name: str, docs: int) -> float:
+        """FTS5's own inverse document frequency for a term in `docs` of this language's
+        lessons (floored as FTS5 floors it)."""
+        size = self.sizes.get(name, 0)
+        return max(IDF_FLOOR, math.log((size - docs + 0.5) / (docs + 0.5)))
+
+    def _exact(self, name: str, analyzer: LessonAnalyzer, word: str) -> list[str]:
+        """Terms `word` matches in one language: its own, and longer words starting with it
         where there is no stemmer; [] when the language does not know it."""
         key = (name, word)
         if key not in self._exact_cache:
             term = analyzer.term(word)
-            found: list[tuple[str, float]] = []
+            found: list[str] = []
             if term is not None:
-                if (name, term) in self.reader:
-                    found.append((term, 1.0))
+                if self._known(name, term):
+                    found.append(term)
                 if analyzer.key == GENERIC and len(term) >= PREFIX_MIN_CHARS:
-                    found += [(t, PREFIX_WEIGHT) for t in self._prefixed(name, term) if t != term]
-            self._exact_cache[key] = self._weighted(name, found)
+                    more = vocabulary.with_prefix(self.db, name, term, MAX_PREFIX_TERMS)
+                    found += [t for t in more if t != term]
+            self._exact_cache[key] = found
         return self._exact_cache[key]
 
-    def _prefixed(self, name: str, term: str) -> list[str]:
-        out = []
-        for raw in self.reader.expand_prefix(name, term):
-            out.append(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-            if len(out) >= MAX_PREFIX_TERMS:
-                break
-        return out
-
-    def _fuzzy(self, name: str, analyzer: LessonAnalyzer, word: str) -> list[_Alternative]:
+    def _fuzzy(self, name: str, analyzer: LessonAnalyzer, word: str) -> list[str]:
         """For a word no language knows: this language's terms one or two edits away, and
         the term of the closest title word (the one "did you mean" offers)."""
         term = analyzer.term(word)
         if term is None or len(term) < FUZZY_MIN_CHARS:
             return []
-        found: list[tuple[str, float]] = []
+        found: list[str] = []
         corrected = self._correction(word)
         corrected_term = analyzer.term(corrected) if corrected else None
-        if corrected_term and (name, corrected_term) in self.reader:
-            found.append((corrected_term, CORRECTION_WEIGHT))
+        if corrected_term and self._known(name, corrected_term):
+            found.append(corrected_term)
         distance, prefix = (1, 1) if len(term) < 8 else (2, 2)
-        near = near_terms(self.reader, name, term, distance, prefix, MAX_FUZZY_TERMS)
-        found += [(t, FUZZY_WEIGHT) for t in near]
-        return self._weighted(name, found)
+        near = vocabulary.near_terms(self.db, name, term, distance, prefix, MAX_FUZZY_TERMS)
+        found += [t for t, _, _ in near if t not in found]
+        return found
 
     def _correction(self, word: str) -> str | None:
-        if self.titles is None:
-            return None
         if word not in self._corrections:
-            self._corrections[word] = self.titles.correct(word)
+            self._corrections[word] = vocabulary.correction(self.db, word)
         return self._corrections[word]
-
-    def _weighted(self, name: str, found: Iterable[tuple[str, float]]) -> list[_Alternative]:
-        best: dict[str, float] = {}
-        for term, weight in found:
-            best[term] = max(weight, best.get(term, 0.0))
-        boost = self._boost(name)
-        return [(name, term, boost * weight) for term, weight in best.items()]
 
     def _clause(
         self, name: str, analyzer: LessonAnalyzer, unknown: set[str], relaxed: bool
     ) -> _Clause | None:
-        units: list[_Unit] = []
+        units: list[str] = []
+        marks: set[str] = set()
+        idfs: list[float] = []
         for word in self.parsed.words:
             if analyzer.term(word) is None:
                 continue  # a stop word in this language
@@ -208,28 +187,41 @@ class _Planner:
             else:
                 alternatives = self._exact(name, analyzer, word)
             if alternatives:
-                units.append(alternatives)
+                units.append(_any_of(alternatives))
+                marks.update(alternatives)
+                idfs.append(self._idf(name, max(self._docs(name, t) for t in alternatives)))
             elif not relaxed:
                 return None
         for words in self.parsed.phrases:
-            terms = tuple(t for t in (analyzer.term(w) for w in words) if t is not None)
-            if terms and all((name, t) in self.reader for t in terms):
-                units.append(_Phrase(name, terms, self._boost(name)))
+            terms = [t for t in (analyzer.term(w) for w in words) if t is not None]
+            if terms and all(self._known(name, t) for t in terms):
+                units.append(_quoted(" ".join(terms)))  # FTS5: these terms, side by side
+                marks.update(terms)
+                idfs.append(self._idf(name, min(self._docs(name, t) for t in terms)))
             elif terms and not relaxed:
                 return None
         if not units:
             return None
+        match = "(" + (" OR " if relaxed else " AND ").join(units) + ")"
         excluded = [t for t in (analyzer.term(w) for w in self.parsed.excluded) if t]
-        return _Clause(name, units, excluded)
+        if excluded:
+            match += " NOT " + _any_of(excluded)
+        # BM25 sums idf x saturated term frequency. An idf depends on how many lessons the
+        # language has: two English lessons out of 8 weigh more than one French out of 4.
+        # Divided by its clause's mean idf, each language's score measures how well a lesson
+        # matches (title, keywords, how often), so languages compare and the reader's
+        # language boost decides between equally good matches.
+        weight = self._boost(name) * len(idfs) / sum(idfs)
+        return _Clause(name, match, weight, frozenset(marks))
 
 
-def _marks(clauses: list[_Clause]) -> dict[str, frozenset[str]]:
-    marks: dict[str, set[str]] = {}
-    for clause in clauses:
-        found = marks.setdefault(clause.field, set())
-        for unit in clause.units:
-            found.update(unit.terms if isinstance(unit, _Phrase) else (t for _, t, _ in unit))
-    return {name: frozenset(terms) for name, terms in marks.items()}
+def _quoted(text: str) -> str:
+    """An FTS5 string: whatever is inside is terms, never syntax."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _any_of(terms: list[str]) -> str:
+    return "(" + " OR ".join(_quoted(t) for t in terms) + ")"
 
 
 def run(
@@ -238,140 +230,151 @@ def run(
     filters: Filters = Filters(),
     page: int = 1,
     readers: tuple[str, ...] = (),
-    titles: TitleIndex | None = None,
+    suggest: bool = True,
 ) -> SearchResult:
     """One page of results for `parsed`, with facets and a suggestion."""
     result = SearchResult(query=parsed.text, page=page)
     if parsed.empty:
         result.notice = "empty_query"
         return result
-    planner = _Planner(snap, parsed, readers, titles)
-    scorer = Scorer(snap.searcher, snap.view.lengths)
+    planner = _Planner(snap, parsed, readers)
     plan = planner.plan()
-    scores = _evaluate(scorer, plan, relaxed=False)
-    if not scores and len(parsed.words) + len(parsed.phrases) > 1:
+    combos, ranked = _execute(snap, plan, filters, page)
+    if not combos and len(parsed.words) + len(parsed.phrases) > 1:
         plan = planner.plan(relaxed=True)
-        scores = _evaluate(scorer, plan, relaxed=True)
-        if scores:
+        combos, ranked = _execute(snap, plan, filters, page)
+        if combos:
             result.notice = "relaxed"
-    _fill(result, snap, scores, filters, page, plan)
-    if titles is not None and (result.total < SUGGEST_BELOW or plan.unknown):
+    _fill(result, snap, combos, ranked, filters, plan)
+    if suggest and (result.total < SUGGEST_BELOW or plan.unknown):
         doubtful = plan.unknown or (list(parsed.words) if not result.total else [])
-        result.suggestion = _did_you_mean(parsed, doubtful, titles)
+        result.suggestion = _did_you_mean(planner, parsed, doubtful)
     return result
 
 
-def _evaluate(scorer: Scorer, plan: _Plan, relaxed: bool) -> Scores:
-    found: list[Scores] = []
+def _execute(
+    snap: Snapshot, plan: _Plan, filters: Filters, page: int
+) -> tuple[list[Combo], list[tuple[int, float]]]:
+    """Facet combinations of every match with their counts, and the page's (id, score)."""
+    if not plan.clauses:
+        return [], []
+    matches = " UNION ALL ".join(
+        f"SELECT rowid, -bm25({fts_table(c.field)}, {COLUMN_WEIGHTS}) * ? "
+        f"FROM {fts_table(c.field)} WHERE {fts_table(c.field)} MATCH ?"
+        for c in plan.clauses
+    )
+    where, filter_args = _filter_sql(filters)
+    sql = (
+        f"WITH m(id, score) AS MATERIALIZED ({matches}), "
+        "j AS MATERIALIZED (SELECT m.id, m.score, l.pack, l.kind, l.language, l.subjects, "
+        "l.grades FROM m JOIN lesson AS l ON l.id = m.id) "
+        "SELECT 0, pack, kind, language, subjects, grades, count(*) FROM j "
+        "GROUP BY pack, kind, language, subjects, grades "
+        "UNION ALL SELECT * FROM (SELECT 1, id, score, NULL, NULL, NULL, NULL FROM j "
+        f"WHERE {where} ORDER BY score DESC, id LIMIT ? OFFSET ?)"
+    )
+    args: list[object] = []
     for clause in plan.clauses:
-        units = [_unit_scores(scorer, unit) for unit in clause.units]
-        scores = any_of(units) if relaxed else all_of(units)
-        for term in clause.excluded:
-            for docnum in scorer.docs(clause.field, term):
-                scores.pop(docnum, None)
-        found.append(scores)
-    return any_of(found)
+        args += [clause.boost, clause.match]
+    args += [*filter_args, PAGE_SIZE, (page - 1) * PAGE_SIZE]
+    combos: list[Combo] = []
+    ranked: list[tuple[int, float]] = []
+    for kind, a, b, language, subjects, grades, count in snap.db.execute(sql, args):
+        if kind == 0:
+            combos.append(Combo.of(a, b, language, subjects, grades, count))
+        else:
+            ranked.append((a, b))
+    return combos, ranked
 
 
-def _unit_scores(scorer: Scorer, unit: _Unit) -> Scores:
-    if isinstance(unit, _Phrase):
-        return _phrase_scores(scorer, unit)
-    return any_of([scorer.term(field, term, boost) for field, term, boost in unit])
-
-
-def _phrase_scores(scorer: Scorer, phrase: _Phrase) -> Scores:
-    """Lessons with the words in this order, side by side (stop words between them do not
-    count: they are not in the index)."""
-    if len(phrase.terms) == 1:
-        return scorer.term(phrase.field, phrase.terms[0], phrase.boost)
-    return scorer.phrase(phrase.field, phrase.terms, phrase.boost)
+def _filter_sql(filters: Filters) -> tuple[str, list[str]]:
+    parts: list[str] = []
+    args: list[str] = []
+    for facet, column in (("pack", "pack"), ("kind", "kind"), ("language", "language")):
+        values = getattr(filters, facet)
+        if values:
+            parts.append(f"{column} IN ({','.join('?' * len(values))})")
+            args += values
+    for facet, column in (("subject", "subjects"), ("grade", "grades")):
+        values = getattr(filters, facet)
+        if values:
+            parts.append("(" + " OR ".join(f"instr({column}, ?) > 0" for _ in values) + ")")
+            args += [f",{v}," for v in values]  # stored ",a,b,": no value holds a comma
+    return (" AND ".join(parts) or "1"), args
 
 
 def _fill(
     result: SearchResult,
     snap: Snapshot,
-    scores: Scores,
+    combos: list[Combo],
+    ranked: list[tuple[int, float]],
     filters: Filters,
-    page: int,
     plan: _Plan,
 ) -> None:
-    view = snap.view
-    size = snap.searcher.reader().doc_count_all()
-    matched = bitset(scores, size)
     chosen = filters.chosen()
-    masks = {facet: _mask(view.facets[facet], values) for facet, values in chosen.items()}
-    result.facets = {
-        facet: _counts(view.facets[facet], _without(matched, masks, facet), chosen.get(facet, ()))
-        for facet in FACETS
-    }
-    if masks:
-        allowed = _without(matched, masks, None).to_bytes((size >> 3) + 1, "little")
-        scores = {d: s for d, s in scores.items() if allowed[d >> 3] >> (d & 7) & 1}
-    result.total = len(scores)
+    result.facets = counts(snap.db, combos, chosen)
+    result.total = sum(c.count for c in combos if passes(c, chosen, None))
     result.pages = min(math.ceil(result.total / PAGE_SIZE), MAX_PAGE)
-    first = (page - 1) * PAGE_SIZE
-    # Best first; equal scores in index order, so pages never overlap.
-    best = heapq.nlargest(first + PAGE_SIZE, scores.items(), key=_rank)[first:]
-    result.hits = [_hit(snap, score, docnum, plan) for docnum, score in best]
+    marks = {clause.field: clause.marks for clause in plan.clauses}
+    result.hits = _hits(snap, ranked, marks)
 
 
-def _rank(item: tuple[int, float]) -> tuple[float, int]:
-    return item[1], -item[0]
-
-
-def _mask(values: dict[str, int], wanted: tuple[str, ...]) -> int:
-    out = 0
-    for value in wanted:
-        out |= values.get(value, 0)
-    return out
-
-
-def _without(matched: int, masks: dict[str, int], facet: str | None) -> int:
-    """Matches narrowed by every chosen filter except `facet`'s own (so a reader sees what
-    choosing another value of it would give)."""
-    out = matched
-    for other, mask in masks.items():
-        if other != facet:
-            out &= mask
-    return out
-
-
-def _counts(values: dict[str, int], matched: int, chosen: tuple[str, ...]) -> list[FacetValue]:
-    counts = [
-        FacetValue(value, (bits & matched).bit_count(), value in chosen)
-        for value, bits in values.items()
-    ]
-    shown = [c for c in counts if c.count or c.selected]
-    return sorted(shown, key=lambda c: (-c.count, c.value))
-
-
-def _hit(snap: Snapshot, score: float, docnum: int, plan: _Plan) -> Hit:
-    stored = snap.searcher.stored_fields(docnum)
-    name = text_field(stored.get("language", ""))
-    analyzer = snap.view.languages.get(name)
-    text = snippet_source(stored)
-    snippet = ""
-    if analyzer is not None:
-        snippet = make_snippet(text, analyzer, plan.terms.get(name, frozenset()))
-    if not snippet:
-        snippet = plain_snippet(stored.get("description") or text)
-    return Hit(
-        pack_id=stored.get("pack", ""),
-        lesson_id=stored.get("lesson", ""),
-        title=stored.get("title", ""),
-        snippet=snippet,
-        kind=stored.get("kind", ""),
-        language=stored.get("language", ""),
-        topic=stored.get("topic", ""),
-        pack_title=stored.get("pack_title", ""),
-        score=score,
+def _hits(
+    snap: Snapshot, ranked: list[tuple[int, float]], marks: dict[str, frozenset[str]]
+) -> list[Hit]:
+    if not ranked:
+        return []
+    ids = [lesson_id for lesson_id, _ in ranked]
+    rows = snap.db.execute(
+        "SELECT id, pack, lesson, field, language, kind, title, description, topic, "
+        f"pack_title, body FROM lesson WHERE id IN ({','.join('?' * len(ids))})",
+        ids,
     )
+    stored = {row[0]: row for row in rows}
+    in_body = _matched_in_body(snap, stored, marks)
+    hits = []
+    for lesson_id, score in ranked:
+        row = stored.get(lesson_id)
+        if row is None:
+            continue
+        _, pack, lesson, name, language, kind, title, description, topic, pack_title, body = row
+        text = snippet_source(body)
+        snippet = ""
+        analyzer = snap.fields.get(name)
+        if analyzer is not None and lesson_id in in_body:
+            snippet = make_snippet(text, analyzer, marks.get(name, frozenset()))
+        if not snippet:
+            snippet = plain_snippet(description or text)
+        hits.append(Hit(pack, lesson, title, snippet, kind, language, topic, pack_title, score))
+    return hits
 
 
-def _did_you_mean(parsed: ParsedQuery, candidates: list[str], titles: TitleIndex) -> str | None:
+def _matched_in_body(
+    snap: Snapshot, stored: dict[int, tuple], marks: dict[str, frozenset[str]]
+) -> set[int]:
+    """The hits whose text holds a marked term: FTS5 knows at once, where a snippet would
+    read the whole text to find there is nothing to mark (a title-only match)."""
+    by_field: dict[str, list[int]] = {}
+    for lesson_id, row in stored.items():
+        if marks.get(row[3]):
+            by_field.setdefault(row[3], []).append(lesson_id)
+    found: set[int] = set()
+    for name, ids in by_field.items():
+        table = fts_table(name)
+        match = "body : " + _any_of(sorted(marks[name]))
+        rows = snap.db.execute(
+            f"SELECT rowid FROM {table} WHERE {table} MATCH ? "
+            f"AND rowid IN ({','.join('?' * len(ids))})",
+            (match, *ids),
+        )
+        found.update(lesson_id for (lesson_id,) in rows)
+    return found
+
+
+def _did_you_mean(planner: _Planner, parsed: ParsedQuery, candidates: list[str]) -> str | None:
     corrections = {}
     for word in candidates:
-        corrected = titles.correct(word)
+        corrected = planner._correction(word)
         if corrected and corrected != word.lower():
             corrections[word] = corrected
     return parsed.with_words(corrections) if corrections else None

@@ -1,207 +1,160 @@
-"""The whoosh index on disk: its schema, its single writer, and reusable searchers.
+"""The search index on disk: one SQLite file of FTS5 tables fed with analysed text, its one
+writer, and a bounded pool of read-only connections.
 
-One directory (<data_dir>/search/). Every lesson is one document. Its searchable text is one
-field per language (`text_fr`, `text_sw`, ...), analysed by that language's analyzer; facets
-(pack, language, subject, grade, kind) are plain keyword fields. A `_meta` document records
-the library generation the index reflects and the schema version, in the same commit as the
-lessons, so "is the index current?" is one comparison.
+The file lives in <data_dir>/search/ as index-NNNNNN.sqlite, apart from the hub database, so
+index writes never wait for (or hold up) progress writes. Every lesson is a row of `lesson`
+(what a result shows, the facets, the start of its text for snippets) and a row of its
+language's FTS5 table (`fts_en`, `fts_sw`, ...: title, keywords, about, body, each already
+analysed by hub/search/analysis.py, so FTS5 only splits on spaces). `meta` records the library
+generation the index reflects and the schema version, in the same transaction as the lessons.
 
-Writes happen under one lock (whoosh allows one writer; callers also hold the library lock,
-so another process never writes at the same time). Reads use searchers kept in a small pool
-and refreshed when a commit (ours or another process's) made a new generation: a search never
-opens the index, and never sees a half-written one.
+Writes: an import changes the current file in one transaction (WAL: readers keep the snapshot
+they started with). A rebuild writes a new file beside it and renames it into place, so a
+damaged or foreign file is never repaired in place and searches answer from the old one
+until the new one is whole. Reads: each search borrows a connection (at most `readers` exist;
+each keeps at most `cache_bytes` of pages) and reads inside one transaction, so it sees one
+generation from its first query to its last.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
+import os
 import re
 import shutil
+import sqlite3
 import threading
-import warnings
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from whoosh import index as whoosh_index
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.searching import Searcher
-from whoosh.writing import CLEAR, SegmentWriter
-
-from hub.search.analysis import SECTION_MARK, LessonAnalyzer, analyzer_key
+from hub.search import titles, vocabulary
+from hub.search.analysis import LessonAnalyzer, analyzer, analyzer_key
 from hub.search.documents import LessonDoc
+from hub.search.readers import IndexUnavailable, ReaderPool
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-META_KEY = "_meta"
-TEXT_PREFIX = "text_"
+SCHEMA_VERSION = 2
 FACETS = ("language", "subject", "grade", "kind", "pack")
 SNIPPET_SOURCE_CHARS = 12_000  # stored (compressed) for snippets; all of the text is indexed
 MAX_DESCRIPTION_CHARS = 600
-WRITER_MEMORY_MB = 96
-MAX_IDLE_SEARCHERS = 8
+FILE_NAME = re.compile(r"index-([0-9]{6})\.sqlite")
+BUILDING = "building.sqlite"
+WRITE_TIMEOUT_SECONDS = 30.0
+BUILD_CACHE_KIB = 16_000  # page cache of the one connection that builds a new file
+LIST_SEPARATOR = ","  # subjects and grades are stored ",a,b," so one can be found with instr
 
-
-class IndexUnavailable(Exception):
-    """There is no usable index right now (missing, damaged, or being created)."""
+SCHEMA = f"""
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;
+CREATE TABLE field(field TEXT PRIMARY KEY, analyzer TEXT NOT NULL, docs INTEGER NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE lesson(
+    id INTEGER PRIMARY KEY, pack TEXT NOT NULL, lesson TEXT NOT NULL, field TEXT NOT NULL,
+    language TEXT NOT NULL, kind TEXT NOT NULL, subjects TEXT NOT NULL, grades TEXT NOT NULL,
+    title TEXT NOT NULL, keywords TEXT NOT NULL, description TEXT NOT NULL, topic TEXT NOT NULL,
+    pack_title TEXT NOT NULL, body BLOB NOT NULL
+);
+CREATE INDEX lesson_pack ON lesson(pack);
+{vocabulary.SCHEMA}
+{titles.SCHEMA}
+"""
 
 
 def field_language(language: str) -> str:
-    """The language part of a text field's name: "pt-BR" -> "pt"; odd codes -> "und"."""
+    """The language part of a table's name: "pt-BR" -> "pt"; odd codes -> "und"."""
     primary = language.split("-")[0].split("_")[0].lower()
     return primary if re.fullmatch(r"[a-z]{2,8}", primary) else "und"
 
 
-def text_field(language: str) -> str:
-    return TEXT_PREFIX + field_language(language)
+def fts_table(field: str) -> str:
+    """The FTS5 table of one field language (only ever [a-z] letters, so safe to quote)."""
+    return f"fts_{field}"
 
 
-def base_schema() -> Schema:
-    return Schema(
-        key=ID(unique=True, stored=True),
-        pack=ID(stored=True),
-        lesson=STORED,
-        language=ID(stored=True),
-        kind=ID(stored=True),
-        subject=KEYWORD(stored=True, commas=True),
-        grade=KEYWORD(stored=True, commas=True),
-        title=STORED,
-        description=STORED,
-        topic=STORED,
-        pack_title=STORED,
-        body=STORED,
-        meta=STORED,
-    )
+def facet_list(values: Iterable[str]) -> str:
+    kept = [v.replace(LIST_SEPARATOR, " ").strip() for v in values if v.strip()]
+    return LIST_SEPARATOR + LIST_SEPARATOR.join(kept) + LIST_SEPARATOR if kept else ""
 
 
-def _facet_list(values: Iterable[str]) -> str:
-    return ",".join(v.replace(",", " ").strip() for v in values if v.strip())
+def split_list(stored: str) -> list[str]:
+    return [v for v in stored.split(LIST_SEPARATOR) if v]
 
 
-def document_fields(doc: LessonDoc) -> dict[str, Any]:
-    sections = (
-        doc.title,
-        " ".join(doc.keywords),
-        "\n".join((doc.description, *doc.topic_path)),
-        doc.text,
-    )
-    return {
-        "key": doc.key,
-        "pack": doc.pack_id,
-        "lesson": doc.lesson_id,
-        "language": doc.language,
-        "kind": doc.kind,
-        "subject": _facet_list(doc.subjects),
-        "grade": _facet_list(doc.grades),
-        "title": doc.title,
-        "description": doc.description[:MAX_DESCRIPTION_CHARS],
-        "topic": " \u203a ".join(doc.topic_path),
-        "pack_title": doc.pack_title,
-        "body": zlib.compress(doc.text[:SNIPPET_SOURCE_CHARS].encode("utf-8"), 6),
-        text_field(doc.language): SECTION_MARK.join(s.replace(SECTION_MARK, " ") for s in sections),
-    }
-
-
-def snippet_source(stored: dict[str, Any]) -> str:
+def snippet_source(body: bytes) -> str:
     try:
-        return zlib.decompress(stored.get("body") or b"").decode("utf-8", errors="replace")
+        return zlib.decompress(body or b"").decode("utf-8", errors="replace")
     except zlib.error:
         return ""
 
 
 @dataclass
-class View:
-    """What every searcher of one index generation shares: facet sets and the meta record."""
+class Snapshot:
+    """One reader inside one read transaction: a single generation of the index."""
 
-    toc_generation: int
+    db: sqlite3.Connection
     library_generation: int | None
     lessons: int
-    languages: dict[str, LessonAnalyzer]  # text field -> its analyzer
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)  # facet -> value -> bitset
-    # (segment, field) -> {docnum: field length}, filled as queries need them
-    lengths: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
-
-
-@dataclass
-class Snapshot:
-    searcher: Searcher
-    view: View
+    fields: dict[str, LessonAnalyzer]  # field language -> its analyzer
+    sizes: dict[str, int]  # field language -> lessons in it
 
 
 class SearchIndex:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, readers: int = 4, cache_bytes: int = 2 * 1024**2) -> None:
         self.path = path
-        self._ix: Any = None
-        self._lock = threading.RLock()  # guards _ix, the pool and the views
+        self._pool = ReaderPool(readers, cache_bytes)
         self._write_lock = threading.Lock()  # the one writer of this process
-        self._idle: list[Searcher] = []
-        self._views: dict[int, View] = {}
+        self._listing: tuple[int, Path | None] | None = None  # (directory mtime, current file)
 
-    # --- Opening ------------------------------------------------------------------------
+    # --- Which file ---------------------------------------------------------------------
+
+    def current(self) -> Path | None:
+        """The newest whole index file, or None. A stat per call; a listing when it moved."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+        listing = self._listing
+        if listing is not None and listing[0] == stamp:
+            return listing[1]
+        found = _newest(self.path)
+        self._listing = (stamp, found)
+        return found
 
     def open(self) -> bool:
-        """Open the index on disk if it is there and readable; True when usable."""
-        with self._lock, _closing_what_whoosh_leaks():
-            self._close_locked()
-            try:
-                if not whoosh_index.exists_in(str(self.path)):
-                    return False
-                self._ix = whoosh_index.open_dir(str(self.path))
-                with self.snapshot() as snap:
-                    if snap.view.library_generation is None:
-                        raise IndexUnavailable("the index has no generation record")
-            except Exception as err:  # a damaged index is any error at all
-                log.warning("the search index in %s cannot be used: %s", self.path, str(err))
-                self._close_locked()
-                return False
-            return True
+        """Whether a usable index is there (one that records its library generation)."""
+        return self.generation() is not None
+
+    def ensure_open(self) -> bool:
+        return self.open()
 
     @property
     def is_open(self) -> bool:
-        return self._ix is not None
-
-    def ensure_open(self) -> bool:
-        with self._lock:
-            return self.is_open or self.open()
+        return self.current() is not None
 
     def healthy(self) -> bool:
-        """Whether a fresh searcher can read the index (after an unexpected error)."""
-        with self._lock:
-            ix = self._ix
-        if ix is None:
+        """Whether a fresh connection can read the whole index (after an unexpected error)."""
+        path = self.current()
+        if path is None:
             return False
-        with _closing_what_whoosh_leaks():
-            try:
-                with ix.searcher() as searcher:
-                    return _read_meta(searcher) is not None
-            except Exception:  # any failure to read is damage
-                return False
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                return db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        except sqlite3.Error:
+            return False
 
     def close(self) -> None:
-        with self._lock:
-            self._close_locked()
-
-    def _close_locked(self) -> None:
-        for searcher in self._idle:
-            _quietly(searcher.close)
-        self._idle = []
-        self._views = {}
-        if self._ix is not None:
-            _quietly(self._ix.close)
-        self._ix = None
+        self._pool.close()
+        self._listing = None
 
     def generation(self) -> int | None:
         """The library generation the index reflects; None if there is no usable index."""
-        if not self.ensure_open():
-            return None
         try:
             with self.snapshot() as snap:
-                return snap.view.library_generation
+                return snap.library_generation
         except IndexUnavailable:
             return None
 
@@ -209,67 +162,38 @@ class SearchIndex:
 
     @contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
-        """A searcher of the latest committed generation, returned to the pool after use."""
-        searcher = self._acquire()
+        """A reader of the latest committed generation, returned to the pool after use."""
+        path = self.current()
+        if path is None:
+            raise IndexUnavailable("there is no search index")
+        db = self._pool.acquire(path)
         try:
-            view = self._view(searcher)
-            yield Snapshot(searcher, view)
+            snap = _begin(db)
+            yield snap
         finally:
-            self._release(searcher)
-
-    def _acquire(self) -> Searcher:
-        with self._lock:
-            ix = self._ix
-            if ix is None:
-                raise IndexUnavailable("no search index is open")
-            searcher = self._idle.pop() if self._idle else None
-        try:
-            if searcher is not None and _generation(searcher) == ix.latest_generation():
-                return searcher
-            if searcher is not None:
-                # Not Searcher.refresh(): in whoosh-reloaded 2.7.5 it keeps the old segments
-                # (and their old deletions) beside the new ones, so removed lessons stay.
-                _quietly(searcher.close)
-            return ix.searcher()
-        except Exception as err:  # files gone or damaged under us
-            raise IndexUnavailable(str(err)) from err
-
-    def _release(self, searcher: Searcher) -> None:
-        with self._lock:
-            if self._ix is not None and len(self._idle) < MAX_IDLE_SEARCHERS:
-                self._idle.append(searcher)
-                return
-        _quietly(searcher.close)
-
-    def _view(self, searcher: Searcher) -> View:
-        toc = _generation(searcher)
-        with self._lock:
-            view = self._views.get(toc)
-            if view is None:
-                view = _build_view(searcher, toc)
-                # Keep the newest few: a searcher still busy on an older one keeps its own.
-                self._views = {g: v for g, v in self._views.items() if g > toc - 3}
-                self._views[toc] = view
-            return view
+            self._pool.release(db, path, self.current())
 
     # --- Writing ------------------------------------------------------------------------
 
     def rebuild(self, docs: Iterable[LessonDoc], generation: int, languages: Iterable[str]) -> int:
-        """Replace everything with `docs` (in `languages`); searchers see the old index
-        until the commit. An index that cannot be opened is created afresh. Returns the
-        number of lessons indexed."""
+        """Write a new index file with `docs` and put it in place of the old one (searches
+        read the old one until then). Returns the number of lessons indexed."""
+        del languages  # each lesson brings its own; kept for the caller's symmetry
         with self._write_lock:
-            if not (self.ensure_open() and self.healthy()):
-                self._create()
-            count = 0
-
-            def add_all(writer: SegmentWriter) -> None:
-                nonlocal count
-                for doc in docs:
-                    writer.add_document(**document_fields(doc))
-                    count += 1
-
-            self._commit(add_all, generation, languages, mergetype=CLEAR)
+            self.path.mkdir(parents=True, exist_ok=True)
+            building = self.path / BUILDING
+            _remove_db(building)
+            db = sqlite3.connect(building, isolation_level=None)
+            try:
+                count = _build(db, docs, generation)
+            finally:
+                db.close()
+            _sync(building)
+            newest = _newest(self.path)
+            number = int(FILE_NAME.fullmatch(newest.name)[1]) + 1 if newest else 1
+            os.replace(building, self.path / f"index-{number:06d}.sqlite")
+            _sync(self.path)
+            _remove_others(self.path, keep=f"index-{number:06d}.sqlite")
             return count
 
     def replace_packs(
@@ -280,116 +204,181 @@ class SearchIndex:
         languages: Iterable[str] = (),
     ) -> None:
         """Drop every lesson of these packs, add `docs`, record `generation`: one commit."""
+        del languages
         with self._write_lock:
-            if not self.is_open:
-                raise IndexUnavailable("no search index is open")
-
-            def apply(writer: SegmentWriter) -> None:
+            path = self.current()
+            if path is None:
+                raise IndexUnavailable("there is no search index")
+            db = sqlite3.connect(path, timeout=WRITE_TIMEOUT_SECONDS, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("BEGIN IMMEDIATE")
+                writer = _Writer(db)
                 for pack_id in pack_ids:
-                    writer.delete_by_term("pack", pack_id)
+                    writer.remove_pack(pack_id)
                 for doc in docs:
-                    writer.add_document(**document_fields(doc))
-
-            self._commit(apply, generation, languages)
-
-    def _commit(
-        self,
-        change: Callable[[SegmentWriter], None],
-        generation: int,
-        languages: Iterable[str],
-        mergetype: Callable[..., Any] | None = None,
-    ) -> None:
-        writer = self._ix.writer(limitmb=WRITER_MEMORY_MB, timeout=30.0)
-        try:
-            # whoosh takes new fields only before the first document of a commit.
-            for language in languages:
-                _ensure_field(writer, language)
-            change(writer)
-            writer.update_document(key=META_KEY, meta=_meta(generation))
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=mergetype)
-
-    def _create(self) -> None:
-        """A new, empty index (whatever was in the directory is removed first)."""
-        with self._lock:
-            self._close_locked()
-            if self.path.exists():
-                shutil.rmtree(self.path)
-            self.path.mkdir(parents=True)
-            self._ix = whoosh_index.create_in(str(self.path), base_schema())
+                    writer.add(doc)
+                writer.finish(generation)
+                db.execute("COMMIT")
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                db.close()
 
 
-def _generation(searcher: Searcher) -> int:
-    """The index generation a searcher reads (-1 for a new index with no segment yet)."""
-    generation = searcher.reader().generation()
-    return -1 if generation is None else generation
+class _Writer:
+    """Rows for lessons going in and out, with the vocabulary counted as they pass."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.fields = dict(db.execute("SELECT field, analyzer FROM field"))
+        self.terms: dict[str, Counter[str]] = {}  # field -> term -> lessons added/removed
+        self.title_words: Counter[tuple[str, str]] = Counter()
+
+    def add(self, doc: LessonDoc) -> None:
+        field = field_language(doc.language)
+        key = analyzer_key(doc.language)
+        if field not in self.fields:
+            self._add_field(field, key)
+        words = analyzer(self.fields[field])
+        columns = [
+            words.analysed(doc.title),
+            words.analysed(" ".join(doc.keywords)),
+            words.analysed("\n".join((doc.description, *doc.topic_path))),
+            words.analysed(doc.text),
+        ]
+        row = self.db.execute(
+            "INSERT INTO lesson(pack, lesson, field, language, kind, subjects, grades, title, "
+            "keywords, description, topic, pack_title, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.pack_id, doc.lesson_id, field, doc.language, doc.kind,
+                facet_list(doc.subjects), facet_list(doc.grades), doc.title,
+                "\n".join(doc.keywords), doc.description[:MAX_DESCRIPTION_CHARS],
+                " \u203a ".join(doc.topic_path), doc.pack_title,
+                zlib.compress(doc.text[:SNIPPET_SOURCE_CHARS].encode("utf-8"), 6),
+            ),
+        )  # fmt: skip
+        self.db.execute(
+            f"INSERT INTO {fts_table(field)}(rowid, title, keywords, about, body) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (row.lastrowid, *columns),
+        )
+        titles.add_title(self.db, row.lastrowid, doc.title)
+        self._count(field, columns, 1)
+        self.title_words.update(vocabulary.title_counts([doc.title, *doc.keywords]))
+
+    def remove_pack(self, pack_id: str) -> None:
+        rows = self.db.execute(
+            "SELECT id, field, title, keywords FROM lesson WHERE pack = ?", (pack_id,)
+        ).fetchall()
+        for lesson_id, field, title, keywords in rows:
+            table = fts_table(field)
+            columns = self.db.execute(
+                f"SELECT title, keywords, about, body FROM {table} WHERE rowid = ?", (lesson_id,)
+            ).fetchone()
+            if columns is not None:
+                self._count(field, columns, -1)
+            self.db.execute(f"DELETE FROM {table} WHERE rowid = ?", (lesson_id,))
+            titles.remove_title(self.db, lesson_id)
+            self.title_words.subtract(vocabulary.title_counts([title, *keywords.split("\n")]))
+        self.db.execute("DELETE FROM lesson WHERE pack = ?", (pack_id,))
+
+    def _count(self, field: str, columns: Iterable[str], sign: int) -> None:
+        distinct = set(" ".join(columns).split())
+        counter = self.terms.setdefault(field, Counter())
+        for term in distinct:
+            counter[term] += sign
+
+    def _add_field(self, field: str, key: str) -> None:
+        self.db.execute("INSERT INTO field(field, analyzer, docs) VALUES (?, ?, 0)", (field, key))
+        self.db.execute(
+            f"CREATE VIRTUAL TABLE {fts_table(field)} USING fts5("
+            "title, keywords, about, body, tokenize = 'ascii', detail = full)"
+        )
+        self.fields[field] = key
+
+    def finish(self, generation: int) -> None:
+        for field, counter in self.terms.items():
+            vocabulary.count_terms(self.db, field, +counter, 1)
+            vocabulary.count_terms(self.db, field, -counter, -1)
+        vocabulary.count_titles(self.db, self.title_words)
+        self.db.execute(
+            "UPDATE field SET docs = (SELECT count(*) FROM lesson WHERE lesson.field = field.field)"
+        )
+        lessons = self.db.execute("SELECT count(*) FROM lesson").fetchone()[0]
+        self.db.executemany(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+            [("schema", SCHEMA_VERSION), ("generation", generation), ("lessons", lessons)],
+        )
 
 
-def _meta(generation: int) -> dict[str, int]:
-    return {"schema": SCHEMA_VERSION, "generation": generation}
+def _build(db: sqlite3.Connection, docs: Iterable[LessonDoc], generation: int) -> int:
+    # Nothing reads this file until it is renamed into place whole: no journal needed.
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute(f"PRAGMA cache_size=-{BUILD_CACHE_KIB}")
+    db.executescript(SCHEMA)
+    db.execute("BEGIN")
+    writer = _Writer(db)
+    count = 0
+    for doc in docs:
+        writer.add(doc)
+        count += 1
+    writer.finish(generation)
+    db.execute("COMMIT")
+    for field in writer.fields:  # one b-tree per table, as compact as FTS5 makes it
+        table = fts_table(field)
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+    db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer again
+    return count
 
 
-def _ensure_field(writer: SegmentWriter, language: str) -> None:
-    name = text_field(language)
-    if name not in writer.schema:
-        analyzer = LessonAnalyzer(analyzer_key(language))
-        writer.add_field(name, TEXT(analyzer=analyzer, phrase=True))
-
-
-def _build_view(searcher: Searcher, toc: int) -> View:
-    reader = searcher.reader()
-    meta = _read_meta(searcher)
-    languages = {
-        name: searcher.schema[name].analyzer
-        for name in searcher.schema.names()
-        if name.startswith(TEXT_PREFIX) and reader.field_length(name) > 0
-    }
-    size = reader.doc_count_all()
-    view = View(
-        toc_generation=toc,
-        library_generation=meta.get("generation") if meta else None,
-        lessons=max(0, reader.doc_count() - (1 if meta else 0)),
-        languages=languages,
-    )
-    for facet in FACETS:
-        values: dict[str, int] = {}
-        for raw in reader.lexicon(facet):
-            ids = reader.postings(facet, raw).all_ids()
-            values[raw.decode("utf-8")] = bitset(ids, size)
-        view.facets[facet] = values
-    return view
-
-
-def _read_meta(searcher: Searcher) -> dict[str, int] | None:
-    stored = searcher.document(key=META_KEY)
-    meta = (stored or {}).get("meta")
-    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA_VERSION:
-        return None
-    return meta
-
-
-def bitset(ids: Iterable[int], size: int) -> int:
-    """A set of document numbers as the bits of one int: unions and counts run in C."""
-    bits = bytearray((size >> 3) + 1)
-    for docnum in ids:
-        bits[docnum >> 3] |= 1 << (docnum & 7)
-    return int.from_bytes(bits, "little")
-
-
-@contextmanager
-def _closing_what_whoosh_leaks() -> Iterator[None]:
-    """whoosh leaves a file open when it fails to read a damaged index; the file is closed
-    when the error is dropped, with a ResourceWarning that says nothing we do not know."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        yield
-        gc.collect()
-
-
-def _quietly(action: Callable[[], Any]) -> None:
+def _begin(db: sqlite3.Connection) -> Snapshot:
     try:
-        action()
-    except Exception:  # closing a damaged index must not hide the real problem
-        log.debug("closing a search resource failed", exc_info=True)
+        db.execute("BEGIN")
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        rows = db.execute("SELECT field, analyzer, docs FROM field").fetchall()
+    except sqlite3.Error as err:  # damaged, foreign, or gone under us
+        raise IndexUnavailable(str(err)) from err
+    if meta.get("schema") != SCHEMA_VERSION or "generation" not in meta:
+        raise IndexUnavailable("the index was built by another version")
+    fields = {name: analyzer(key) for name, key, _ in rows}
+    sizes = {name: docs for name, _, docs in rows}
+    return Snapshot(db, meta["generation"], meta.get("lessons", 0), fields, sizes)
+
+
+def _newest(folder: Path) -> Path | None:
+    try:
+        names = [n for n in os.listdir(folder) if FILE_NAME.fullmatch(n)]
+    except OSError:
+        return None
+    return folder / max(names) if names else None
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            os.remove(f"{path}{suffix}")
+
+
+def _remove_others(folder: Path, keep: str) -> None:
+    """Older index files (a reader still busy on one keeps its open file until it is done)
+    and anything else in the folder, such as an index of an older version."""
+    for entry in folder.iterdir():
+        if entry.name.startswith(keep):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError as err:  # left for the next rebuild
+            log.warning("search: could not remove %s: %s", entry, err)

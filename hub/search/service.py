@@ -26,17 +26,17 @@ from hub.db import connected
 from hub.library import Library
 from hub.models import LibraryState, Pack
 from hub.search import engine
-from hub.search.documents import library_docs, library_languages, pack_docs, title_rows
-from hub.search.index import IndexUnavailable, SearchIndex
+from hub.search.documents import library_docs, library_languages, pack_docs
+from hub.search.index import SearchIndex
 from hub.search.query import ParsedQuery
-from hub.search.titles import Suggestion, TitleIndex
+from hub.search.readers import IndexUnavailable
+from hub.search.titles import Suggestion, suggest
 from hub.settings import Config
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "search"
 CHECK_EVERY_SECONDS = 2.0  # how often a search looks for changes made by another process
-SYNC_TITLES_BELOW = 5000  # lessons; above, a stale title list is rebuilt in the background
 
 
 class SearchService:
@@ -44,9 +44,10 @@ class SearchService:
         self.config = config
         self.library = library
         self.background = background
-        self.index = SearchIndex(config.data_dir / "search")
+        self.index = SearchIndex(
+            config.data_dir / "search", config.search_readers, config.search_cache_bytes
+        )
         self.store = BlobStore(config.blobs_dir)
-        self._titles: TitleIndex | None = None
         self._jobs: dict[str, threading.Thread] = {}
         self._jobs_lock = threading.Lock()
         self._checked_at = 0.0
@@ -54,8 +55,8 @@ class SearchService:
     # --- Keeping up with the library ------------------------------------------------------
 
     def start(self) -> None:
-        """Open the index and rebuild it in the background if it does not match the library."""
-        self.index.open()
+        """Rebuild the index in the background if it does not match the library (it is not
+        loaded: a search reads the file where it lies)."""
         with connected():
             if self._stale():
                 self._start_job("rebuild", self._rebuild_job)
@@ -109,7 +110,6 @@ class SearchService:
             return
         self._checked_at = now
         try:
-            self.index.ensure_open()
             with connected():
                 stale = self._stale()
         except Exception:  # a check must never break the search that made it
@@ -163,10 +163,8 @@ class SearchService:
         filters = filters or engine.Filters()
         self._check_now_and_then()
         try:
-            self.index.ensure_open()
             with self.index.snapshot() as snap:
-                titles = self._titles_for(snap.view.library_generation, snap.view.lessons)
-                result = engine.run(snap, parsed, filters, page, readers, titles)
+                result = engine.run(snap, parsed, filters, page, readers)
         except IndexUnavailable:
             result = engine.SearchResult(query=parsed.text, page=page)
             if self._library_has_lessons():
@@ -187,16 +185,13 @@ class SearchService:
     def suggest(self, text: str, readers: tuple[str, ...] = ()) -> list[Suggestion]:
         """Titles as a student types; [] rather than an error when there is no index."""
         try:
-            self.index.ensure_open()
             with self.index.snapshot() as snap:
-                generation, lessons = snap.view.library_generation, snap.view.lessons
-            titles = self._titles_for(generation, lessons)
+                return suggest(snap.db, text, readers)
         except IndexUnavailable:
             return []
         except Exception:  # a keystroke must never fail; the search path repairs the index
             log.exception("search: suggestions failed for %r", text)
             return []
-        return titles.suggest(text, readers) if titles is not None else []
 
     def _library_has_lessons(self) -> bool:
         try:
@@ -204,22 +199,6 @@ class SearchService:
                 return Pack.select().exists()
         except Exception:  # only words a notice
             return True
-
-    def _titles_for(self, generation: int | None, lessons: int) -> TitleIndex | None:
-        """Titles matching the index generation: built now for a small library; for a big
-        one, the previous list serves while a fresh one is built in the background."""
-        titles = self._titles
-        if titles is not None and titles.generation == generation:
-            return titles
-        if titles is None or lessons < SYNC_TITLES_BELOW or not self.background:
-            self._load_titles(generation)
-            return self._titles
-        self._start_job("titles", lambda: self._load_titles(generation))
-        return titles
-
-    def _load_titles(self, generation: int | None) -> None:
-        with connected():
-            self._titles = TitleIndex(title_rows(), generation or 0)
 
 
 def attach(target: Flask | Library, config: Config) -> SearchService:

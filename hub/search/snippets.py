@@ -7,9 +7,10 @@ the matches.
 
 from __future__ import annotations
 
+import itertools
 from html import escape
 
-from hub.search.analysis import LessonAnalyzer, word_pattern
+from hub.search.analysis import LessonAnalyzer, word_spans, words
 
 SNIPPET_WORDS = 30
 CONTEXT_BEFORE = 8
@@ -20,22 +21,26 @@ TAIL_CHARS = 40  # punctuation after the last word of a text
 
 def make_snippet(text: str, analyzer: LessonAnalyzer, terms: frozenset[str]) -> str:
     """ "" when none of `terms` occurs in `text`."""
-    spans: list[tuple[int, int]] = []
+    if not terms:
+        return ""
+    found = words(text)
+    term = analyzer.term  # remembers each written word's term: a dict lookup per word
     matches: list[tuple[int, str]] = []  # (word number, term)
-    for number, found in enumerate(word_pattern().finditer(text)):
-        if number >= MAX_SCANNED_WORDS or (matches and number > matches[0][0] + 2 * SNIPPET_WORDS):
+    for number, word in enumerate(found[:MAX_SCANNED_WORDS]):
+        if matches and number > matches[0][0] + 2 * SNIPPET_WORDS:
             break
-        spans.append(found.span())
-        term = analyzer.term(found.group())
-        if term is not None and term in terms:
-            matches.append((number, term))
+        matched = term(word)
+        if matched is not None and matched in terms:
+            matches.append((number, matched))
             if len(matches) >= MAX_MATCHES:
                 break
     if not matches:
         return ""
     first = _best_window(matches)
     start = max(0, first - CONTEXT_BEFORE)
-    end = min(len(spans), start + SNIPPET_WORDS)
+    end = min(len(found), start + SNIPPET_WORDS)
+    # Only the words up to the window's end need their places in the text.
+    spans = list(itertools.islice(word_spans(text), end + 1))
     marked = {number for number, _ in matches if start <= number < end}
     return _render(text, spans, start, end, marked)
 
@@ -51,19 +56,22 @@ def _best_window(matches: list[tuple[int, str]]) -> int:
 
 
 def _render(text: str, spans: list[tuple[int, int]], start: int, end: int, marked: set[int]) -> str:
+    """The window's text, escaped, with the marked words in <mark>: escaped in a few pieces
+    (between the marks), not word by word."""
     out = ["…"] if start > 0 else []
     cursor = spans[start][0] if start > 0 else 0
-    for number in range(start, end):
+    for number in sorted(marked):
         begin, finish = spans[number]
         out.append(escape(text[cursor:begin]))
-        word = escape(text[begin:finish])
-        out.append(f"<mark>{word}</mark>" if number in marked else word)
+        out.append(f"<mark>{escape(text[begin:finish])}</mark>")
         cursor = finish
-    if end < len(spans):
-        tail = text[cursor : cursor + 1]
+    last = spans[end - 1][1]
+    out.append(escape(text[cursor:last]))
+    if end < len(spans):  # a word follows the window
+        tail = text[last : last + 1]
         out.append((tail if tail in ".!?" else "") + " …")
     else:
-        out.append(escape(text[cursor : cursor + TAIL_CHARS]))
+        out.append(escape(text[last : last + TAIL_CHARS]))
     return " ".join("".join(out).split())
 
 

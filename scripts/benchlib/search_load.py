@@ -1,0 +1,176 @@
+"""Section "search-load": a class searching at once over HTTP, on the 20,000-lesson school
+library (scripts/benchlib/school_library.py) served by a real `learnhub serve`.
+
+Measures the restart time to the first 200 with the library in place, idle RSS, then
+32 clients sending random searches (/api/search: one word, two words, misspelt words) and
+search-as-you-type prefixes (/api/search/suggest), each for the run's duration, with RSS after
+each. Budgets (32 clients, 2 cores): searches >= 250 req/s with p95 < 150 ms, suggestions p95
+< 30 ms, RSS < 150 MB after every load (peak < 200 MB), idle < 80 MB, restart < 1 s.
+
+On its own, against a data dir that already holds the library (a copy is served):
+
+    .venv/bin/python scripts/benchlib/search_load.py --data /tmp/biglib-data \\
+        --library /tmp/schoollib [--duration 10] [--clients 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+if __name__ == "__main__":  # run on its own: make `benchlib` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchlib import school_library
+from benchlib.context import BenchError, Context
+from benchlib.loadgen import LoadResult, Picker, Request, load
+from benchlib.report import MB, Row, SectionResult, at_least, info, under
+from benchlib.server import HubServer, ServerError
+
+SEARCH_RATE_BUDGET = 250.0
+SEARCH_P95_BUDGET = 0.150
+SUGGEST_P95_BUDGET = 0.030
+RSS_BUDGET = 150 * MB
+PEAK_RSS_BUDGET = 200 * MB
+IDLE_RSS_BUDGET = 80 * MB
+RESTART_BUDGET = 1.0
+IDLE_SETTLE = 1.0
+WARM_UP = 1.0
+ACCEPT = (("Accept-Language", "en"),)
+
+
+def run(ctx: Context) -> SectionResult:
+    result = SectionResult("search-load")
+    try:
+        library = _library(ctx)
+        data = ctx.scratch / "search-load-data"
+        ctx.say(f"importing {len(library.folders)} packs of the school library")
+        began = time.perf_counter()
+        ctx.learnhub_cli("content", "import", "--data", str(data), *map(str, library.folders))
+        seconds = time.perf_counter() - began
+        result.add(info("import + index of the library", seconds, f"{seconds:.0f} s"))
+        measure(ctx.server(data, "search-load"), library, ctx.clients, ctx.duration, result)
+    except (BenchError, ServerError) as err:
+        result.error = str(err)
+    return result
+
+
+def _library(ctx: Context) -> school_library.SchoolLibrary:
+    ctx.say("writing the 20,000-lesson school library")
+    return school_library.build(ctx.scratch / "school-library")
+
+
+def searches_of(folder: Path) -> tuple[list[str], list[str]]:
+    """Queries and typing prefixes for a library already written (its pack.json titles)."""
+    titles = []
+    for manifest in sorted(folder.glob("*/pack.json")):
+        titles += [entry["title"] for entry in json.loads(manifest.read_text())["lessons"]]
+    topical = sorted({word for title in titles for word in title.lower().split()})
+    return school_library._searches(random.Random(5), titles, topical)
+
+
+def measure(
+    server: HubServer,
+    library: school_library.SchoolLibrary,
+    clients: int,
+    duration: float,
+    result: SectionResult,
+) -> None:
+    started = server.start()
+    try:
+        result.add(
+            under("restart to the first 200", started, f"{started:.2f} s", RESTART_BUDGET, "< 1 s")
+        )
+        time.sleep(IDLE_SETTLE)  # let start-up work settle before weighing the idle hub
+        idle = server.rss_bytes()
+        result.add(under("RSS idle", idle, _mb(idle), IDLE_RSS_BUDGET, "< 80 MB"))
+        searches = _picker("/api/search", library.queries)
+        suggestions = _picker("/api/search/suggest", library.prefixes)
+        for name, pick, p95_budget in (
+            ("random searches", searches, SEARCH_P95_BUDGET),
+            ("typing prefixes (suggest)", suggestions, SUGGEST_P95_BUDGET),
+        ):
+            load(server.port, pick, min(clients, 4), WARM_UP)
+            outcome = load(server.port, pick, clients, duration)
+            server.check_alive()
+            result.raw[name] = outcome.summary()
+            _rows(result, name, outcome, p95_budget, name == "random searches")
+            rss = server.rss_bytes()
+            result.add(under(f"  RSS after {name}", rss, _mb(rss), RSS_BUDGET, "< 150 MB"))
+        peak = server.peak_rss_bytes()
+        result.add(under("peak RSS", peak, _mb(peak), PEAK_RSS_BUDGET, "< 200 MB"))
+    finally:
+        server.stop()
+
+
+def _picker(path: str, texts: list[str]) -> Picker:
+    requests = [Request(f"{path}?{urllib.parse.urlencode({'q': t})}", ACCEPT) for t in texts]
+    return lambda rng: rng.choice(requests)
+
+
+def _rows(
+    result: SectionResult, name: str, outcome: LoadResult, p95_budget: float, rate: bool
+) -> None:
+    p50, p95 = outcome.percentile(0.5), outcome.percentile(0.95)
+    shown = (
+        f"{outcome.per_second:.0f} req/s, p50 {_ms(p50)} / p95 {_ms(p95)} ms, "
+        f"{outcome.error_count} errors"
+    )
+    if rate:
+        result.add(
+            at_least(
+                f"{name}, {outcome.clients} clients", outcome.per_second, shown,
+                SEARCH_RATE_BUDGET, ">= 250 req/s",
+            )
+        )  # fmt: skip
+    else:
+        result.add(Row(f"{name}, {outcome.clients} clients", outcome.per_second, shown))
+    budget = f"p95 < {p95_budget * 1000:.0f} ms"
+    ok = p95 is not None and p95 < p95_budget and not outcome.error_count
+    result.add(Row(f"  {name} p95", p95, f"{_ms(p95)} ms", budget, ok))
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def _mb(size: float) -> str:
+    return f"{size / MB:.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="search_load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="a data dir with the library")
+    parser.add_argument("--library", type=Path, required=True, help="the library's pack folders")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--learnhub", type=Path, default=Path(".venv/bin/learnhub"))
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    args = parser.parse_args(argv)
+    queries, prefixes = searches_of(args.library)
+    library = school_library.SchoolLibrary([], [], {}, queries, prefixes)
+    scratch = Path(tempfile.mkdtemp(prefix="learnhub-search-load-"))
+    try:
+        data = scratch / "data"
+        shutil.copytree(args.data, data)  # the server may rebuild or migrate: never the original
+        server = HubServer(args.learnhub.resolve(), data, scratch / "server.log")
+        result = SectionResult("search-load")
+        measure(server, library, args.clients, args.duration, result)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for row in result.rows:
+        print(f"{row.measure:45} {row.shown:60} {row.budget:16} {row.verdict}")
+    if args.json:
+        args.json.write_text(json.dumps(result.raw, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
