@@ -272,6 +272,29 @@ def test_a_copied_session_cookie_stops_working_when_the_session_ends(
     assert bystander.get("/api/session").status == 200  # nobody else is signed out
 
 
+def test_a_pin_or_password_changed_by_any_path_ends_the_sessions(tmp_path: Path) -> None:
+    """A database trigger ends them, whoever writes the new hash (the CLI, a roster from
+    central): here a bare UPDATE, as the roster applier makes."""
+    app = create_app(load_config(tmp_path / "data", {"load_samples": False}, environ={}))
+    with app.app_context(), connected():
+        amina = Learner.add("Amina Juma", pin="1234")
+        coach = StaffUser.add("Coach Carter", "coach", "coach-password")
+    learner, staff = app.test_client(), app.test_client()
+    assert (
+        learner.post("/api/session", json={"username": "amina-juma", "pin": "1234"}).status_code
+        == 201
+    )
+    assert staff.post("/api/session", json=COACH).status_code == 201
+    with app.app_context(), connected():
+        Learner.update(language="sw").where(Learner.id == amina.id).execute()
+        assert learner.get("/api/session").status_code == 200  # other changes end nothing
+        Learner.update(pin_hash=people.hash_pin("9753")).where(Learner.id == amina.id).execute()
+        new = people.hash_secret("a-new-password")
+        StaffUser.update(password_hash=new).where(StaffUser.id == coach.id).execute()
+    assert learner.get("/api/session").status_code == 401
+    assert staff.get("/api/session").status_code == 401
+
+
 @pytest.mark.server
 def test_signed_in_pages_and_answers_are_not_stored(hub: tuple[LiveServer, dict]) -> None:
     server, _ = hub
