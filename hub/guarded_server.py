@@ -19,6 +19,7 @@ the app may refuse it. Here, with waitress's own threads and loop:
 from __future__ import annotations
 
 import functools
+import logging
 import socket
 import time
 from collections import Counter
@@ -36,6 +37,8 @@ from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
 from hub.settings import Config
+
+log = logging.getLogger(__name__)
 
 # Connections taken from the listening socket per turn of the loop: a flood of them is
 # refused quickly instead of one per turn while an honest client waits behind it.
@@ -180,7 +183,7 @@ class GuardedChannel(HTTPChannel):
         self.server.per_address[self.peer] += 1
 
     def del_channel(self, map: dict | None = None) -> None:
-        counted = self._fileno in self.server.active_channels
+        counted = self.server.active_channels.get(self._fileno) is self
         super().del_channel(map)
         if counted:
             self.server.forget(self.peer)
@@ -192,12 +195,26 @@ class GuardedServer(TcpWSGIServer):
     def __init__(self, app: Any, sockets: dict, guard: Guard, **kw: Any) -> None:
         self.guard = guard
         self.per_address: Counter[str] = Counter()
+        self.refusing: set[str] = set()  # addresses at their share, logged once each time
         super().__init__(app, sockets, **kw)
 
     def forget(self, peer: str) -> None:
         self.per_address[peer] -= 1
+        if self.per_address[peer] < self.guard.per_address:
+            self.refusing.discard(peer)
         if self.per_address[peer] <= 0:
             del self.per_address[peer]
+
+    def refuse(self, conn: socket.socket, peer: str) -> None:
+        conn.close()  # over its share: it waits for no slot, and blocks nobody's
+        if peer not in self.refusing:
+            self.refusing.add(peer)
+            log.warning(
+                "%s holds %d connections; more from it are closed until some end "
+                "(setting connections_per_address)",
+                peer,
+                self.guard.per_address,
+            )
 
     def handle_accept(self) -> None:
         for _ in range(ACCEPT_BATCH):
@@ -208,7 +225,7 @@ class GuardedServer(TcpWSGIServer):
                 return
             conn, addr = accepted
             if self.per_address[addr[0]] >= self.guard.per_address:
-                conn.close()  # over its share: it waits for no slot, and blocks nobody's
+                self.refuse(conn, addr[0])
                 continue
             self.channel_class(self, conn, addr, self.adj, map=self._map)
 

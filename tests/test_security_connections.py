@@ -219,8 +219,14 @@ def test_connections_over_one_address_s_share_are_closed_at_once(hub: Served) ->
         assert len(closed) == 300 - PER_ADDRESS
         # Its own share is served as anyone's: closed only at the header deadline.
         share = [sock for sock in socks if sock not in closed]
-        assert closed_of(share, 1, seconds=HEADER_TIMEOUT + 3) != []
+        first = closed_of(share, 1, seconds=HEADER_TIMEOUT + 3)
+        assert first != []
         assert time.monotonic() - began > HEADER_TIMEOUT - 0.2
+        rest = [sock for sock in share if sock not in first]
+        assert len(closed_of(rest, len(rest), seconds=3.0)) == len(rest)
+        # Once they are gone the address has its whole share again: nothing was miscounted.
+        again = hold(stack, hub.port, "127.0.0.4", PER_ADDRESS)
+        assert closed_of(again, 1, seconds=0.5) == []
 
 
 def test_half_sent_headers_are_closed_at_the_header_deadline_however_slowly_dripped(
