@@ -45,6 +45,8 @@ from hub.db import connected, db, write_lock
 from hub.sync_models import HubState, SentBundle
 from hub.sync_service import ReplyResult, SyncError, SyncService
 from sync.central.receipts import verify_receipt
+from sync.identity import KeyPair
+from sync.request_auth import signed_headers
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +191,10 @@ class CentralClient:
         bounds: Bounds | None = None,
         reply_max_bytes: int | None = None,
         timeout: float | None = None,
+        keys: KeyPair | None = None,
     ) -> None:
-        """`timeout` shortens the time any one answer may take (a quick probe)."""
+        """`timeout` shortens the time any one answer may take (a quick probe); with `keys`,
+        every call is signed as this hub (central refuses unsigned sync calls)."""
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SyncError(f"{base_url!r} is not a central server address (http://...).")
@@ -203,6 +207,7 @@ class CentralClient:
             bounds = dataclasses.replace(bounds, seconds=min(bounds.seconds, timeout))
         self.bounds = bounds
         self.reply_max_bytes = reply_max_bytes or default_config().sync_reply_max_bytes
+        self.keys = keys
         self.counters = Counters()
 
     @classmethod
@@ -216,6 +221,7 @@ class CentralClient:
             bandwidth,
             bounds=Bounds.of(service.config, slowest=bandwidth.per_second),
             reply_max_bytes=service.config.sync_reply_max_bytes,
+            keys=service.keys,
             **options,
         )
 
@@ -224,6 +230,11 @@ class CentralClient:
     def _exchange(self) -> Exchange:
         self.counters.requests += 1
         return Exchange(self.parts, self.bounds, f"Central at {self.base_url.rstrip('/')}")
+
+    def _signature(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        if self.keys is None:
+            return {}
+        return signed_headers(self.keys, method, self._path(path), body)
 
     def _path(self, path: str) -> str:
         return urlsplit(urljoin(self.base_url, path.lstrip("/"))).path
@@ -236,6 +247,9 @@ class CentralClient:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """One request; its JSON answer (capped). Failures become one SyncError sentence."""
+        # A chunk's bytes are not signed: the whole file's sha256, checked on finish, is.
+        signed = body if isinstance(body, bytes) else b""
+        headers = {**(headers or {}), **self._signature(method, path, signed)}
         try:
             with _as_sync_errors(), self._exchange() as exchange:
                 response = exchange.request(method, self._path(path), body, headers)
@@ -355,6 +369,7 @@ class CentralClient:
         try:
             with _as_sync_errors(), self._exchange() as exchange:
                 headers = {"Range": f"bytes={have}-"} if have else {}
+                headers |= self._signature("GET", url)
                 response = exchange.request("GET", self._path(url), headers=headers)
                 have = self._start_of(response, partial, have)
                 total = have + self._announced(response, have)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from content.errors import PackError
 from content.manifest import version_key
 from hub.auth import require
+from hub.bounded_http import Bounds
 from hub.csrf import check_csrf
 from hub.discovery import Advertiser, DiscoveryError, Neighbour, browse
 from hub.models import Pack
@@ -45,7 +46,8 @@ def index() -> ResponseReturnValue:
 def packs() -> ResponseReturnValue:
     given = request.args.get("url", "")
     try:
-        neighbour = NeighbourHub(given, timeout=OFFERS_TIMEOUT_SECONDS)
+        bounds = Bounds.of(current_app.config["LEARNHUB"])
+        neighbour = NeighbourHub(given, bounds, timeout=OFFERS_TIMEOUT_SECONDS)
         offers = neighbour.offers()
     except PackError as err:
         flash(str(err))
