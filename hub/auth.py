@@ -54,14 +54,11 @@ def _identity_still_valid(stored: dict[str, Any] | None, token: str | None) -> I
         who = Identity(**stored)
     except TypeError:
         return None
-    if not SigninSession.is_live(token, who.id, who.username, None if _learner(who) else who.role):
+    role = None if who.role == LEARNER else who.role
+    if not SigninSession.is_live(token, who.id, who.username, role):
         session.clear()
         return None
     return who
-
-
-def _learner(who: Identity) -> bool:
-    return who.role == LEARNER
 
 
 def current_learner() -> Learner | None:

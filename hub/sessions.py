@@ -12,6 +12,7 @@ import secrets
 
 from peewee import AutoField, CharField, ForeignKeyField
 
+from hub.db import db
 from hub.models import BaseModel
 from hub.people import Learner, StaffUser, now_text
 
@@ -32,9 +33,10 @@ class SigninSession(BaseModel):
         """A new session for `person`; returns its token for the cookie."""
         token = secrets.token_urlsafe(24)
         owner = cls._owner(person)
-        cls.insert(token=token, **{owner.name: person.id}).execute()
-        newest_first = cls.select(cls.id).where(owner == person.id).order_by(cls.id.desc())
-        cls.delete().where(cls.id.in_(newest_first.offset(PER_ACCOUNT))).execute()
+        with db.atomic():  # one commit (one fsync) for both
+            cls.insert(token=token, **{owner.name: person.id}).execute()
+            newest_first = cls.select(cls.id).where(owner == person.id).order_by(cls.id.desc())
+            cls.delete().where(cls.id.in_(newest_first.offset(PER_ACCOUNT))).execute()
         return token
 
     @classmethod
