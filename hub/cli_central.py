@@ -231,7 +231,7 @@ def hubs_add(data_dir: Path | None, database_url: str | None, identity_file: Pat
     """Enrol (and approve) a hub from the JSON `learnhub sync identity` printed on it."""
     try:
         document = json.loads(identity_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise CentralError(f"{identity_file} is not a JSON identity file.") from None
     with opened(data_dir, database_url):
         hub = enrol(document)

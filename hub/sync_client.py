@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from content import durable
 from content.blobstore import hash_file
 from content.source import size_text
 from hub.bounded_http import (
@@ -545,7 +546,7 @@ class Pending:
         if url != self.url:
             self.clear()
         self.inbox.mkdir(parents=True, exist_ok=True)
-        self.note.write_text(json.dumps({"base": self.base_url, "url": url}), encoding="utf-8")
+        durable.write_text(self.note, json.dumps({"base": self.base_url, "url": url}))
 
     def clear(self) -> None:
         for path in (self.file, self.file.with_name(self.file.name + ".part"), self.note):
@@ -612,7 +613,7 @@ def _as_sync_errors() -> Iterator[None]:
 def _json(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile answer's nesting
         return {}
     return doc if isinstance(doc, dict) else {}
 

@@ -160,6 +160,24 @@ def test_a_dripping_central_is_cut_off_at_the_deadline(tmp_path: Path, in_header
     assert "did not finish answering" in status.out  # the admin page and status say why
 
 
+def test_deeply_nested_json_from_central_is_one_sentence(tmp_path: Path) -> None:
+    data = tmp_path / "hub"
+    learnhub(data, "sync", "status")
+    nested = "[" * 200_000 + "]" * 200_000
+
+    def deep(handler: Any, hostile: HostileServer) -> None:
+        body = nested.encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with HostileServer({"/api/sync/identity": deep}) as central:
+        run = learnhub(data, "sync", "push", central.url)
+    assert_one_sentence(run, "identity is not usable")
+
+
 def test_a_reply_over_the_limit_is_refused_before_a_byte_is_written(
     app: Flask, tmp_path: Path
 ) -> None:
