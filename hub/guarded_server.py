@@ -19,6 +19,7 @@ the app may refuse it. Here, with waitress's own threads and loop:
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import socket
 import time
@@ -94,6 +95,21 @@ class CappedBuffer(OverflowableBuffer):
         super().append(s)
 
 
+class BodyTooLarge(RequestEntityTooLarge):
+    """waitress's 413, as the JSON error every /api/ call answers with, else in words."""
+
+    def __init__(self, limit: int, path: str) -> None:
+        super().__init__(f"The request's body is larger than {limit:,} bytes, the most it may be.")
+        self.json = path.startswith("/api/")
+
+    def to_response(self, ident: str | None = None) -> tuple[str, list, bytes]:
+        if not self.json:
+            return super().to_response(ident)
+        error = {"error": {"code": "too_large", "message": self.body}}
+        headers = [("Content-Type", "application/json")]
+        return f"{self.code} {self.reason}", headers, json.dumps(error).encode()
+
+
 class GuardedParser(HTTPRequestParser):
     """waitress's request parser, refusing a body over its route's limit before keeping any."""
 
@@ -126,7 +142,7 @@ class GuardedParser(HTTPRequestParser):
         return consumed
 
     def _refuse(self, data: bytes) -> int:
-        self.error = RequestEntityTooLarge(f"The body is larger than {self.body_limit} bytes.")
+        self.error = BodyTooLarge(self.body_limit, self.path)
         self.completed = True
         # No "100 Continue" for a body we refuse; waitress would send one and wait for it.
         self.expect_continue = False

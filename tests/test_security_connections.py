@@ -7,6 +7,7 @@ Every socket has a timeout and every wait a deadline.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import socket
@@ -108,6 +109,16 @@ def status_of(sock: socket.socket, timeout: float = 2.0) -> int | None:
     except ConnectionResetError:
         return None
     return int(head.split(b" ", 2)[1])
+
+
+def answer_of(sock: socket.socket, timeout: float = 2.0) -> tuple[int, bytes]:
+    """The status and body of the answer on `sock`, read to the end of the connection."""
+    sock.settimeout(timeout)
+    answer = b""
+    while data := sock.recv(65536):
+        answer += data
+    head, body = answer.split(b"\r\n\r\n", 1)
+    return int(head.split(b" ", 2)[1]), body
 
 
 def get(port: int, path: str = "/healthz", source: str = "127.0.0.1") -> int | None:
@@ -261,8 +272,11 @@ def test_a_body_over_the_routes_limit_is_refused_as_the_headers_arrive(
     with connect(hub.port) as sock:
         sock.sendall(post_head("/api/progress", length))
         began = time.monotonic()
-        assert status_of(sock) == 413
+        status, body = answer_of(sock)
+        assert status == 413
         assert time.monotonic() - began < 2.0
+        error = json.loads(body)["error"]
+        assert error["code"] == "too_large" and f"{SMALL_LIMIT:,} bytes" in error["message"]
 
 
 def test_a_refused_body_is_never_written_to_the_servers_temp_dir(hub: Served) -> None:
