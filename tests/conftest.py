@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -69,6 +70,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _without_clock_rights(argv: list[str]) -> list[str]:
+    """Tests run as root, and a hub corrects the system clock from a coach's device: a test
+    server must never be able to set this machine's real clock (one did, to 2099)."""
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")  # util-linux, on every Debian
+    if setpriv is None:
+        raise RuntimeError("setpriv (util-linux) is needed to run test servers as root")
+    return [setpriv, "--bounding-set=-sys_time", *argv]
+
+
 class ServerProcess:
     """A server of ours in its own process on 127.0.0.1, started as an operator would."""
 
@@ -80,7 +92,9 @@ class ServerProcess:
         self.log = data_dir.parent / f"{self.name}-{self.port}.log"
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.process = subprocess.Popen(
+                _without_clock_rights(argv), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

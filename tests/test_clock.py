@@ -227,3 +227,20 @@ def test_the_app_keeps_its_clock_in_the_data_dir(
     client.get("/healthz")
     assert app.extensions["clock"].data_dir == data_dir
     assert json.loads((data_dir / "clock.json").read_text())["last_seen"] > NOW
+
+
+def test_test_servers_cannot_set_this_machines_clock(tmp_path: Path) -> None:
+    """The suite runs as root in CI; a live hub told a far date must not move the real clock."""
+    from tests.conftest import LiveServer
+
+    server = LiveServer(tmp_path / "data", env={"LEARNHUB_LOAD_SAMPLES": "false"})
+    try:
+        server.wait_until_ready()
+        status = Path(f"/proc/{server.process.pid}/status").read_text()
+    finally:
+        server.stop()
+    bounding = int(
+        next(line for line in status.splitlines() if line.startswith("CapBnd:")).split()[1], 16
+    )
+    cap_sys_time = 25
+    assert not bounding & (1 << cap_sys_time)
