@@ -143,6 +143,18 @@ def test_the_learners_sign_in_pages_carry_next_to_the_end(hub: LiveServer) -> No
     assert _where(landed, hub.url) == SAFE
 
 
+@pytest.mark.server
+def test_a_page_that_needs_sign_in_comes_back_after_it(hub: LiveServer) -> None:
+    coach = Client(hub.url)
+    refused = coach.get("/coach/?class=1")
+    link = re.search(r'href="(/signin\?next=[^"]+)"', refused.text)
+    assert refused.status == 401 and link, refused.text[-600:]
+    staff_link = re.search(r'href="(/signin/staff\?next=[^"]+)"', coach.get(link[1]).text)
+    page = staff_link[1].replace("&amp;", "&")
+    form = {"username": "coach-carter", "password": "coach-password"}
+    assert _where(coach.post_form(page, form, "/signin/staff"), hub.url) == "/coach/?class=1"
+
+
 def _central_signin(central: CentralServer, target: str) -> Reply:
     form = {"username": "zawadi", "password": "a good password"}
     return Client(central.url).post_form(f"/signin?next={_q(target)}", form, "/signin")
