@@ -10,8 +10,8 @@ the app may refuse it. Here, with waitress's own threads and loop:
   so they wait in front of nobody, and the total fits a class of phones;
 - a connection has `header_timeout` seconds, from connecting or from the first byte of a
   request, to finish that request's headers, however slowly it drips them; between requests
-  and during a stalled upload, waitress's idle timeout (`idle_timeout`) applies, looked at
-  every second;
+  and during a stalled upload `idle_timeout` applies, and to an answer the client stopped
+  reading `send_timeout`, looked at every second;
 - a body larger than its route's limit is answered 413 as soon as the headers arrive
   (Content-Length), or as soon as a chunked body passes the limit, and none of it is kept.
 """
@@ -66,6 +66,7 @@ class Guard:
     per_address: int  # open connections from one client address
     header_timeout: int  # seconds to finish a request's headers
     idle_timeout: int  # seconds a connection may sit idle between requests or mid-upload
+    send_timeout: int  # seconds an answer may wait for its client to read on (a paused video)
     bodies: BodyLimits
 
     @classmethod
@@ -75,6 +76,7 @@ class Guard:
             per_address=config.connections_per_address,
             header_timeout=config.header_timeout,
             idle_timeout=config.idle_timeout,
+            send_timeout=config.send_timeout,
             bodies=BodyLimits(config.max_body_bytes, routes),
         )
 
@@ -232,6 +234,15 @@ class GuardedServer(TcpWSGIServer):
                 self.guard.per_address,
             )
 
+    def maintenance(self, now: float) -> None:
+        """waitress's idle check (every MAINTENANCE_SECONDS), with a longer wait for an answer
+        its client stopped reading: a paused video resumes on the same connection."""
+        for channel in self.active_channels.values():
+            sending = channel.total_outbufs_len > 0
+            timeout = self.guard.send_timeout if sending else self.guard.idle_timeout
+            if not channel.requests and channel.last_activity < now - timeout:
+                channel.will_close = True
+
     def handle_accept(self) -> None:
         for _ in range(ACCEPT_BATCH):
             if len(self._map) >= self.adj.connection_limit:
@@ -273,7 +284,6 @@ def create_server(
         threads=threads,
         ident=ident,
         connection_limit=guard.connection_limit,
-        channel_timeout=guard.idle_timeout,
         cleanup_interval=MAINTENANCE_SECONDS,
         # select() cannot watch a descriptor above 1023; poll() has no such limit.
         asyncore_use_poll=True,

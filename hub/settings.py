@@ -85,6 +85,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "send_timeout",
+        120,
+        "Seconds an answer may wait for its client to read more of it (a paused video) before "
+        "the connection is closed.",
+        int,
+    ),
+    Setting(
         "max_body_bytes",
         1024**2,
         "Largest request body (forms, JSON calls), in bytes; a larger one is refused (413) as "

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from hub.views.admin import UPLOAD_SLACK
 from sync.central.uploads import UploadLimits
 from tests.central_helpers import CentralServer
 from tests.conftest import LiveServer, ServerProcess
+from tests.content_helpers import PACK_ID, sample_files, write_pack_dir
 
 HEADER_TIMEOUT = 2  # seconds, the servers' `header_timeout` here (10 by default)
 IDLE_TIMEOUT = 5  # seconds, the servers' `idle_timeout` here (20 by default)
@@ -31,6 +36,7 @@ PER_ADDRESS = 64  # the default `connections_per_address`
 SMALL_LIMIT = 1024 * 1024  # the default `max_body_bytes`
 ROSTER_LIMIT = MAX_CSV_BYTES + UPLOAD_SLACK  # the roster import's CSV and the form around it
 CHUNK_LIMIT = UploadLimits().max_chunk + 64 * 1024  # one chunk of a hub's sync upload
+VIDEO_BYTES = 32 * 1024 * 1024
 HALF_SENT = b"GET / HTTP/1.1\r\nHost: hub\r\nUser-Agent: slow"
 
 
@@ -70,6 +76,11 @@ def _environment(tmpdir: Path) -> dict[str, str]:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("guarded-hub")
     (root / "tmp").mkdir()
+    # A video far larger than the socket buffers, so a download can be paused half-way.
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(VIDEO_BYTES)
+    pack = write_pack_dir(root / "pack", files={**sample_files(), "v/intro.mp4": video})
+    learnhub = [sys.executable, "-m", "hub", "content", "import", str(pack)]
+    subprocess.run([*learnhub, "--data", str(root / "data")], check=True, timeout=120)
     server = LiveServer(root / "data", env=_environment(root / "tmp"))
     try:
         server.wait_until_ready()
@@ -169,6 +180,34 @@ def closed_after(sock: socket.socket, seconds: float, drip: bytes = b"") -> floa
     return None
 
 
+@contextmanager
+def paused_download(hub: Served, source: str) -> Iterator[socket.socket]:
+    """The intro video asked for and not read: a student paused it."""
+    lesson = f"/api/lessons/{PACK_ID}/intro-video"
+    with urllib.request.urlopen(f"http://127.0.0.1:{hub.port}{lesson}", timeout=5) as answer:
+        path = json.load(answer)["files"]["main"]
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # before connecting
+        sock.settimeout(5.0)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", hub.port))
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: hub\r\n\r\n".encode())
+        yield sock
+
+
+def read_download(sock: socket.socket) -> tuple[int, int]:
+    """Read a download to its end: (its Content-Length, the body bytes that came)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer and (data := sock.recv(65536)):
+        answer += data
+    head, body = answer.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])
+    received = len(body)
+    while received < length and (data := sock.recv(1024 * 1024)):
+        received += len(data)
+    return length, received
+
+
 def hold(stack: ExitStack, port: int, source: str, count: int, send: bytes = b"") -> list:
     socks = []
     for _ in range(count):
@@ -251,8 +290,10 @@ def test_half_sent_headers_are_closed_at_the_header_deadline_however_slowly_drip
         assert closed_after(idle, 1.0) is not None  # a connection that never spoke
 
 
-def test_an_idle_kept_alive_connection_is_closed_after_the_idle_timeout(hub: Served) -> None:
-    with connect(hub.port, "127.0.0.5") as sock:
+def test_an_idle_kept_alive_connection_is_closed_after_the_idle_timeout_a_paused_video_is_not(
+    hub: Served,
+) -> None:
+    with connect(hub.port, "127.0.0.5") as sock, paused_download(hub, "127.0.0.6") as video:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
         assert status_of(sock) == 200
         # Past the header deadline it is still open: waiting between requests is not sending
@@ -260,6 +301,9 @@ def test_an_idle_kept_alive_connection_is_closed_after_the_idle_timeout(hub: Ser
         assert closed_after(sock, HEADER_TIMEOUT + 1) is None
         # Waitress's maintenance, once a second, closes it; the margin is for a busy machine.
         assert closed_after(sock, IDLE_TIMEOUT + 6) is not None
+        # The video, not read for as long, waits for its reader (`send_timeout`, 120 s).
+        length, received = read_download(video)
+        assert received == length > VIDEO_BYTES
 
 
 # --- bodies -------------------------------------------------------------------------------
