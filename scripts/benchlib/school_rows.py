@@ -26,6 +26,8 @@ def load_rows(
     else:
         result.add(at_least(title, numbers.per_second, rate, floor, f">= {floor:g} req/s"))
     shown = f"{_ms(numbers.p50)} / {_ms(numbers.p95)} ms"
+    if numbers.p95 is None and numbers.requests:
+        shown = "every answer slower than the timeout"
     if p95_ceiling is None:
         result.add(info("  latency p50 / p95", numbers.p95, shown))
     else:

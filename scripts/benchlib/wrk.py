@@ -5,7 +5,9 @@ a cache keeps hot.
 wrk keeps its connections busy (a closed loop, like benchlib.loadgen) with far less CPU per
 request than a Python client, which matters on a 2-core machine where the client shares the
 CPU with the server it measures. Its own error counts cover sockets, timeouts and statuses
->= 400; the script below also counts every answer that is not 2xx.
+>= 400; the script below also counts every answer that is not 2xx. An answer slower than the
+timeout is counted as a socket timeout and left out of wrk's latency percentiles: when no
+answer came in time, there are no percentiles (None), not zeros.
 """
 
 from __future__ import annotations
@@ -175,11 +177,12 @@ def _parse(stdout: str, stderr: str) -> Numbers:
     bad = raw["non2xx"] or raw["status_400_up"]
     if bad:
         errors["not 2xx"] = bad
+    timed = raw["max_us"] > 0  # some answer came within the timeout
     return Numbers(
         requests=raw["requests"] - bad,
         seconds=raw["microseconds"] / 1e6,
         bytes_read=raw["bytes"],
-        p50=raw["p50_us"] / 1e6 if raw["requests"] else None,
-        p95=raw["p95_us"] / 1e6 if raw["requests"] else None,
+        p50=raw["p50_us"] / 1e6 if timed else None,
+        p95=raw["p95_us"] / 1e6 if timed else None,
         errors=errors,
     )
