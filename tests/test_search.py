@@ -298,7 +298,7 @@ def test_languages_without_a_stemmer_match_prefixes(client: FlaskClient) -> None
 
 
 def test_each_language_drops_its_own_stop_words(client: FlaskClient) -> None:
-    assert found(client, "les") == []  # a French stop word whoosh's list lacks
+    assert found(client, "les") == []  # a French stop word the Snowball list lacks
     # "de" and "l'" are French stop words: the French lesson matches without them.
     assert found(client, "le cycle de l'eau")[0] == "sciences-fr/cycle-eau"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -233,27 +234,47 @@ def test_index_deleted_under_a_running_server(hub: Flask, config: Config) -> Non
     assert keys(hub, "breathing") == ["science-en/running"]
 
 
-@pytest.mark.parametrize("damage", ["garbage toc", "truncated segment", "empty dir", "foreign"])
-def test_a_damaged_index_is_rebuilt_at_start(hub: Flask, config: Config, damage: str) -> None:
-    service(hub).index.close()
-    folder = config.data_dir / "search"
-    if damage == "garbage toc":
-        for toc in folder.glob("*.toc"):
-            toc.write_bytes(b"\x80\x04not a pickle at all")
-    elif damage == "truncated segment":
-        for segment in folder.glob("*.seg"):
-            segment.write_bytes(segment.read_bytes()[:100])
+def damage_index(folder: Path, damage: str) -> None:
+    (current,) = folder.glob("index-*.sqlite")
+    for extra in folder.glob("index-*.sqlite-*"):  # its WAL: the damage is in the file itself
+        extra.unlink()
+    if damage == "garbage":
+        current.write_bytes(b"\x80\x04not a database at all" * 500)
+    elif damage == "truncated":
+        current.write_bytes(current.read_bytes()[:3000])
+    elif damage == "older version":
+        with sqlite3.connect(current) as db:
+            db.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
+        db.close()
     elif damage == "empty dir":
         shutil.rmtree(folder)
         folder.mkdir()
+    elif damage == "whoosh":  # the index of hubs before FTS5
+        shutil.rmtree(folder)
+        folder.mkdir()
+        (folder / "_MAIN_3.toc").write_bytes(b"\x80\x04not ours")
+        (folder / "MAIN_abc.seg").write_bytes(bytes(1000))
     else:
         shutil.rmtree(folder)
         folder.mkdir()
         (folder / "notes.txt").write_text("someone else's files")
+
+
+@pytest.mark.parametrize(
+    "damage", ["garbage", "truncated", "older version", "empty dir", "whoosh", "foreign"]
+)
+def test_a_damaged_index_is_rebuilt_at_start(hub: Flask, config: Config, damage: str) -> None:
+    service(hub).index.close()
+    folder = config.data_dir / "search"
+    damage_index(folder, damage)
     again = restart(config)
     answer(again, "breathing")
     assert service(again).wait_idle()
     assert keys(again, "breathing") == ["science-en/running"]
+    # The new file is all that is left: nothing foreign or stale is kept beside it.
+    assert [p.name for p in folder.iterdir() if not p.name.endswith(("-wal", "-shm"))] == [
+        service(again).index.current().name
+    ]
 
 
 def test_an_index_behind_the_database_is_rebuilt_at_start(

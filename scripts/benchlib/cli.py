@@ -12,7 +12,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchlib import product, progress, school, school_pi, search, serve, slow_clients, sync_size
+from benchlib import (
+    product,
+    progress,
+    school,
+    school_pi,
+    search,
+    search_load,
+    serve,
+    slow_clients,
+    sync_size,
+)
 from benchlib.context import BenchError, Context
 from benchlib.report import SectionResult, format_table, write_json
 
@@ -22,6 +32,7 @@ SECTIONS: dict[str, Callable[[Context], SectionResult]] = {
     "sync": sync_size.run,
     "progress": progress.run,
     "search": search.run,
+    "search-load": search_load.run,
     "slowclients": slow_clients.run,
     "school": school.run,
     "school-pi": school_pi.run,

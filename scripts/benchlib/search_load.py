@@ -91,6 +91,13 @@ def measure(
         time.sleep(IDLE_SETTLE)  # let start-up work settle before weighing the idle hub
         idle = server.rss_bytes()
         result.add(under("RSS idle", idle, _mb(idle), IDLE_RSS_BUDGET, "< 80 MB"))
+        # What this machine gives the hub's cheapest answer right now: a busy machine lowers
+        # every number below, and this one shows by how much.
+        health = load(server.port, lambda rng: Request("/healthz"), clients, duration / 2)
+        result.raw["healthz"] = health.summary()
+        p95 = _ms(health.percentile(0.95))
+        shown = f"{health.per_second:.0f} req/s, p95 {p95} ms"
+        result.add(info("calibration: /healthz, same clients", health.per_second, shown))
         searches = _picker("/api/search", library.queries)
         suggestions = _picker("/api/search/suggest", library.prefixes)
         for name, pick, p95_budget in (
