@@ -65,8 +65,11 @@ def _unsigned() -> HubError:
     return HubError(
         401,
         "unsigned",
-        gettext("Sync calls must be signed by an enrolled hub (headers %(h)s and %(s)s).")
-        % {"h": HUB_HEADER, "s": SIGNATURE_HEADER},
+        gettext(
+            "Sync calls must be signed by an enrolled hub (headers %(hub)s and %(signature)s).",
+            hub=HUB_HEADER,
+            signature=SIGNATURE_HEADER,
+        ),
     )
 
 
