@@ -57,7 +57,7 @@ def test_enrol_import_and_status(tmp_path, run):
     assert "2 new, 0 already here, 0 quarantined; contiguous up to 2" in result.output
     (reply,) = list((stick / "learnhub-sync").glob("central-*.lhb"))
     assert f"wrote {reply}" in result.output
-    identity = json.loads(run("identity").output)
+    identity = json.loads(run("identity").stdout)
     _, key, _ = parse_identity(identity)
     assert read_bundle(reply, key).manifest["recipient"] == hub.hub_id
     status = json.loads(run("status", "--json").output)
@@ -128,7 +128,7 @@ def test_packs_and_rosters_go_to_a_hub_with_its_next_reply(tmp_path, run):
     hub.bundle([hub.event(1, uid())], out=stick)
     assert run("import", str(stick)).exit_code == 0
     (reply,) = list(stick.glob("central-*.lhb"))
-    _, key, _ = parse_identity(json.loads(run("identity").output))
+    _, key, _ = parse_identity(json.loads(run("identity").stdout))
     bundle = read_bundle(reply, key)
     kinds = [
         record["t"]
