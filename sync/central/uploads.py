@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from content import durable
 from content.blobstore import hash_file
 from sync.central.errors import CentralError
 
@@ -83,10 +84,8 @@ class UploadStore:
                     return {"upload_id": upload_id, "received": self._received(upload_id)}
             self._check_room(len(open_ids), mine, size)
             upload_id = secrets.token_hex(16)
-            self._meta_path(upload_id).write_text(
-                json.dumps({"size": size, "sha256": sha256, "hub": hub_id, "created": time.time()}),
-                encoding="utf-8",
-            )
+            meta = {"size": size, "sha256": sha256, "hub": hub_id, "created": time.time()}
+            durable.write_text(self._meta_path(upload_id), json.dumps(meta))
             self._part_path(upload_id).touch()
         return {"upload_id": upload_id, "received": 0}
 
@@ -179,7 +178,7 @@ class UploadStore:
 
     def finished(self, upload_id: str, answer: dict[str, Any]) -> None:
         """Keep the answer to `finish` (for a repeated call) and drop the bytes."""
-        self._done_path(upload_id).write_text(json.dumps(answer), encoding="utf-8")
+        durable.write_text(self._done_path(upload_id), json.dumps(answer))
         self._part_path(upload_id).unlink(missing_ok=True)
 
     def answer(self, upload_id: str) -> dict[str, Any] | None:
