@@ -105,6 +105,7 @@ BY_HAND = {
     "content/importer.py": "staging files, hashed before they enter the store",
     "hub/clock.py": "the corrections journal is append-only",
     "hub/neighbour_copy.py": "a resumable download's part, hashed before use",
+    "hub/search/index.py": "a new search index that SQLite builds, then renamed into place",
     "hub/sync_client.py": "a resumable download's part, verified before use",
     "sync/central/uploads.py": "an upload's resumable part, hashed before use",
 }
