@@ -260,8 +260,8 @@ def status_lines(status: dict[str, Any]) -> list[str]:
 
 def pins_held_back_words(count: int) -> str:
     return gettext(
-        "%(count)s learner PIN(s) are not copied to sticks or sent: this hub does not know "
-        "central's key yet, and PINs travel only sealed to it. Push once over the network, "
-        "or run `learnhub sync trust central.json`.",
+        "Learner PINs waiting to travel: %(count)s. This hub does not know central's key yet, "
+        "and PINs travel only sealed to it. Sync once over the network, or pin central's key "
+        "with `learnhub sync pin central.json`.",
         count=count,
     )

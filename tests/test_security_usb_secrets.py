@@ -123,13 +123,13 @@ def test_a_hub_without_central_s_key_holds_pins_back_and_says_so(tmp_path, centr
     learnhub("sync", "export", str(stick), "--data", str(hub))
     assert_no_hash_readable(stick, pin_hashes(hub))
     status = learnhub("sync", "status", "--data", str(hub)).stdout
-    assert "2 learner PIN(s) are not copied to sticks or sent" in status
+    assert "Learner PINs waiting to travel: 2." in status
     assert "does not know central's key yet" in status
     central.import_path(stick)
     assert all("pin_hash" not in r.as_record() for r in Roster.select())
     # Once the hub knows central's key, the PINs held back go, sealed, with the next bundle.
     trust(hub, central, tmp_path)
-    assert "PIN(s)" not in learnhub("sync", "status", "--data", str(hub)).stdout
+    assert "PINs waiting" not in learnhub("sync", "status", "--data", str(hub)).stdout
     learnhub("sync", "export", str(stick), "--data", str(hub))
     assert_no_hash_readable(stick, pin_hashes(hub))
     central.import_path(stick)
@@ -156,4 +156,4 @@ def test_the_sync_page_says_pins_are_held_back(tmp_path):
     signed = client.post("/api/session", json={"username": "oscar", "password": "a good password"})
     assert signed.status_code == 201
     page = client.get("/admin/sync/").get_data(as_text=True)
-    assert 'id="sync-pins-held"' in page and "1 learner PIN(s)" in page
+    assert 'id="sync-pins-held"' in page and "Learner PINs waiting to travel: 1." in page
