@@ -34,7 +34,7 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.receiver import ChunkedReceiver
 from waitress.server import BaseWSGIServer, MultiSocketServer, TcpWSGIServer
-from waitress.task import ThreadedTaskDispatcher
+from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
 from hub.settings import Config
@@ -154,8 +154,19 @@ class GuardedParser(HTTPRequestParser):
         return len(data)
 
 
+class SafeErrorTask(ErrorTask):
+    """waitress's own error answers (a malformed request, a body too large) never reach the
+    app: they too tell browsers not to guess a type that could run script."""
+
+    def execute(self) -> None:
+        self.response_headers.append(("X-Content-Type-Options", "nosniff"))
+        super().execute()
+
+
 class GuardedChannel(HTTPChannel):
     """One client connection: counted against its address, and held to the header deadline."""
+
+    error_task_class = SafeErrorTask
 
     def __init__(
         self,

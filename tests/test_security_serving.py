@@ -6,6 +6,7 @@ with an operator signed in; and every response of both servers says `nosniff`.""
 from __future__ import annotations
 
 import hashlib
+import socket
 import sqlite3
 import urllib.error
 import urllib.request
@@ -245,3 +246,27 @@ def test_every_central_response_says_nosniff(tmp_path: Path) -> None:
         )
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET / HTTP/1.1\r\nHost: hub\r\nContent-Length: many\r\n\r\n",  # malformed
+        b"POST /api/session HTTP/1.1\r\nHost: hub\r\nContent-Length: 900000000\r\n\r\n",  # 413
+    ],
+    ids=["malformed", "too_large"],
+)
+def test_the_servers_own_errors_say_nosniff(hostile_hub: LiveServer, request_bytes: bytes) -> None:
+    """waitress answers these itself, without the app's after-request headers."""
+    host, port = hostile_hub.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request_bytes)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            piece = sock.recv(4096)
+            if not piece:
+                break
+            answer += piece
+    head = answer.split(b"\r\n\r\n")[0].decode("latin-1").lower()
+    assert head.startswith("http/1.1 4"), head
+    assert "x-content-type-options: nosniff" in head
