@@ -114,12 +114,11 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     service = Central.open(central_dir(data_dir), database_url)
-    app = create_central_app(service)
-    # The connection settings are the hub's (hub/settings.py): learnhub.toml in central's
-    # data dir, LEARNHUB_* in the environment. Only sync uploads take more than a small body.
-    guard = Guard.from_config(
-        load_config(service.data_dir), {"/api/sync/uploads/": app.config["MAX_CONTENT_LENGTH"]}
-    )
+    # The settings are the hub's (hub/settings.py): learnhub.toml in central's data dir,
+    # LEARNHUB_* in the environment. Only sync uploads take more than a small body.
+    config = load_config(service.data_dir)
+    app = create_central_app(service, config=config)
+    guard = Guard.from_config(config, {"/api/sync/uploads/": app.config["MAX_CONTENT_LENGTH"]})
     try:
         server = create_server(
             app, host=host, port=port, threads=threads, ident="learnhub-central", guard=guard

@@ -99,6 +99,34 @@ SETTINGS: tuple[Setting, ...] = (
         "their own limits.",
         int,
     ),
+    # Central's own limits (`learnhub central serve` reads learnhub.toml in central's data
+    # dir): its join and upload APIs are open to the internet, so no address or hub may fill them.
+    Setting(
+        "central_hubs_waiting",
+        200,
+        "Hubs that may wait for central staff's approval at once; further join requests are "
+        "refused until staff review them (central).",
+        int,
+    ),
+    Setting(
+        "central_joins_per_hour",
+        5,
+        "Join requests central takes from one address in an hour (central).",
+        int,
+    ),
+    Setting(
+        "central_uploads_per_hub",
+        4,
+        "Uploads one hub may have open at central at once (central).",
+        int,
+    ),
+    Setting(
+        "central_upload_quota_bytes",
+        1024**3,
+        "Bytes one hub's open uploads at central may add up to, by their announced sizes "
+        "(central).",
+        int,
+    ),
     # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
     Setting(
         "cache_bytes",

@@ -154,7 +154,7 @@ def test_a_revoked_hub_is_refused(central, hub):
 
 def test_a_hub_waiting_for_approval_is_refused(tmp_path, central):
     asking = FakeHub(tmp_path / "asking", "Asking")
-    request_join(asking.identity())
+    request_join(asking.identity(), max_waiting=10)
     with pytest.raises(CentralError, match="waiting for approval"):
         central.apply(asking.bundle([asking.event(1, uid())]))
 

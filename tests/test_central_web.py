@@ -136,7 +136,7 @@ def test_a_hub_asks_to_join_and_staff_approve_it(tmp_path, staff, central):
 
 def test_approving_needs_the_form_s_token(tmp_path, staff):
     hub = FakeHub(tmp_path / "asking", "Asking")
-    request_join(hub.identity())
+    request_join(hub.identity(), max_waiting=10)
     assert staff.post(f"/hubs/{hub.hub_id}/approve").status_code == 400
     assert Hub.by_id(hub.hub_id).status == "pending"
 

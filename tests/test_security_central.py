@@ -22,7 +22,7 @@ from sync.bundle import BundleError, PartSpec, bundle_name, write_bundle
 from sync.central import roster
 from sync.central.db import connected, writing
 from sync.central.errors import CentralError
-from sync.central.hubs import MAX_PENDING, request_join
+from sync.central.hubs import request_join
 from sync.central.models import PENDING, Event, Hub, Roster
 from sync.central.service import Central
 from sync.central.staff import add_staff
@@ -129,14 +129,35 @@ def test_a_join_flood_from_one_address_is_cut_off(tmp_path, server):
     assert status == 401
 
 
+def test_central_takes_its_limits_from_its_settings(tmp_path, central_url):
+    """learnhub.toml in central's data dir sets the join rate and the waiting hubs' cap."""
+    data = tmp_path / "central"
+    Central.open(data, central_url).close()
+    (data / "learnhub.toml").write_text("central_joins_per_hour = 3\ncentral_hubs_waiting = 2\n")
+    running = CentralServer(data, central_url)
+    try:
+        running.wait_until_ready()
+        url = running.url + "/api/sync/join"
+        answers = []
+        for n in range(4):
+            hub = FakeHub(tmp_path / f"join-{n}", f"Join {n}")
+            body = json.dumps(hub.identity()).encode()
+            headers = {"Content-Type": "application/json"}
+            answers.append(http_call(url, "POST", body, headers, keys=hub.keys)[0])
+    finally:
+        running.stop()
+    assert answers == [202, 202, 503, 429]
+
+
 def test_old_join_requests_cannot_keep_the_queue_full(tmp_path, central):
-    for n in range(MAX_PENDING):
-        request_join(FakeHub(tmp_path / f"junk-{n}", f"Junk {n}").identity())
+    waiting = 20
+    for n in range(waiting):
+        request_join(FakeHub(tmp_path / f"junk-{n}", f"Junk {n}").identity(), max_waiting=waiting)
     with pytest.raises(CentralError, match="Too many hubs are waiting"):
-        request_join(FakeHub(tmp_path / "late", "Late").identity())
+        request_join(FakeHub(tmp_path / "late", "Late").identity(), max_waiting=waiting)
     with writing():
         Hub.update(requested_at=NOW_MS - 30 * 24 * 3600 * 1000).execute()
-    fresh = request_join(FakeHub(tmp_path / "fresh", "Fresh").identity())
+    fresh = request_join(FakeHub(tmp_path / "fresh", "Fresh").identity(), max_waiting=waiting)
     assert fresh.status == PENDING
     assert Hub.select().count() == 1
 

@@ -121,7 +121,7 @@ def join() -> ResponseReturnValue:
             "too_many_joins",
             gettext("Too many requests to join from this address; try again in an hour."),
         )
-    hub = request_join(identity)
+    hub = request_join(identity, max_waiting=current_app.extensions["hubs_waiting"])
     if hub.status == REVOKED:
         raise HubError(403, "revoked_hub", gettext("This hub was revoked by central staff."))
     body = {"status": hub.status, "hub_id": hub.hub_id, "central": _central().identity()}

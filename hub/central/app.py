@@ -19,7 +19,7 @@ from hub.central.join_limit import JoinLimiter
 from hub.csrf import csrf_token
 from hub.datadir import secret_file
 from hub.errors import HubError
-from hub.settings import SETTINGS
+from hub.settings import Config, load_config
 from hub.translate import SOURCE_LANGUAGE, UI_LANGUAGES
 from hub.views import static
 from hub.views.static import static_url
@@ -38,8 +38,15 @@ PAGE_CSP = (
 )
 
 
-def create_central_app(central: Central, limits: UploadLimits | None = None) -> Flask:
-    limits = limits or UploadLimits()
+def create_central_app(
+    central: Central, limits: UploadLimits | None = None, config: Config | None = None
+) -> Flask:
+    """Central's web face; `config` defaults to the settings in central's data dir."""
+    config = config or load_config(central.data_dir)
+    limits = limits or UploadLimits(
+        max_open_per_hub=config.central_uploads_per_hub,
+        max_bytes_per_hub=config.central_upload_quota_bytes,
+    )
     app = Flask("hub.central", template_folder=str(TEMPLATES), static_folder=None)
     app.config.update(
         SECRET_KEY=secret_file(central.data_dir / "secret_key"),
@@ -50,9 +57,9 @@ def create_central_app(central: Central, limits: UploadLimits | None = None) -> 
     )
     app.extensions["central"] = central
     app.extensions["uploads"] = UploadStore(central.data_dir / "uploads", limits)
-    app.extensions["join_limit"] = JoinLimiter()
-    # Central has no learnhub.toml: its sign-in throttle takes the settings' defaults.
-    app.extensions["throttle"] = make_throttle({s.name: s.default for s in SETTINGS})
+    app.extensions["join_limit"] = JoinLimiter(per_window=config.central_joins_per_hour)
+    app.extensions["hubs_waiting"] = config.central_hubs_waiting
+    app.extensions["throttle"] = make_throttle(config.values)
     Babel(app, locale_selector=_locale)
     app.jinja_env.globals.update(
         static_url=static_url,

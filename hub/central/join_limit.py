@@ -9,7 +9,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-JOINS_PER_HOUR = 5
 ADDRESSES = 4096
 WINDOW = 3600.0
 
@@ -17,7 +16,7 @@ WINDOW = 3600.0
 class JoinLimiter:
     def __init__(
         self,
-        per_window: int = JOINS_PER_HOUR,
+        per_window: int,
         window: float = WINDOW,
         addresses: int = ADDRESSES,
         clock: Callable[[], float] = time.monotonic,

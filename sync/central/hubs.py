@@ -10,10 +10,9 @@ from sync.central.errors import CentralError
 from sync.central.models import APPROVED, PENDING, REVOKED, Hub, now_ms
 from sync.identity import parse_identity
 
-# Join requests nobody approved yet: a cap, so an open /api/sync/join cannot fill the table,
-# and an age after which a request nobody looked at is dropped, so old junk cannot keep it full
-# (a real hub asks again on its next sync).
-MAX_PENDING = 200
+# Join requests nobody approved yet are capped (the caller's `max_waiting`), so an open
+# /api/sync/join cannot fill the table, and dropped after this age, so old junk cannot keep it
+# full (a real hub asks again on its next sync).
 PENDING_DAYS = 7
 
 
@@ -36,8 +35,9 @@ def enrol(identity: Any) -> Hub:
     return known(hub_id)
 
 
-def request_join(identity: Any) -> Hub:
-    """A hub asks to join over HTTP: it waits, pending, until staff approve it."""
+def request_join(identity: Any, *, max_waiting: int) -> Hub:
+    """A hub asks to join over HTTP: it waits, pending, until staff approve it (at most
+    `max_waiting` hubs wait at once)."""
     hub_id, public_key, name = parse_identity(identity)
     key = base64.b64encode(public_key).decode("ascii")
     with writing():
@@ -45,7 +45,7 @@ def request_join(identity: Any) -> Hub:
         if hub is not None:
             return hub
         _drop_old_requests()
-        if Hub.select().where(Hub.status == PENDING).count() >= MAX_PENDING:
+        if Hub.select().where(Hub.status == PENDING).count() >= max_waiting:
             raise CentralError(
                 "Too many hubs are waiting for approval; ask central staff to review them.",
                 status=503,
