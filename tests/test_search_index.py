@@ -383,3 +383,17 @@ def test_rebuild_logs_what_it_did(hub: Flask, caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.INFO, logger="hub.search.service"):
         assert service(hub).rebuild() == sum(len(make()[0]["lessons"]) for make in PACKS)
     assert "search index rebuilt: 15 lessons" in caplog.text
+
+
+def test_an_overloaded_hub_says_the_search_failed_and_rebuilds_nothing(
+    hub: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(*_args: object) -> None:
+        raise TimeoutError("every search connection stayed busy")
+
+    monkeypatch.setattr(service(hub).index._pool, "acquire", busy)
+    body = answer(hub, "breathing")
+    assert body["total"] == 0 and body["notice"]["code"] == "failed"
+    assert not service(hub).busy("rebuild")
+    monkeypatch.undo()
+    assert keys(hub, "breathing") == ["science-en/running"]

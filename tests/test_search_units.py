@@ -4,17 +4,19 @@ vocabulary and phrase matching checked against counts made by hand."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hub.search import analysis, vocabulary
+from hub.search import analysis, readers, vocabulary
 from hub.search.analysis import GENERIC, LessonAnalyzer, analyzer, analyzer_key, fold, words
 from hub.search.documents import LessonDoc
 from hub.search.index import SearchIndex, field_language, fts_table
 from hub.search.query import MAX_WORDS, QueryError, parse_query
+from hub.search.readers import ReaderPool
 from hub.search.snippets import make_snippet, plain_snippet
 from hub.search.titles import suggest
 from hub.search.vocabulary import TITLE_FIELD, correction, edit_distance, near_terms
@@ -256,3 +258,65 @@ def test_near_terms_are_the_close_ones_closest_then_most_frequent(
         assert near("onlyb3", 1) == ["onlyb0", "onlyb1", "onlyb2"]  # each in 50 lessons
         assert near_terms(db, "nope", "water", 1, 1, 5) == []
         assert vocabulary.docs(db, TITLE_FIELD, "lesson") == 190
+
+
+# --- The bounded pool of readers -----------------------------------------------------------------
+
+
+def test_searches_share_a_bounded_pool_of_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = SearchIndex(tmp_path / "ix", readers=2)
+    index.rebuild(small_docs("a", 50), 1, ["en"])
+    opened: list[int] = []
+    real_open = ReaderPool._open
+    monkeypatch.setattr(
+        ReaderPool, "_open", lambda pool, path: opened.append(1) or real_open(pool, path)
+    )
+    inside = [0, 0]  # now, most at once
+    lock = threading.Lock()
+    answers: list[int] = []
+
+    def student() -> None:
+        for _ in range(20):
+            with index.snapshot() as snap:
+                with lock:
+                    inside[0] += 1
+                    inside[1] = max(inside)
+                answers.append(snap.db.execute("SELECT count(*) FROM lesson").fetchone()[0])
+                with lock:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=student) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    index.close()
+    assert answers == [50] * 320
+    assert inside[1] <= 2 and len(opened) <= 2
+
+
+def test_a_search_that_finds_every_connection_busy_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "WAIT_SECONDS", 0.05)
+    index = SearchIndex(tmp_path / "ix", readers=1)
+    index.rebuild(small_docs("a", 5), 1, ["en"])
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with index.snapshot():
+                pass
+        except BaseException as err:
+            failures.append(err)
+
+    with index.snapshot():
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(10)
+    assert [type(f) for f in failures] == [TimeoutError]
+    with index.snapshot() as snap:  # free again
+        assert snap.lessons == 5
+    index.close()

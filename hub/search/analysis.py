@@ -13,7 +13,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 import Stemmer
@@ -56,6 +56,7 @@ _SPECIAL_FOLDS = str.maketrans(
 
 # Words (as written) whose term an analyzer remembers; past this the memory starts afresh.
 _TERM_CACHE_LIMIT = 50_000
+_UNKNOWN = ""  # not a term: a term is never empty
 
 
 @lru_cache(maxsize=1)
@@ -203,6 +204,15 @@ class LessonAnalyzer:
             self._terms.clear()
         self._terms[word] = found
         return found
+
+    def term_map(self, written: Iterable[str]) -> dict[str, str | None]:
+        """Each of these words (as written) with its term: remembered ones by a dict lookup."""
+        remembered = self._terms
+        out: dict[str, str | None] = {}
+        for word in written:
+            found = remembered.get(word, _UNKNOWN)
+            out[word] = self.term(word) if found is _UNKNOWN else found
+        return out
 
     def terms(self, text: str) -> list[str]:
         """The index terms `text` becomes, in order (stop words dropped)."""

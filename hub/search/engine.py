@@ -267,10 +267,10 @@ def _execute(
     sql = (
         f"WITH m(id, score) AS MATERIALIZED ({matches}), "
         "j AS MATERIALIZED (SELECT m.id, m.score, l.pack, l.kind, l.language, l.subjects, "
-        "l.grades FROM m JOIN lesson AS l ON l.id = m.id) "
-        "SELECT 0, pack, kind, language, subjects, grades, count(*) FROM j "
+        "l.grades, l.pack_title FROM m JOIN lesson AS l ON l.id = m.id) "
+        "SELECT 0, pack, kind, language, subjects, grades, count(*), pack_title FROM j "
         "GROUP BY pack, kind, language, subjects, grades "
-        "UNION ALL SELECT * FROM (SELECT 1, id, score, NULL, NULL, NULL, NULL FROM j "
+        "UNION ALL SELECT * FROM (SELECT 1, id, score, NULL, NULL, NULL, NULL, NULL FROM j "
         f"WHERE {where} ORDER BY score DESC, id LIMIT ? OFFSET ?)"
     )
     args: list[object] = []
@@ -279,9 +279,9 @@ def _execute(
     args += [*filter_args, PAGE_SIZE, (page - 1) * PAGE_SIZE]
     combos: list[Combo] = []
     ranked: list[tuple[int, float]] = []
-    for kind, a, b, language, subjects, grades, count in snap.db.execute(sql, args):
+    for kind, a, b, language, subjects, grades, count, title in snap.db.execute(sql, args):
         if kind == 0:
-            combos.append(Combo.of(a, b, language, subjects, grades, count))
+            combos.append(Combo.of(a, b, language, subjects, grades, count, title))
         else:
             ranked.append((a, b))
     return combos, ranked

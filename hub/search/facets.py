@@ -30,16 +30,25 @@ class FacetValue:
     value: str
     count: int
     selected: bool
+    label: str = ""  # for packs: the pack's title, as the index has it
 
 
 @dataclass(frozen=True)
 class Combo:
     values: dict[str, frozenset[str]]  # facet -> the values these lessons have
     count: int
+    pack_title: str = ""
 
     @classmethod
     def of(
-        cls, pack: str, kind: str, language: str, subjects: str, grades: str, count: int
+        cls,
+        pack: str,
+        kind: str,
+        language: str,
+        subjects: str,
+        grades: str,
+        count: int,
+        pack_title: str = "",
     ) -> Combo:
         values = {
             "pack": frozenset((pack,)),
@@ -48,7 +57,7 @@ class Combo:
             "subject": frozenset(split_list(subjects)),
             "grade": frozenset(split_list(grades)),
         }
-        return cls(values, count)
+        return cls(values, count, pack_title)
 
 
 def passes(combo: Combo, chosen: dict[str, tuple[str, ...]], facet: str | None) -> bool:
@@ -74,6 +83,12 @@ def counts(
         for value in selected:
             if value not in found and db.execute(_EXISTS[facet], (value,)).fetchone():
                 found[value] = 0
-        shown = [FacetValue(value, n, value in selected) for value, n in found.items()]
+        titles = {value: c.pack_title for c in combos for value in c.values["pack"]}
+        shown = [
+            FacetValue(
+                value, n, value in selected, titles.get(value, "") if facet == "pack" else ""
+            )
+            for value, n in found.items()
+        ]
         out[facet] = sorted(shown, key=lambda v: (-v.count, v.value))
     return out

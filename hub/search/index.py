@@ -336,14 +336,16 @@ def _build(db: sqlite3.Connection, docs: Iterable[LessonDoc], generation: int) -
 def _begin(db: sqlite3.Connection) -> Snapshot:
     try:
         db.execute("BEGIN")
-        meta = dict(db.execute("SELECT key, value FROM meta"))
-        rows = db.execute("SELECT field, analyzer, docs FROM field").fetchall()
+        rows = db.execute(
+            "SELECT NULL, key, value FROM meta UNION ALL SELECT field, analyzer, docs FROM field"
+        ).fetchall()
     except sqlite3.Error as err:  # damaged, foreign, or gone under us
         raise IndexUnavailable(str(err)) from err
+    meta = {key: value for name, key, value in rows if name is None}
     if meta.get("schema") != SCHEMA_VERSION or "generation" not in meta:
         raise IndexUnavailable("the index was built by another version")
-    fields = {name: analyzer(key) for name, key, _ in rows}
-    sizes = {name: docs for name, _, docs in rows}
+    fields = {name: analyzer(key) for name, key, _ in rows if name is not None}
+    sizes = {name: docs for name, _, docs in rows if name is not None}
     return Snapshot(db, meta["generation"], meta.get("lessons", 0), fields, sizes)
 
 

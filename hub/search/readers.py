@@ -29,7 +29,7 @@ class ReaderPool:
 
     def acquire(self, path: Path) -> sqlite3.Connection:
         if not self._slots.acquire(timeout=WAIT_SECONDS):
-            raise IndexUnavailable("every search connection stayed busy")
+            raise TimeoutError("every search connection stayed busy")
         try:
             return self._reuse(path) or self._open(path)
         except BaseException:

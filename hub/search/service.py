@@ -171,6 +171,9 @@ class SearchService:
                 result.notice = "rebuilding"
                 self._start_job("rebuild", self._rebuild_job)
             return result
+        except TimeoutError:  # the hub is overloaded, the index is fine: say so, check nothing
+            log.warning("search: no free connection for %r", parsed.text)
+            return engine.SearchResult(query=parsed.text, page=page, notice="failed")
         except Exception:  # never fail a search; find out whether the index is damaged
             log.exception("search failed on %r", parsed.text)
             if self.index.healthy():

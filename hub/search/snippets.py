@@ -23,19 +23,14 @@ def make_snippet(text: str, analyzer: LessonAnalyzer, terms: frozenset[str]) -> 
     """ "" when none of `terms` occurs in `text`."""
     if not terms:
         return ""
-    found = words(text)
-    term = analyzer.term  # remembers each written word's term: a dict lookup per word
-    matches: list[tuple[int, str]] = []  # (word number, term)
-    for number, word in enumerate(found[:MAX_SCANNED_WORDS]):
-        if matches and number > matches[0][0] + 2 * SNIPPET_WORDS:
-            break
-        matched = term(word)
-        if matched is not None and matched in terms:
-            matches.append((number, matched))
-            if len(matches) >= MAX_MATCHES:
-                break
-    if not matches:
+    found = words(text)[:MAX_SCANNED_WORDS]
+    # Each distinct written word is looked up once; the text is then scanned in C speed.
+    marked_words = {w for w, t in analyzer.term_map(set(found)).items() if t in terms}
+    numbers = [n for n, word in enumerate(found) if word in marked_words]
+    if not numbers:
         return ""
+    last = numbers[0] + 2 * SNIPPET_WORDS
+    matches = [(n, analyzer.term(found[n]) or "") for n in numbers[:MAX_MATCHES] if n <= last]
     first = _best_window(matches)
     start = max(0, first - CONTEXT_BEFORE)
     end = min(len(found), start + SNIPPET_WORDS)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
@@ -176,7 +177,10 @@ def _hit_json(hit: Any) -> dict[str, Any]:
 
 
 def _facets_json(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
-    packs = _pack_titles(result.facets.get("pack", []))
+    # The index knows each pack's title: no query of the hub database per search.
+    packs = {v.value: v.label for v in result.facets.get("pack", []) if v.label}
+    missing = [v for v in result.facets.get("pack", []) if not v.label]
+    packs.update(_pack_titles(missing))
     labels = {
         "language": language_name,
         "kind": kind_label,
@@ -210,23 +214,36 @@ def _pack_titles(values: list[FacetValue]) -> dict[str, str]:
 
 
 def _args(**changes: Any) -> dict[str, Any]:
-    args = request.args.to_dict(flat=False)
+    args = _request_args()
     args.pop("page", None)
     args.update({k: v for k, v in changes.items() if v is not None})
     return {k: v for k, v in args.items() if v not in ([], "", None)}
 
 
+def _request_args() -> dict[str, list[str]]:
+    """The request's query, read once per request (a results page builds dozens of links)."""
+    if "search_args" not in g:
+        g.search_args = request.args.to_dict(flat=False)
+    return dict(g.search_args)
+
+
+def _search_url(args: dict[str, Any]) -> str:
+    # One query string, no route building per link: a page has a link per facet value.
+    query = urlencode(args, doseq=True)
+    return f"{url_for('search.page')}?{query}" if query else url_for("search.page")
+
+
 def _facet_url(facet: str, value: str) -> str:
     """The same search with this value chosen, or unchosen if it was."""
     param = PARAMS[facet]
-    chosen = request.args.getlist(param)
+    chosen = _request_args().get(param, [])
     values = [v for v in chosen if v != value] if value in chosen else [*chosen, value]
-    return url_for("search.page", **_args(**{param: values}))
+    return _search_url(_args(**{param: values}))
 
 
 def _page_url(number: int) -> str:
-    return url_for("search.page", **_args(page=str(number)))
+    return _search_url(_args(page=str(number)))
 
 
 def _suggestion_url(suggestion: str | None) -> str | None:
-    return url_for("search.page", **_args(q=suggestion)) if suggestion else None
+    return _search_url(_args(q=suggestion)) if suggestion else None
