@@ -28,6 +28,8 @@ def load_rows(
     shown = f"{_ms(numbers.p50)} / {_ms(numbers.p95)} ms"
     if numbers.p95 is None and numbers.requests:
         shown = "every answer slower than the timeout"
+    elif numbers.errors.get("socket timeout"):
+        shown += " (answers within the timeout)"  # wrk leaves slower ones out
     if p95_ceiling is None:
         result.add(info("  latency p50 / p95", numbers.p95, shown))
     else:
