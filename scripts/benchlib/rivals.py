@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -48,7 +49,9 @@ class RivalServer(HubServer):
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
             name, status = Path(self.argv[0]).name, self.process.returncode
-            raise ServerError(f"{name} died (exit status {status}): {self.log_tail(2)}")
+            if status < 0:  # the log of a crash is often only its start-up line
+                raise ServerError(f"{name} crashed ({signal.Signals(-status).name})")
+            raise ServerError(f"{name} exited with status {status}: {self.log_tail(2)}")
 
     def _wait_healthy(self, deadline: float) -> None:
         while time.perf_counter() < deadline:
