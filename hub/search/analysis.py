@@ -13,7 +13,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import Stemmer
@@ -56,7 +56,6 @@ _SPECIAL_FOLDS = str.maketrans(
 
 # Words (as written) whose term an analyzer remembers; past this the memory starts afresh.
 _TERM_CACHE_LIMIT = 50_000
-_UNKNOWN = ""  # not a term: a term is never empty
 
 
 @lru_cache(maxsize=1)
@@ -167,6 +166,8 @@ class LessonAnalyzer:
             self._stemfn = Stemmer.Stemmer(STEMMERS[key]).stemWord
         self._stems: dict[str, str] = {}
         self._terms: dict[str, str | None] = {}  # word as written -> its term
+        self._written: dict[str, set[str]] = {}  # term -> the words seen written for it
+        self._cleared = 0  # how many times the word memory started afresh
         # A Snowball stemmer keeps its work in one C struct: one thread in it at a time.
         self._stem_lock = threading.Lock()
 
@@ -201,18 +202,26 @@ class LessonAnalyzer:
         if folded not in self._stops and (len(folded) >= 2 or folded.isdigit()):
             found = self.stem(folded)
         if len(self._terms) > _TERM_CACHE_LIMIT:
+            self._cleared += 1
             self._terms.clear()
+            self._written.clear()
         self._terms[word] = found
+        if found is not None:
+            self._written.setdefault(found, set()).add(word)
         return found
 
-    def term_map(self, written: Iterable[str]) -> dict[str, str | None]:
-        """Each of these words (as written) with its term: remembered ones by a dict lookup."""
-        remembered = self._terms
-        out: dict[str, str | None] = {}
-        for word in written:
-            found = remembered.get(word, _UNKNOWN)
-            out[word] = self.term(word) if found is _UNKNOWN else found
-        return out
+    def written_as(self, written: set[str], terms: frozenset[str]) -> set[str]:
+        """The words among `written` (as written) whose term is one of `terms`: set
+        operations on what the analyzer remembers, no Python loop over the words."""
+        cleared = self._cleared
+        for word in written.difference(self._terms):  # words never seen: analysed once
+            self.term(word)
+        forms: set[str] = set()
+        for term in terms:
+            forms |= self._written.get(term, set())
+        if cleared != self._cleared:  # its memory started afresh meanwhile: ask each word
+            return {word for word in written if self.term(word) in terms}
+        return written & forms
 
     def terms(self, text: str) -> list[str]:
         """The index terms `text` becomes, in order (stop words dropped)."""

@@ -25,7 +25,7 @@ def make_snippet(text: str, analyzer: LessonAnalyzer, terms: frozenset[str]) -> 
         return ""
     found = words(text)[:MAX_SCANNED_WORDS]
     # Each distinct written word is looked up once; the text is then scanned in C speed.
-    marked_words = {w for w, t in analyzer.term_map(set(found)).items() if t in terms}
+    marked_words = analyzer.written_as(set(found), terms)
     numbers = [n for n, word in enumerate(found) if word in marked_words]
     if not numbers:
         return ""
