@@ -329,6 +329,7 @@ def _sync(database: Database) -> None:
     for trigger in triggers:
         database.execute_sql(trigger)
 
+
 # --- 5: sessions that can be ended (security: sign-in) ------------------------------------
 # A signed-in session is a row here; the cookie names it. Triggers end an account's sessions
 # when its PIN, password or role changes, from any code path (pages, CLI, a roster from
