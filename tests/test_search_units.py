@@ -14,9 +14,10 @@ import pytest
 from hub.search import analysis, readers, vocabulary
 from hub.search.analysis import GENERIC, LessonAnalyzer, analyzer, analyzer_key, fold, words
 from hub.search.documents import LessonDoc
-from hub.search.index import SearchIndex, field_language, fts_table
+from hub.search.index import SearchIndex
 from hub.search.query import MAX_WORDS, QueryError, parse_query
 from hub.search.readers import ReaderPool
+from hub.search.schema import COMBO_SHIFT, field_language, fts_table
 from hub.search.snippets import make_snippet, plain_snippet
 from hub.search.titles import suggest
 from hub.search.vocabulary import TITLE_FIELD, correction, edit_distance, near_terms
@@ -219,6 +220,11 @@ def test_vocabulary_counts_stay_exact_through_imports(small_index: SearchIndex) 
             for key in vocabulary.deletions(term)
         }
         assert snap.lessons == 190 and snap.sizes == {"en": 190}
+        # Each row id names its pack-and-kind combination; a removed pack's is gone.
+        packs = {number: set(combo.values["pack"]) for number, combo in snap.combos.items()}
+        assert sorted(packs.values()) == [{"a"}, {"b"}]
+        for lesson_id, pack in snap.db.execute("SELECT id, pack FROM lesson"):
+            assert packs[lesson_id >> COMBO_SHIFT] == {pack}
 
 
 def test_phrases_match_words_side_by_side_in_order(small_index: SearchIndex) -> None:

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from hub.search import vocabulary
 from hub.search.analysis import GENERIC, LessonAnalyzer
 from hub.search.facets import Combo, FacetValue, counts, passes
-from hub.search.index import FACETS, Snapshot, fts_table, snippet_source
+from hub.search.index import Snapshot
 from hub.search.query import ParsedQuery
+from hub.search.schema import COMBO_SHIFT, FACETS, fts_table, snippet_source
 from hub.search.snippets import make_snippet, plain_snippet
 
 PAGE_SIZE = 10
@@ -83,7 +84,7 @@ class _Clause:
 
     field: str
     match: str
-    boost: float
+    weight: float  # the reader's language boost over the mean idf (see _clause)
     marks: frozenset[str]  # terms a snippet marks
 
 
@@ -239,13 +240,13 @@ def run(
         return result
     planner = _Planner(snap, parsed, readers)
     plan = planner.plan()
-    combos, ranked = _execute(snap, plan, filters, page)
-    if not combos and len(parsed.words) + len(parsed.phrases) > 1:
+    counted, ranked = _execute(snap, plan, filters, page)
+    if not counted and len(parsed.words) + len(parsed.phrases) > 1:
         plan = planner.plan(relaxed=True)
-        combos, ranked = _execute(snap, plan, filters, page)
-        if combos:
+        counted, ranked = _execute(snap, plan, filters, page)
+        if counted:
             result.notice = "relaxed"
-    _fill(result, snap, combos, ranked, filters, plan)
+    _fill(result, snap, counted, ranked, filters, plan)
     if suggest and (result.total < SUGGEST_BELOW or plan.unknown):
         doubtful = plan.unknown or (list(parsed.words) if not result.total else [])
         result.suggestion = _did_you_mean(planner, parsed, doubtful)
@@ -254,8 +255,10 @@ def run(
 
 def _execute(
     snap: Snapshot, plan: _Plan, filters: Filters, page: int
-) -> tuple[list[Combo], list[tuple[int, float]]]:
-    """Facet combinations of every match with their counts, and the page's (id, score)."""
+) -> tuple[list[tuple[Combo, int]], list[tuple[int, float]]]:
+    """The facet combinations of every match with their counts, and the page's (id, score):
+    one statement, the matches found and scored once. No lesson row is read here: a match's
+    combination is its row id shifted (schema.py)."""
     if not plan.clauses:
         return [], []
     matches = " UNION ALL ".join(
@@ -263,57 +266,40 @@ def _execute(
         f"FROM {fts_table(c.field)} WHERE {fts_table(c.field)} MATCH ?"
         for c in plan.clauses
     )
-    where, filter_args = _filter_sql(filters)
+    chosen = filters.chosen()
+    allowed = [n for n, combo in snap.combos.items() if passes(combo, chosen, None)]
+    where = f"id >> {COMBO_SHIFT} IN ({','.join(map(str, allowed))})" if chosen else "1"
     sql = (
-        f"WITH m(id, score) AS MATERIALIZED ({matches}), "
-        "j AS MATERIALIZED (SELECT m.id, m.score, l.pack, l.kind, l.language, l.subjects, "
-        "l.grades, l.pack_title FROM m JOIN lesson AS l ON l.id = m.id) "
-        "SELECT 0, pack, kind, language, subjects, grades, count(*), pack_title FROM j "
-        "GROUP BY pack, kind, language, subjects, grades "
-        "UNION ALL SELECT * FROM (SELECT 1, id, score, NULL, NULL, NULL, NULL, NULL FROM j "
-        f"WHERE {where} ORDER BY score DESC, id LIMIT ? OFFSET ?)"
+        f"WITH m(id, score) AS MATERIALIZED ({matches}) "
+        f"SELECT 0, id >> {COMBO_SHIFT}, count(*) FROM m GROUP BY 2 "
+        f"UNION ALL SELECT * FROM (SELECT 1, id, score FROM m WHERE {where} "
+        "ORDER BY score DESC, id LIMIT ? OFFSET ?)"
     )
     args: list[object] = []
     for clause in plan.clauses:
-        args += [clause.boost, clause.match]
-    args += [*filter_args, PAGE_SIZE, (page - 1) * PAGE_SIZE]
-    combos: list[Combo] = []
+        args += [clause.weight, clause.match]
+    args += [PAGE_SIZE, (page - 1) * PAGE_SIZE]
+    counted: list[tuple[Combo, int]] = []
     ranked: list[tuple[int, float]] = []
-    for kind, a, b, language, subjects, grades, count, title in snap.db.execute(sql, args):
-        if kind == 0:
-            combos.append(Combo.of(a, b, language, subjects, grades, count, title))
-        else:
+    for kind, a, b in snap.db.execute(sql, args):
+        if kind == 1:
             ranked.append((a, b))
-    return combos, ranked
-
-
-def _filter_sql(filters: Filters) -> tuple[str, list[str]]:
-    parts: list[str] = []
-    args: list[str] = []
-    for facet, column in (("pack", "pack"), ("kind", "kind"), ("language", "language")):
-        values = getattr(filters, facet)
-        if values:
-            parts.append(f"{column} IN ({','.join('?' * len(values))})")
-            args += values
-    for facet, column in (("subject", "subjects"), ("grade", "grades")):
-        values = getattr(filters, facet)
-        if values:
-            parts.append("(" + " OR ".join(f"instr({column}, ?) > 0" for _ in values) + ")")
-            args += [f",{v}," for v in values]  # stored ",a,b,": no value holds a comma
-    return (" AND ".join(parts) or "1"), args
+        elif a in snap.combos:
+            counted.append((snap.combos[a], b))
+    return counted, ranked
 
 
 def _fill(
     result: SearchResult,
     snap: Snapshot,
-    combos: list[Combo],
+    counted: list[tuple[Combo, int]],
     ranked: list[tuple[int, float]],
     filters: Filters,
     plan: _Plan,
 ) -> None:
     chosen = filters.chosen()
-    result.facets = counts(snap.db, combos, chosen)
-    result.total = sum(c.count for c in combos if passes(c, chosen, None))
+    result.facets = counts(snap.combos.values(), counted, chosen)
+    result.total = sum(n for combo, n in counted if passes(combo, chosen, None))
     result.pages = min(math.ceil(result.total / PAGE_SIZE), MAX_PAGE)
     marks = {clause.field: clause.marks for clause in plan.clauses}
     result.hits = _hits(snap, ranked, marks)

@@ -1,28 +1,18 @@
 """Facet counts from the few combinations of facet values the matches fall into.
 
-SQLite groups the matches by (pack, kind, language, subjects, grades): a pack fixes all but
-the kind, so a search over 20,000 lessons comes back as a few dozen groups, and every count
+SQLite groups the matches by their combination (one pack's lessons of one kind: see
+schema.py), so a search over 20,000 lessons comes back as a few dozen groups, and every count
 is a sum over them. A chosen value of one facet narrows the others; the facet itself still
 counts its other values, so the reader can switch.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hub.search.index import FACETS, split_list
-
-# How to find whether a facet value is anywhere in the library (for a chosen value that
-# matched nothing: it is still shown, so the reader can unchoose it).
-_EXISTS = {
-    "pack": "SELECT 1 FROM lesson WHERE pack = ? LIMIT 1",
-    "kind": "SELECT 1 FROM lesson WHERE kind = ? LIMIT 1",
-    "language": "SELECT 1 FROM lesson WHERE language = ? LIMIT 1",
-    "subject": "SELECT 1 FROM lesson WHERE instr(subjects, ',' || ? || ',') > 0 LIMIT 1",
-    "grade": "SELECT 1 FROM lesson WHERE instr(grades, ',' || ? || ',') > 0 LIMIT 1",
-}
+from hub.search.schema import FACETS, split_list
 
 
 @dataclass(frozen=True)
@@ -35,20 +25,14 @@ class FacetValue:
 
 @dataclass(frozen=True)
 class Combo:
+    """The facet values of one combination: one pack's lessons of one kind."""
+
     values: dict[str, frozenset[str]]  # facet -> the values these lessons have
-    count: int
-    pack_title: str = ""
+    pack_title: str
 
     @classmethod
     def of(
-        cls,
-        pack: str,
-        kind: str,
-        language: str,
-        subjects: str,
-        grades: str,
-        count: int,
-        pack_title: str = "",
+        cls, pack: str, kind: str, language: str, subjects: str, grades: str, pack_title: str
     ) -> Combo:
         values = {
             "pack": frozenset((pack,)),
@@ -57,7 +41,7 @@ class Combo:
             "subject": frozenset(split_list(subjects)),
             "grade": frozenset(split_list(grades)),
         }
-        return cls(values, count, pack_title)
+        return cls(values, pack_title)
 
 
 def passes(combo: Combo, chosen: dict[str, tuple[str, ...]], facet: str | None) -> bool:
@@ -70,20 +54,22 @@ def passes(combo: Combo, chosen: dict[str, tuple[str, ...]], facet: str | None) 
 
 
 def counts(
-    db: sqlite3.Connection, combos: list[Combo], chosen: dict[str, tuple[str, ...]]
+    library: Iterable[Combo], counted: list[tuple[Combo, int]], chosen: dict[str, tuple[str, ...]]
 ) -> dict[str, list[FacetValue]]:
+    """Facet values of the matches (`counted`), and the chosen values that matched nothing but
+    are somewhere in the `library` (shown, so the reader can unchoose them)."""
+    titles = {value: c.pack_title for c, _ in counted for value in c.values["pack"]}
     out: dict[str, list[FacetValue]] = {}
     for facet in FACETS:
         found: Counter[str] = Counter()
-        for combo in combos:
+        for combo, count in counted:
             if passes(combo, chosen, facet):
                 for value in combo.values[facet]:
-                    found[value] += combo.count
+                    found[value] += count
         selected = chosen.get(facet, ())
         for value in selected:
-            if value not in found and db.execute(_EXISTS[facet], (value,)).fetchone():
+            if value not in found and any(value in c.values[facet] for c in library):
                 found[value] = 0
-        titles = {value: c.pack_title for c in combos for value in c.values["pack"]}
         shown = [
             FacetValue(
                 value, n, value in selected, titles.get(value, "") if facet == "pack" else ""

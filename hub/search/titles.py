@@ -18,8 +18,8 @@ MAX_SUGGESTIONS = 8
 ROWS_PER_SUGGESTION = 4
 
 SCHEMA = """
-CREATE VIRTUAL TABLE titles USING fts5(words, tokenize = 'ascii', prefix = '1 2 3',
-    detail = none);
+CREATE VIRTUAL TABLE titles USING fts5(words, field UNINDEXED, language UNINDEXED,
+    tokenize = 'ascii', prefix = '1 2 3', detail = none);
 """
 
 
@@ -35,8 +35,13 @@ def folded_words(title: str) -> str:
     return " ".join(fold(w) for w in words(title))
 
 
-def add_title(db: sqlite3.Connection, lesson_id: int, title: str) -> None:
-    db.execute("INSERT INTO titles(rowid, words) VALUES (?, ?)", (lesson_id, folded_words(title)))
+def add_title(
+    db: sqlite3.Connection, lesson_id: int, title: str, field: str, language: str
+) -> None:
+    db.execute(
+        "INSERT INTO titles(rowid, words, field, language) VALUES (?, ?, ?, ?)",
+        (lesson_id, folded_words(title), field, language),
+    )
 
 
 def remove_title(db: sqlite3.Connection, lesson_id: int) -> None:
@@ -57,23 +62,31 @@ def suggest(
     )
     query = " ".join(typed)
     preference = " ".join(f"WHEN ? THEN {n}" for n in range(len(readers)))
-    order = f"CASE lesson.field {preference} ELSE {len(readers)} END, " if readers else ""
-    rows = db.execute(
-        "SELECT lesson.title, lesson.pack, lesson.lesson, lesson.language, titles.words "
-        "FROM titles JOIN lesson ON lesson.id = titles.rowid WHERE titles MATCH ? "
-        f"ORDER BY {order}substr(titles.words, 1, ?) != ?, length(titles.words), titles.words "
-        "LIMIT ?",
+    order = f"CASE field {preference} ELSE {len(readers)} END, " if readers else ""
+    # Ranked on the title table alone; only the few shown are looked up in `lesson`.
+    ranked = db.execute(
+        f"SELECT rowid, words, language FROM titles WHERE titles MATCH ? ORDER BY {order}"
+        "substr(words, 1, ?) != ?, length(words), words LIMIT ?",
         (match, *readers, len(query), query, limit * ROWS_PER_SUGGESTION),
-    )
-    out: list[Suggestion] = []
+    ).fetchall()
+    chosen: list[tuple[int, str, str]] = []
     shown: set[tuple[str, str]] = set()
-    for title, pack_id, lesson_id, language, folded in rows:
-        if (folded, language) in shown:
-            continue
-        shown.add((folded, language))
-        out.append(Suggestion(title, pack_id, lesson_id, language))
-        if len(out) >= limit:
-            break
+    for lesson_id, folded, language in ranked:
+        if (folded, language) not in shown:  # the same title in one language: shown once
+            shown.add((folded, language))
+            chosen.append((lesson_id, folded, language))
+    rows = {
+        row[0]: row[1:]
+        for row in db.execute(
+            "SELECT id, title, pack, lesson, language FROM lesson "
+            f"WHERE id IN ({','.join('?' * len(chosen))})",
+            [lesson_id for lesson_id, _, _ in chosen],
+        )
+    }
+    out: list[Suggestion] = []
+    for lesson_id, _, _ in chosen:
+        if lesson_id in rows and len(out) < limit:
+            out.append(Suggestion(*rows[lesson_id]))
     return out
 
 

@@ -20,8 +20,8 @@ from hub.errors import HubError
 from hub.i18n import language_name, reader_languages
 from hub.models import Pack
 from hub.search.engine import MAX_PAGE, FacetValue, Filters, SearchResult
-from hub.search.index import FACETS
 from hub.search.query import ParsedQuery, QueryError, clean, parse_query
+from hub.search.schema import FACETS
 from hub.search.service import SearchService
 from hub.template_globals import kind_label
 
