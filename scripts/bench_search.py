@@ -329,7 +329,7 @@ def bench_hub(docs: list[LessonDoc], queries: list[Query], scratch: Path) -> tup
     engine = Engine("hub")
     index = SearchIndex(scratch / "search")
     started = time.perf_counter()
-    index.rebuild(docs, 1, ())
+    index.rebuild(docs, 1)
     engine.index_seconds = time.perf_counter() - started
     engine.index_bytes = _dir_bytes(scratch / "search")
     extra: dict[str, float] = {}

@@ -122,7 +122,7 @@ def titles(tmp_path: Path) -> Iterator[sqlite3.Connection]:
         LessonDoc(pack, lesson, title, language, "article", keywords=keywords)
         for pack, lesson, title, language, keywords in TITLES
     ]
-    index.rebuild(docs, 1, [])
+    index.rebuild(docs, 1)
     with index.snapshot() as snap:
         yield snap.db
     index.close()
@@ -190,11 +190,11 @@ def small_docs(pack: str, n: int, extra: str = "") -> list[LessonDoc]:
 def small_index(tmp_path: Path) -> Iterator[SearchIndex]:
     """A rebuild, then imports that add, replace and remove: what the counts must survive."""
     index = SearchIndex(tmp_path / "ix")
-    index.rebuild(small_docs("a", 300), 1, ["en"])
-    index.replace_packs(["b"], small_docs("b", 150, "water cycle"), 2, ["en"])
-    index.replace_packs(["c"], small_docs("c", 5, "cycle water"), 3, ["en"])
-    index.replace_packs(["a"], small_docs("a", 40), 4, ["en"])  # deletes 300, adds 40
-    index.replace_packs(["c"], [], 5, ["en"])  # removed
+    index.rebuild(small_docs("a", 300), 1)
+    index.replace_packs(["b"], small_docs("b", 150, "water cycle"), 2)
+    index.replace_packs(["c"], small_docs("c", 5, "cycle water"), 3)
+    index.replace_packs(["a"], small_docs("a", 40), 4)  # deletes 300, adds 40
+    index.replace_packs(["c"], [], 5)  # removed
     yield index
     index.close()
 
@@ -273,7 +273,7 @@ def test_searches_share_a_bounded_pool_of_connections(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = SearchIndex(tmp_path / "ix", readers=2)
-    index.rebuild(small_docs("a", 50), 1, ["en"])
+    index.rebuild(small_docs("a", 50), 1)
     opened: list[int] = []
     real_open = ReaderPool._open
     monkeypatch.setattr(
@@ -308,7 +308,7 @@ def test_a_search_that_finds_every_connection_busy_gives_up(
 ) -> None:
     monkeypatch.setattr(readers, "WAIT_SECONDS", 0.05)
     index = SearchIndex(tmp_path / "ix", readers=1)
-    index.rebuild(small_docs("a", 5), 1, ["en"])
+    index.rebuild(small_docs("a", 5), 1)
     failures: list[BaseException] = []
 
     def second() -> None:
@@ -325,4 +325,20 @@ def test_a_search_that_finds_every_connection_busy_gives_up(
     assert [type(f) for f in failures] == [TimeoutError]
     with index.snapshot() as snap:  # free again
         assert snap.lessons == 5
+    index.close()
+
+
+def test_a_search_that_picked_a_file_a_rebuild_just_removed_reads_the_new_one(
+    tmp_path: Path,
+) -> None:
+    index = SearchIndex(tmp_path / "ix")
+    index.rebuild(small_docs("a", 5), 1)
+    old = index.current()
+    index.rebuild(small_docs("a", 7), 2)  # a new file renamed in, the old one removed
+    assert old is not None and not old.exists() and index.current() != old
+    # As if this process had listed the folder just before the rename.
+    index._listing = (index.path.stat().st_mtime_ns, old)
+    assert index.current() == old
+    with index.snapshot() as snap:
+        assert (snap.library_generation, snap.lessons) == (2, 7)
     index.close()

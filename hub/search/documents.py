@@ -38,10 +38,6 @@ class LessonDoc:
         return f"{self.pack_id}/{self.lesson_id}"
 
 
-def library_languages() -> set[str]:
-    return {row.language for row in Pack.select(Pack.language).distinct()}
-
-
 def library_docs(store: BlobStore) -> Iterator[LessonDoc]:
     """Every lesson of the library, pack by pack (one pack's rows in memory at a time)."""
     for pack in Pack.light().order_by(Pack.id):

@@ -43,6 +43,7 @@ FILE_NAME = re.compile(r"index-([0-9]{6})\.sqlite")
 BUILDING = "building.sqlite"
 WRITE_TIMEOUT_SECONDS = 30.0
 SETTLED_NS = 1_000_000_000
+SWAP_RETRIES = 3
 
 
 @dataclass
@@ -115,22 +116,37 @@ class SearchIndex:
     @contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
         """A reader of the latest committed generation, returned to the pool after use."""
-        path = self.current()
-        if path is None:
-            raise IndexUnavailable("there is no search index")
-        db = self._pool.acquire(path)
+        path, db, snap = self._begin_current()
         try:
-            snap = _begin(db)
             yield snap
         finally:
             self._pool.release(db, path, self.current())
 
+    def _begin_current(self) -> tuple[Path, sqlite3.Connection, Snapshot]:
+        """A read transaction on the current file. A rebuild renames a new file in and
+        removes the old one: a search that picked the old name a moment before finds it gone,
+        and moves on to the new one rather than answer "no index"."""
+        for _ in range(SWAP_RETRIES):
+            path = self.current()
+            if path is None:
+                raise IndexUnavailable("there is no search index")
+            db = None
+            try:
+                db = self._pool.acquire(path)
+                return path, db, _begin(db)
+            except IndexUnavailable:
+                if db is not None:
+                    self._pool.release(db, path, None)
+                self._listing = None  # list the folder again, whatever its time says
+                if self.current() == path:
+                    raise
+        raise IndexUnavailable("the search index kept changing")
+
     # --- Writing ------------------------------------------------------------------------
 
-    def rebuild(self, docs: Iterable[LessonDoc], generation: int, languages: Iterable[str]) -> int:
+    def rebuild(self, docs: Iterable[LessonDoc], generation: int) -> int:
         """Write a new index file with `docs` and put it in place of the old one (searches
         read the old one until then). Returns the number of lessons indexed."""
-        del languages  # each lesson brings its own; kept for the caller's symmetry
         with self._write_lock:
             self.path.mkdir(parents=True, exist_ok=True)
             building = self.path / BUILDING
@@ -153,10 +169,8 @@ class SearchIndex:
         pack_ids: Iterable[str],
         docs: Iterable[LessonDoc],
         generation: int,
-        languages: Iterable[str] = (),
     ) -> None:
         """Drop every lesson of these packs, add `docs`, record `generation`: one commit."""
-        del languages
         with self._write_lock:
             path = self.current()
             if path is None:

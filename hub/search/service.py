@@ -26,7 +26,7 @@ from hub.db import connected
 from hub.library import Library
 from hub.models import LibraryState, Pack
 from hub.search import engine
-from hub.search.documents import library_docs, library_languages, pack_docs
+from hub.search.documents import library_docs, pack_docs
 from hub.search.index import SearchIndex
 from hub.search.query import ParsedQuery
 from hub.search.readers import IndexUnavailable
@@ -75,8 +75,7 @@ class SearchService:
     def _apply(self, pack_id: str, removed: bool, generation: int) -> None:
         pack = None if removed else Pack.by_id(pack_id)
         docs = pack_docs(self.store, pack) if pack is not None else []
-        languages = {pack.language} if pack is not None else set()
-        self.index.replace_packs([pack_id], docs, generation, languages)
+        self.index.replace_packs([pack_id], docs, generation)
 
     def rebuild(self) -> int:
         """Rebuild now, in this thread, holding the library lock; returns the lessons."""
@@ -85,7 +84,7 @@ class SearchService:
 
     def _rebuild_locked(self, generation: int) -> int:
         started = time.perf_counter()
-        count = self.index.rebuild(library_docs(self.store), generation, library_languages())
+        count = self.index.rebuild(library_docs(self.store), generation)
         log.info("search index rebuilt: %d lessons in %.1f s", count, time.perf_counter() - started)
         return count
 
