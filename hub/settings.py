@@ -148,6 +148,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Memory each running search may use to keep pages of the search index, in bytes.",
         int,
     ),
+    Setting(
+        "search_word_memory",
+        30_000,
+        "Words each language's search analyser remembers with their index terms (about 250 "
+        "bytes each), so snippets and queries do not analyse them again.",
+        int,
+    ),
     Setting("hub_name", "Learning Hub", "Name shown to students and on the network.", str),
     # A phone that says 2099 would date every event after it; two years covers a hub left
     # switched off for a long holiday (docs/operator-guide.md, "The clock").

@@ -58,12 +58,18 @@ def test_one_analyzer_per_language_remembers_a_bounded_number_of_words(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert analyzer("fr") is analyzer("fr") and analyzer("fr") == LessonAnalyzer("fr")
-    monkeypatch.setattr(analysis, "_TERM_CACHE_LIMIT", 10)
+    monkeypatch.setattr(analysis, "_word_memory", analysis._word_memory)  # put back after
+    analysis.remember_words(10)  # as the `search_word_memory` setting does
     french = LessonAnalyzer("fr")
     for n in range(100):
         french.term(f"équations{n}")
-    assert len(french._terms) <= 11 and len(french._stems) <= 11
+    assert len(french._terms) <= 10 and len(french._written) <= 10
     assert french.term("équations") == "equat"
+    # Snippets still mark every match while the memory starts afresh under them.
+    english = LessonAnalyzer("en")
+    text = "Running runs " + " ".join(f"word{n}" for n in range(40)) + " running."
+    snippet = make_snippet(text, english, frozenset({"run"}))
+    assert snippet.startswith("<mark>Running</mark> <mark>runs</mark> word0")
 
 
 def test_the_index_stores_analysed_text_with_stop_words_dropped() -> None:

@@ -55,7 +55,7 @@ _SPECIAL_FOLDS = str.maketrans(
 )
 
 # Words (as written) whose term an analyzer remembers; past this the memory starts afresh.
-_TERM_CACHE_LIMIT = 50_000
+_word_memory = 30_000  # per language; the `search_word_memory` setting (remember_words)
 
 
 @lru_cache(maxsize=1)
@@ -154,8 +154,8 @@ def stop_words(key: str) -> frozenset[str]:
 class LessonAnalyzer:
     """Tokenize, fold, drop stop words and stem for one analyzer key, in one pass.
 
-    Safe to share between threads: its caches are plain dicts (a lost race costs one
-    recomputation) cleared whole when they grow past their bound.
+    Safe to share between threads: it remembers words in plain dicts (a lost race costs one
+    recomputation), forgotten all at once when they reach `search_word_memory` words.
     """
 
     def __init__(self, key: str) -> None:
@@ -164,7 +164,6 @@ class LessonAnalyzer:
         self._stemfn: Callable[[str], str] | None = None
         if has_stemming(key):
             self._stemfn = Stemmer.Stemmer(STEMMERS[key]).stemWord
-        self._stems: dict[str, str] = {}
         self._terms: dict[str, str | None] = {}  # word as written -> its term
         self._written: dict[str, set[str]] = {}  # term -> the words seen written for it
         self._cleared = 0  # how many times the word memory started afresh
@@ -183,13 +182,8 @@ class LessonAnalyzer:
     def stem(self, folded: str) -> str:
         if self._stemfn is None:
             return folded
-        stemmed = self._stems.get(folded)
-        if stemmed is None:
-            if len(self._stems) > _TERM_CACHE_LIMIT:
-                self._stems.clear()
-            with self._stem_lock:
-                stemmed = self._stems[folded] = self._stemfn(folded)
-        return stemmed
+        with self._stem_lock:
+            return self._stemfn(folded)
 
     def term(self, word: str) -> str | None:
         """The index term of one word, or None for a stop word."""
@@ -201,7 +195,7 @@ class LessonAnalyzer:
         found = None
         if folded not in self._stops and (len(folded) >= 2 or folded.isdigit()):
             found = self.stem(folded)
-        if len(self._terms) > _TERM_CACHE_LIMIT:
+        if len(self._terms) >= _word_memory:
             self._cleared += 1
             self._terms.clear()
             self._written.clear()
@@ -231,6 +225,13 @@ class LessonAnalyzer:
     def analysed(self, text: str) -> str:
         """`text` as the index stores it: its terms, one space between them."""
         return " ".join(self.terms(text))
+
+
+def remember_words(limit: int) -> None:
+    """How many written words each language's analyzer keeps with their terms (a setting:
+    about 250 bytes a word, and the words of a big library run to hundreds of thousands)."""
+    global _word_memory
+    _word_memory = max(1, limit)
 
 
 @lru_cache(maxsize=64)

@@ -25,7 +25,7 @@ from content.blobstore import BlobStore
 from hub.db import connected
 from hub.library import Library
 from hub.models import LibraryState, Pack
-from hub.search import engine
+from hub.search import analysis, engine
 from hub.search.documents import library_docs, pack_docs
 from hub.search.index import SearchIndex
 from hub.search.query import ParsedQuery
@@ -48,6 +48,7 @@ class SearchService:
             config.data_dir / "search", config.search_readers, config.search_cache_bytes
         )
         self.store = BlobStore(config.blobs_dir)
+        analysis.remember_words(config.search_word_memory)
         self._jobs: dict[str, threading.Thread] = {}
         self._jobs_lock = threading.Lock()
         self._checked_at = 0.0
