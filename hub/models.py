@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from typing import TypeVar
+from collections.abc import Callable, Collection, Iterable
+from functools import cache
+from typing import Any, TypeVar
 
 from peewee import (
     JOIN,
@@ -56,7 +57,7 @@ class Pack(BaseModel):
     @classmethod
     def by_id(cls, pack_id: str) -> Pack | None:
         """The pack without its manifest (see `light`); `with_manifest` for the whole row."""
-        return _first(cls.raw(f"SELECT {_PACK_COLUMNS} FROM pack WHERE id = ?", pack_id))
+        return _first(_fetch(cls, f"SELECT {_PACK_COLUMNS} FROM pack WHERE id = ?", pack_id))
 
     @classmethod
     def with_manifest(cls, pack_id: str) -> Pack | None:
@@ -120,7 +121,7 @@ class Lesson(BaseModel):
     def find(cls, pack_id: str, lesson_id: str) -> Lesson | None:
         """The lesson, with its pack (without the manifest) as `.pack`."""
         sql = f"SELECT {_LESSON_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.lesson_id = ?"
-        lesson = _first(cls.raw(sql, pack_id, lesson_id))
+        lesson = _first(_fetch(cls, sql, pack_id, lesson_id))
         if lesson is not None:
             lesson.pack = Pack.by_id(pack_id)
         return lesson
@@ -139,22 +140,62 @@ class Lesson(BaseModel):
 
     def topic(self) -> Topic | None:
         """The first of the topics listing this lesson (by the topics' order)."""
-        return _first(Topic.raw(_FIRST_TOPIC, self.id))
+        return _first(_fetch(Topic, _FIRST_TOPIC, self.id))
 
     def neighbours(self, topic: Topic | None = None) -> tuple[Lesson | None, Lesson | None]:
         """Previous and next lesson within this lesson's (first) topic, else within the pack:
         two small indexed queries, whatever the size of the topic or the library. `topic` is
-        this lesson's topic() when the caller has it already."""
+        this lesson's topic() when the caller has it already. The neighbours carry their ids,
+        title and kind only: enough to link to them."""
         topic = topic or self.topic()
         if topic is None:
             args: tuple[object, ...] = (self.pack_id, self.position)
-            return _first(Lesson.raw(_LOOSE_BEFORE, *args)), _first(Lesson.raw(_LOOSE_AFTER, *args))
+            return _first(_fetch(Lesson, _LOOSE_BEFORE, *args)), _first(
+                _fetch(Lesson, _LOOSE_AFTER, *args)
+            )
         args = (topic.id, topic.link_position)
-        return _first(Lesson.raw(_LINKED_BEFORE, *args)), _first(Lesson.raw(_LINKED_AFTER, *args))
+        return _first(_fetch(Lesson, _LINKED_BEFORE, *args)), _first(
+            _fetch(Lesson, _LINKED_AFTER, *args)
+        )
 
 
-def _first(query: Iterable[M]) -> M | None:
-    return next(iter(query), None)
+def _first(rows: list[M]) -> M | None:
+    return rows[0] if rows else None
+
+
+def _fetch(model: type[M], sql: str, *params: object) -> list[M]:
+    """The rows of `sql` as `model` instances, built here: peewee's own row wrapper costs
+    several times what SQLite takes to find a row by its index. Columns that are not fields
+    (an alias such as `link_position`) become plain attributes."""
+    cursor = db.execute_sql(sql, params)
+    by_column = _readers(model)
+    readers = [by_column.get(column[0], (column[0], None)) for column in cursor.description]
+    found = []
+    for row in cursor:
+        values = {
+            name: read(value) if read is not None and value is not None else value
+            for (name, read), value in zip(readers, row, strict=True)
+        }
+        instance = model(__no_default__=1, **values)
+        instance._dirty.clear()
+        found.append(instance)
+    return found
+
+
+# Field kinds whose values SQLite hands back as Python wants them already.
+_AS_STORED = (CharField, TextField, IntegerField, FloatField, ForeignKeyField)
+
+
+@cache
+def _readers(model: type[BaseModel]) -> dict[str, tuple[str, Callable[[Any], Any] | None]]:
+    """column -> (field name, converter or None) for `_fetch`."""
+    return {
+        field.column_name: (
+            field.name,
+            None if isinstance(field, _AS_STORED) else field.python_value,
+        )
+        for field in model._meta.sorted_fields
+    }
 
 
 # The lesson page's queries are written as SQL: peewee builds a query's SQL in Python on every
@@ -167,15 +208,17 @@ _FIRST_TOPIC = (
     f"SELECT {_TOPIC_COLUMNS}, tl.position AS link_position FROM topic_lesson tl"
     " JOIN topic t ON t.id = tl.topic_id WHERE tl.lesson_id = ? ORDER BY t.position LIMIT 1"
 )
+# A neighbour is only linked to: its ids, title and kind, not its JSON columns.
+_LINK_COLUMNS = "l.id, l.pack_id, l.lesson_id, l.title, l.kind, l.position"
 _LINKED = (
-    f"SELECT {_LESSON_COLUMNS} FROM topic_lesson tl JOIN lesson l ON l.id = tl.lesson_id"
+    f"SELECT {_LINK_COLUMNS} FROM topic_lesson tl JOIN lesson l ON l.id = tl.lesson_id"
     " WHERE tl.topic_id = ? AND tl.position {side} ? ORDER BY tl.position {order} LIMIT 1"
 )
 _LINKED_BEFORE = _LINKED.format(side="<", order="DESC")
 _LINKED_AFTER = _LINKED.format(side=">", order="ASC")
 # Lessons no topic lists, in the pack's order.
 _LOOSE = (
-    f"SELECT {_LESSON_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.position {{side}} ?"
+    f"SELECT {_LINK_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.position {{side}} ?"
     " AND NOT EXISTS (SELECT 1 FROM topic_lesson tl WHERE tl.lesson_id = l.id)"
     " ORDER BY l.position {order} LIMIT 1"
 )
@@ -205,7 +248,7 @@ class PackFile(BaseModel):
         """The pack's files at these paths (as SQL: a lesson page asks on every miss)."""
         marks = ", ".join("?" * len(paths))
         sql = f"SELECT * FROM pack_file WHERE pack_id = ? AND path IN ({marks})"
-        return list(cls.raw(sql, pack_id, *paths)) if paths else []
+        return _fetch(cls, sql, pack_id, *paths) if paths else []
 
     @classmethod
     def by_sha(cls, sha256: str, extension: str = "") -> PackFile | None:
