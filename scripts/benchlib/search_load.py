@@ -33,7 +33,7 @@ from pathlib import Path
 if __name__ == "__main__":  # run on its own: make `benchlib` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchlib import school_library, wrk
+from benchlib import school_data, school_library, wrk
 from benchlib.context import BenchError, Context
 from benchlib.loadgen import Request, load
 from benchlib.report import MB, Row, SectionResult, at_least, info, under
@@ -55,23 +55,16 @@ BROWSER = (*ACCEPT, ("Accept", "text/html"), ("Accept-Encoding", "gzip, deflate"
 def run(ctx: Context) -> SectionResult:
     result = SectionResult("search-load")
     try:
-        library = _library(ctx)
-        data = ctx.scratch / "search-load-data"
-        ctx.say(f"importing {len(library.folders)} packs of the school library")
-        began = time.perf_counter()
-        ctx.learnhub_cli("content", "import", "--data", str(data), *map(str, library.folders))
-        seconds = time.perf_counter() - began
-        result.add(info("import + index of the library", seconds, f"{seconds:.0f} s"))
-        server = ctx.server(data, "search-load")
-        measure(server, library, ctx.clients, ctx.duration, result, ctx.scratch, ctx.say)
+        # The school sections' library, generated and imported once and kept between runs.
+        prepared = school_data.prepare(ctx, ctx.lessons)
+        if prepared.import_seconds is not None:
+            seconds = prepared.import_seconds
+            result.add(info("import + index of the library", seconds, f"{seconds:.0f} s"))
+        server = ctx.server(prepared.data, "search-load")
+        measure(server, prepared.library, ctx.clients, ctx.duration, result, ctx.scratch, ctx.say)
     except (BenchError, ServerError) as err:
         result.error = str(err)
     return result
-
-
-def _library(ctx: Context) -> school_library.SchoolLibrary:
-    ctx.say("writing the 20,000-lesson school library")
-    return school_library.build(ctx.scratch / "school-library")
 
 
 def searches_of(folder: Path) -> tuple[list[str], list[str]]:
