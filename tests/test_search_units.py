@@ -3,6 +3,7 @@ vocabulary and phrase matching checked against counts made by hand."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 from collections import Counter
@@ -12,13 +13,21 @@ from pathlib import Path
 import pytest
 
 from hub.search import analysis, readers, vocabulary
-from hub.search.analysis import GENERIC, LessonAnalyzer, analyzer, analyzer_key, fold, words
+from hub.search.analysis import (
+    GENERIC,
+    LessonAnalyzer,
+    analyzer,
+    analyzer_key,
+    fold,
+    word_pattern,
+    words,
+)
 from hub.search.documents import LessonDoc
 from hub.search.index import SearchIndex
 from hub.search.query import MAX_WORDS, QueryError, parse_query
 from hub.search.readers import ReaderPool
 from hub.search.schema import COMBO_SHIFT, field_language, fts_table
-from hub.search.snippets import make_snippet, plain_snippet
+from hub.search.snippets import _places, make_snippet, plain_snippet
 from hub.search.titles import suggest
 from hub.search.vocabulary import TITLE_FIELD, correction, edit_distance, near_terms
 
@@ -44,6 +53,18 @@ def test_words_keep_their_combining_marks() -> None:
     # Python's \\w stops at a combining mark; these are one word each.
     assert words("الكِتَابُ नमस्ते") == ["الكِتَابُ", "नमस्ते"]
     assert words("l'eau, c\u2019est") == ["l", "eau", "c", "est"]
+
+
+def test_the_fast_word_splits_find_what_the_full_pattern_finds() -> None:
+    """ASCII text, and text without characters past U+FFFF, are split the fast way."""
+    rng = random.Random(3)
+    pieces = ["abc", " ", "déf", "ÉÈ", "،", "الكِتَابُ", "नमस्ते", "\U0001d165x", "\U000e0100",
+              ",", ".", "12", "½", "ﬁ", "_", "a_b", "x"]  # fmt: skip
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        found = words(text)
+        assert found == word_pattern().findall(text), text
+        assert _places(text, found) == [m.span() for m in word_pattern().finditer(text)], text
 
 
 def test_analyzer_by_language() -> None:

@@ -13,7 +13,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 
 import Stemmer
@@ -73,20 +73,8 @@ def _plane_word() -> re.Pattern[str]:
     return re.compile(rf"[\w{_char_class(marks)}]+")
 
 
-# In ASCII text a word is letters and digits.
+# In ASCII text a word is letters and digits: the same words, the fast way.
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
-
-
-def word_spans(text: str) -> Iterator[tuple[int, int]]:
-    """Where the words of `text` are, in order: what word_pattern() finds, the fast way when
-    the text allows (ASCII; or nothing past U+FFFF, with "_" read as the space it splits as)."""
-    if text.isascii():
-        matches = _ASCII_WORD.finditer(text)
-    elif max(text) <= "\uffff":
-        matches = _plane_word().finditer(text.replace("_", " "))
-    else:
-        matches = word_pattern().finditer(text)
-    return (m.span() for m in matches)
 
 
 @lru_cache(maxsize=1)

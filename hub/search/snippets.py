@@ -7,10 +7,9 @@ the matches.
 
 from __future__ import annotations
 
-import itertools
 from html import escape
 
-from hub.search.analysis import LessonAnalyzer, word_spans, words
+from hub.search.analysis import LessonAnalyzer, words
 
 SNIPPET_WORDS = 30
 CONTEXT_BEFORE = 8
@@ -34,10 +33,21 @@ def make_snippet(text: str, analyzer: LessonAnalyzer, terms: frozenset[str]) -> 
     first = _best_window(matches)
     start = max(0, first - CONTEXT_BEFORE)
     end = min(len(found), start + SNIPPET_WORDS)
-    # Only the words up to the window's end need their places in the text.
-    spans = list(itertools.islice(word_spans(text), end + 1))
+    spans = _places(text, found[: end + 1])
     marked = {number for number, _ in matches if start <= number < end}
     return _render(text, spans, start, end, marked)
+
+
+def _places(text: str, found: list[str]) -> list[tuple[int, int]]:
+    """Where each of these words (the text's first words, in order) is: only non-word
+    characters lie between two of them, so each is the next occurrence after the last."""
+    spans = []
+    at = 0
+    for word in found:
+        at = text.find(word, at)
+        spans.append((at, at + len(word)))
+        at += len(word)
+    return spans
 
 
 def _best_window(matches: list[tuple[int, str]]) -> int:
