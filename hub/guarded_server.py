@@ -13,7 +13,9 @@ the app may refuse it. Here, with waitress's own threads and loop:
   and during a stalled upload `idle_timeout` applies, and to an answer the client stopped
   reading `send_timeout`, looked at every second;
 - a body larger than its route's limit is answered 413 as soon as the headers arrive
-  (Content-Length), or as soon as a chunked body passes the limit, and none of it is kept.
+  (Content-Length), or as soon as a chunked body passes the limit, and none of it is kept;
+- a file answer (`wsgi.file_wrapper` on a regular file) goes from the file to the socket by
+  os.sendfile, not copied through Python (hub/zerocopy.py).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
 from hub.settings import Config
+from hub.zerocopy import SendfileBuffer, send_file_some, zero_copy
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +209,59 @@ class GuardedChannel(HTTPChannel):
         if since is None or self.requests or self.total_outbufs_len:
             return False
         return time.monotonic() - since > self.guard.header_timeout
+
+    def write_soon(self, data: Any) -> int:
+        # A task hands over a file wrapper here, in its own thread: the check for a real file
+        # is done once, not on every flush.
+        return super().write_soon(zero_copy(data))
+
+    def _flush_some(self, do_close: bool = True) -> bool:
+        """waitress's flush (send the out-buffers in order, drop each one sent but the last,
+        stop when the socket is full), with a file sent by the kernel instead of copied."""
+        sent = 0
+        while True:
+            outbuf = self.outbufs[0]
+            if isinstance(outbuf, SendfileBuffer):
+                count, drained = self._send_file(outbuf, do_close)
+            else:
+                count, drained = self._send_copied(outbuf, do_close)
+            sent += count
+            if not drained or len(self.outbufs) == 1:  # the last is always the one written to
+                break
+            self._drop_first_outbuf()
+        if sent:
+            self.last_activity = time.time()  # what the send and idle timeouts look at
+        return sent > 0
+
+    def _send_file(self, outbuf: SendfileBuffer, do_close: bool) -> tuple[int, bool]:
+        count, gone = send_file_some(outbuf, self.socket.fileno())
+        self.total_outbufs_len -= count
+        if gone:
+            if do_close:  # as waitress's send() does for a client that went away
+                self.handle_close()
+            return count, False
+        return count, not outbuf.remain
+
+    def _send_copied(self, outbuf: Any, do_close: bool) -> tuple[int, bool]:
+        """waitress's own loop for one buffer: (bytes sent, whether it is empty now)."""
+        sent = 0
+        left = outbuf.__len__()  # as waitress: len() overflows past 2 GiB on 32-bit
+        while left > 0:
+            count = self.send(outbuf.get(self.sendbuf_len), do_close=do_close)
+            if not count:
+                return sent, False
+            outbuf.skip(count, True)
+            left -= count
+            sent += count
+            self.total_outbufs_len -= count
+        return sent, True
+
+    def _drop_first_outbuf(self) -> None:
+        done = self.outbufs.pop(0)
+        try:
+            done.close()  # a file wrapper's file is closed here
+        except Exception:
+            self.logger.exception("Unexpected error when closing an outbuf")
 
     def add_channel(self, map: dict | None = None) -> None:
         super().add_channel(map)
