@@ -527,6 +527,19 @@ def test_status_counts_packs_learners_and_events(
         assert f'id="status-{field}">{value}<' in page, field
 
 
+def test_status_shows_each_caches_memory_within_its_budget(
+    app: Flask, operator: FlaskClient
+) -> None:
+    operator.get("/")  # something kept
+    page = operator.get("/admin/").text
+    caches = re.search(r'id="status-caches">(.*?)</dd>', page, re.S)[1]
+    lines = caches.split("<br>")
+    assert len(lines) == 3
+    for line in lines:
+        used, budget = (float(n) for n in re.findall(r"([\d.]+) (?:of|MB)", line))
+        assert 0 <= used <= budget, line
+
+
 # --- a real server and a real browser ---------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from hub import device, roster
+from hub import cache, device, roster
 from hub.auth import check_role, current_user, require, right_secret, sign_in, take_try
 from hub.csrf import check_csrf
 from hub.errors import HubError
@@ -37,7 +37,22 @@ UPLOAD_SLACK = 64 * 1024
 @bp.get("/")
 @require("operator")
 def index() -> ResponseReturnValue:
-    return render_template("admin/index.html", packs=Pack.ordered(), status=_status())
+    return render_template(
+        "admin/index.html", packs=Pack.ordered(), status=_status(), caches=_caches()
+    )
+
+
+def _caches() -> list[dict[str, object]]:
+    """What each page cache holds, in MB, for the status card (the budget is `cache_bytes`)."""
+    labels = {
+        "library": _("Lesson details"),
+        "pages": _("Rendered pages"),
+        "parsed files": _("Exercises and subtitles"),
+    }
+    return [
+        {"label": labels[entry["name"]], "mb": entry["bytes"] / 1e6, "of": entry["budget"] / 1e6}
+        for entry in cache.stats()
+    ]
 
 
 def _status() -> dict[str, int]:
