@@ -52,6 +52,9 @@ def test_healthz(live_server: LiveServer) -> None:
     body = get_json(live_server, "/healthz")
     assert body["status"] == "ok"
     assert body["packs"] >= 3
+    assert set(body["caches"]) == {"library", "pages", "parsed files"}
+    for kept in body["caches"].values():
+        assert 0 <= kept["bytes"] <= kept["budget"]
 
 
 def test_sample_library_covers_every_kind_in_two_languages(live_server: LiveServer) -> None:

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from hub import __version__
+from hub.cache import stats
 from hub.models import Pack
 
 bp = Blueprint("health", __name__)
@@ -13,4 +14,9 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    return jsonify({"status": "ok", "version": __version__, "packs": Pack.select().count()})
+    # The caches' sizes let monitoring and the bench see memory is within `cache_bytes`.
+    caches = {
+        entry["name"]: {"bytes": entry["bytes"], "budget": entry["budget"]} for entry in stats()
+    }
+    body = {"status": "ok", "version": __version__, "packs": Pack.select().count()}
+    return jsonify(body | {"caches": caches})

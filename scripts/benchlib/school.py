@@ -13,7 +13,9 @@ restart with the library to the first 200 in < 1 s.
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from urllib.parse import quote_plus
 
 from benchlib import school_data, school_rivals
@@ -117,6 +119,7 @@ def _hub(
             rss = memory.mark(key)
             result.add(under("  RSS after", rss, mb(rss), RSS_AFTER, "< 150 MB"))
         _memory_rows(memory, result)
+        _cache_row(server, result)
     finally:
         server.stop()
     seconds = server.start(timeout=60)
@@ -127,6 +130,19 @@ def _hub(
         under("restart with the library -> first 200", seconds, shown, RESTART_BUDGET, "< 1 s")
     )
     return numbers
+
+
+def _cache_row(server: HubServer, result: SectionResult) -> None:
+    """What the hub's page caches hold after the loads (from /healthz), against their budget."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=10) as answer:
+        caches = json.load(answer)["caches"]
+    used = sum(entry["bytes"] for entry in caches.values())
+    shown = ", ".join(
+        f"{name} {entry['bytes'] / MB:.1f}/{entry['budget'] / MB:.1f}"
+        for name, entry in caches.items()
+    )
+    result.add(info("page caches after the loads (MB used/budget)", used, shown))
+    result.raw["caches"] = caches
 
 
 def _memory_rows(memory: MemoryLog, result: SectionResult) -> None:
