@@ -397,3 +397,18 @@ def test_an_overloaded_hub_says_the_search_failed_and_rebuilds_nothing(
     assert not service(hub).busy("rebuild")
     monkeypatch.undo()
     assert keys(hub, "breathing") == ["science-en/running"]
+
+
+def test_an_index_damaged_under_a_running_server_is_rebuilt(hub: Flask) -> None:
+    """Damage inside FTS5's own tables: the file opens and records the right generation,
+    only searches fail. The index's check finds it, and the index is rebuilt anyway."""
+    path = service(hub).index.current()
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM fts_en_data WHERE id > 1")  # the English index's segments
+    db.close()
+    assert service(hub).index.generation() is not None  # still looks current
+    body = answer(hub, "breathing")
+    assert body["total"] == 0 and body["notice"]["code"] == "rebuilding"
+    assert service(hub).wait_idle()
+    assert keys(hub, "breathing") == ["science-en/running"]
+    assert service(hub).index.healthy()

@@ -34,7 +34,7 @@ from hub.search.analysis import LessonAnalyzer, analyzer
 from hub.search.documents import LessonDoc
 from hub.search.facets import Combo
 from hub.search.readers import IndexUnavailable, ReaderPool
-from hub.search.schema import SCHEMA_VERSION
+from hub.search.schema import SCHEMA_VERSION, fts_table
 from hub.search.writer import Writer, build
 
 log = logging.getLogger(__name__)
@@ -89,15 +89,23 @@ class SearchIndex:
         return self.generation() is not None
 
     def healthy(self) -> bool:
-        """Whether a fresh connection can read the whole index (after an unexpected error)."""
+        """Whether the whole index reads back whole (after an unexpected error): SQLite's
+        check of the file, and FTS5's of each table against its content. Reads it all."""
         path = self.current()
         if path is None:
             return False
         try:
-            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                return db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            with closing(sqlite3.connect(path, timeout=WRITE_TIMEOUT_SECONDS)) as db:
+                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    return False
+                for (field,) in db.execute("SELECT field FROM field").fetchall():
+                    table = fts_table(field)
+                    # A command, not a change: it raises if the index and content disagree.
+                    db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+                db.rollback()
         except sqlite3.Error:
             return False
+        return True
 
     def close(self) -> None:
         self._pool.close()

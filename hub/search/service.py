@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "search"
 CHECK_EVERY_SECONDS = 2.0  # how often a search looks for changes made by another process
+HEALTH_CHECK_SECONDS = 60.0
 
 
 class SearchService:
@@ -52,6 +53,7 @@ class SearchService:
         self._jobs: dict[str, threading.Thread] = {}
         self._jobs_lock = threading.Lock()
         self._checked_at = 0.0
+        self._healthy_at = -HEALTH_CHECK_SECONDS  # when the index last passed its check
 
     # --- Keeping up with the library ------------------------------------------------------
 
@@ -94,6 +96,11 @@ class SearchService:
             # Someone (an import, another process) may have caught up while we waited.
             if self._stale():
                 self._rebuild_locked(LibraryState.current())
+
+    def _repair_job(self) -> None:
+        """A damaged index may still record the right generation: rebuild all the same."""
+        with self.library.exclusive():
+            self._rebuild_locked(LibraryState.current())
 
     def _stale(self) -> bool:
         """The index does not reflect the library (needs a database connection)."""
@@ -176,10 +183,10 @@ class SearchService:
             return engine.SearchResult(query=parsed.text, page=page, notice="failed")
         except Exception:  # never fail a search; find out whether the index is damaged
             log.exception("search failed on %r", parsed.text)
-            if self.index.healthy():
+            if self._healthy():
                 return engine.SearchResult(query=parsed.text, page=page, notice="failed")
             self.index.close()
-            self._start_job("rebuild", self._rebuild_job)
+            self._start_job("rebuild", self._repair_job)
             return engine.SearchResult(query=parsed.text, page=page, notice="rebuilding")
         if result.notice is None and self.busy("rebuild"):
             result.notice = "updating"
@@ -195,6 +202,17 @@ class SearchService:
         except Exception:  # a keystroke must never fail; the search path repairs the index
             log.exception("search: suggestions failed for %r", text)
             return []
+
+    def _healthy(self) -> bool:
+        """The index's own check, at most once every HEALTH_CHECK_SECONDS while it passes: it
+        reads the whole file, and a bug that fails every search must not run it every time."""
+        now = time.monotonic()
+        if now - self._healthy_at < HEALTH_CHECK_SECONDS:
+            return True
+        healthy = self.index.healthy()
+        if healthy:
+            self._healthy_at = now
+        return healthy
 
     def _library_has_lessons(self) -> bool:
         try:
