@@ -160,7 +160,7 @@ class _Planner:
         if term is None or len(term) < FUZZY_MIN_CHARS:
             return []
         found: list[str] = []
-        corrected = self._correction(word)
+        corrected = self.correction(word)
         corrected_term = analyzer.term(corrected) if corrected else None
         if corrected_term and self._known(name, corrected_term):
             found.append(corrected_term)
@@ -169,7 +169,8 @@ class _Planner:
         found += [t for t, _, _ in near if t not in found]
         return found
 
-    def _correction(self, word: str) -> str | None:
+    def correction(self, word: str) -> str | None:
+        """The closest title word, asked once per word and query."""
         if word not in self._corrections:
             self._corrections[word] = vocabulary.correction(self.db, word)
         return self._corrections[word]
@@ -231,7 +232,6 @@ def run(
     filters: Filters = Filters(),
     page: int = 1,
     readers: tuple[str, ...] = (),
-    suggest: bool = True,
 ) -> SearchResult:
     """One page of results for `parsed`, with facets and a suggestion."""
     result = SearchResult(query=parsed.text, page=page)
@@ -247,7 +247,7 @@ def run(
         if counted:
             result.notice = "relaxed"
     _fill(result, snap, counted, ranked, filters, plan)
-    if suggest and (result.total < SUGGEST_BELOW or plan.unknown):
+    if result.total < SUGGEST_BELOW or plan.unknown:
         doubtful = plan.unknown or (list(parsed.words) if not result.total else [])
         result.suggestion = _did_you_mean(planner, parsed, doubtful)
     return result
@@ -360,7 +360,7 @@ def _matched_in_body(
 def _did_you_mean(planner: _Planner, parsed: ParsedQuery, candidates: list[str]) -> str | None:
     corrections = {}
     for word in candidates:
-        corrected = planner._correction(word)
+        corrected = planner.correction(word)
         if corrected and corrected != word.lower():
             corrections[word] = corrected
     return parsed.with_words(corrections) if corrections else None
