@@ -102,8 +102,23 @@ class _Planner:
         self.readers = readers
         self.sizes = snap.sizes
         self._exact_cache: dict[tuple[str, str], list[str]] = {}
-        self._doc_counts: dict[tuple[str, str], int] = {}
         self._corrections: dict[str, str | None] = {}
+        self._doc_counts = self._count_all()
+
+    def _count_all(self) -> dict[tuple[str, str], int]:
+        """How many lessons hold each term of the query, in each language: one statement
+        (each statement is a turn of the interpreter lock for a busy hub)."""
+        parsed = self.parsed
+        typed = {*parsed.words, *parsed.excluded, *(w for phrase in parsed.phrases for w in phrase)}
+        wanted = {
+            (name, term)
+            for name, analyzer in self.fields.items()
+            for term in (analyzer.term(word) for word in typed)
+            if term is not None
+        }
+        found = dict.fromkeys(wanted, 0)
+        found.update(vocabulary.docs_of(self.db, wanted))
+        return found
 
     def plan(self, relaxed: bool = False) -> _Plan:
         unknown = [w for w in self.parsed.words if not self._known_anywhere(w)]
@@ -124,7 +139,7 @@ class _Planner:
 
     def _docs(self, name: str, term: str) -> int:
         key = (name, term)
-        if key not in self._doc_counts:
+        if key not in self._doc_counts:  # a term the query did not type (a correction's)
             self._doc_counts[key] = vocabulary.docs(self.db, name, term)
         return self._doc_counts[key]
 
@@ -269,24 +284,30 @@ def _execute(
     chosen = filters.chosen()
     allowed = [n for n, combo in snap.combos.items() if passes(combo, chosen, None)]
     where = f"id >> {COMBO_SHIFT} IN ({','.join(map(str, allowed))})" if chosen else "1"
+    # Two rows whatever the matches: each row fetched is a turn of the interpreter lock.
     sql = (
         f"WITH m(id, score) AS MATERIALIZED ({matches}) "
-        f"SELECT 0, id >> {COMBO_SHIFT}, count(*) FROM m GROUP BY 2 "
-        f"UNION ALL SELECT * FROM (SELECT 1, id, score FROM m WHERE {where} "
-        "ORDER BY score DESC, id LIMIT ? OFFSET ?)"
+        "SELECT (SELECT group_concat(combo || ' ' || n) FROM "
+        f"(SELECT id >> {COMBO_SHIFT} AS combo, count(*) AS n FROM m GROUP BY 1)), "
+        "(SELECT group_concat(id || ' ' || score) FROM "
+        f"(SELECT id, score FROM m WHERE {where} ORDER BY score DESC, id LIMIT ? OFFSET ?))"
     )
     args: list[object] = []
     for clause in plan.clauses:
         args += [clause.weight, clause.match]
     args += [PAGE_SIZE, (page - 1) * PAGE_SIZE]
+    groups, page_rows = snap.db.execute(sql, args).fetchone()
     counted: list[tuple[Combo, int]] = []
-    ranked: list[tuple[int, float]] = []
-    for kind, a, b in snap.db.execute(sql, args):
-        if kind == 1:
-            ranked.append((a, b))
-        elif a in snap.combos:
-            counted.append((snap.combos[a], b))
-    return counted, ranked
+    for combo, count in _pairs(groups):
+        if int(combo) in snap.combos:
+            counted.append((snap.combos[int(combo)], int(count)))
+    ranked = [(int(i), float(score)) for i, score in _pairs(page_rows)]
+    # group_concat promises no order (SQLite 3.40 has no ORDER BY inside it): sort again.
+    return counted, sorted(ranked, key=lambda row: (-row[1], row[0]))
+
+
+def _pairs(joined: str | None) -> list[list[str]]:
+    return [pair.split(" ") for pair in (joined or "").split(",") if pair]
 
 
 def _fill(

@@ -59,11 +59,12 @@ class Snapshot:
 
 
 class SearchIndex:
-    def __init__(self, path: Path, readers: int = 4, cache_bytes: int = 2 * 1024**2) -> None:
+    def __init__(self, path: Path, readers: int = 2, cache_bytes: int = 2 * 1024**2) -> None:
         self.path = path
         self._pool = ReaderPool(readers, cache_bytes)
         self._write_lock = threading.Lock()  # the one writer of this process
         self._listing: tuple[int, Path | None] | None = None  # (directory mtime, current file)
+        self._header: tuple[tuple[Path, int], _Header] | None = None  # the latest generation's
 
     # --- Which file ---------------------------------------------------------------------
 
@@ -141,7 +142,8 @@ class SearchIndex:
             db = None
             try:
                 db = self._pool.acquire(path)
-                return path, db, _begin(db)
+                snap, self._header = _begin(db, path, self._header)
+                return path, db, snap
             except IndexUnavailable:
                 if db is not None:
                     self._pool.release(db, path, None)
@@ -200,24 +202,47 @@ class SearchIndex:
                 db.close()
 
 
-def _begin(db: sqlite3.Connection) -> Snapshot:
+@dataclass(frozen=True)
+class _Header:
+    """What every search of one generation of one file shares."""
+
+    fields: dict[str, LessonAnalyzer]
+    sizes: dict[str, int]
+    combos: dict[int, Combo]
+
+
+def _begin(
+    db: sqlite3.Connection, path: Path, known: tuple[tuple[Path, int], _Header] | None
+) -> tuple[Snapshot, tuple[tuple[Path, int], _Header]]:
+    """A read transaction, and the generation's header: read once per generation (a new
+    commit is a new generation), since every statement costs a turn of the interpreter lock."""
     try:
         db.execute("BEGIN")
-        rows = db.execute(
-            "SELECT NULL, key, value FROM meta UNION ALL SELECT field, analyzer, docs FROM field"
-        ).fetchall()
-        combos = db.execute(
-            "SELECT id, pack, kind, language, subjects, grades, pack_title FROM combo"
-        ).fetchall()
+        schema, generation, lessons = db.execute(
+            "SELECT (SELECT value FROM meta WHERE key = 'schema'), "
+            "(SELECT value FROM meta WHERE key = 'generation'), "
+            "(SELECT value FROM meta WHERE key = 'lessons')"
+        ).fetchone()
+        if schema != SCHEMA_VERSION or generation is None:
+            raise IndexUnavailable("the index was built by another version")
+        key = (path, generation)
+        header = known[1] if known is not None and known[0] == key else _read_header(db)
     except sqlite3.Error as err:  # damaged, foreign, or gone under us
         raise IndexUnavailable(str(err)) from err
-    meta = {key: value for name, key, value in rows if name is None}
-    if meta.get("schema") != SCHEMA_VERSION or "generation" not in meta:
-        raise IndexUnavailable("the index was built by another version")
-    fields = {name: analyzer(key) for name, key, _ in rows if name is not None}
-    sizes = {name: docs for name, _, docs in rows if name is not None}
-    found = {row[0]: Combo.of(*row[1:]) for row in combos}
-    return Snapshot(db, meta["generation"], meta.get("lessons", 0), fields, sizes, found)
+    snap = Snapshot(db, generation, lessons or 0, header.fields, header.sizes, header.combos)
+    return snap, (key, header)
+
+
+def _read_header(db: sqlite3.Connection) -> _Header:
+    rows = db.execute("SELECT field, analyzer, docs FROM field").fetchall()
+    combos = db.execute(
+        "SELECT id, pack, kind, language, subjects, grades, pack_title FROM combo"
+    ).fetchall()
+    return _Header(
+        fields={name: analyzer(key) for name, key, _ in rows},
+        sizes={name: docs for name, _, docs in rows},
+        combos={row[0]: Combo.of(*row[1:]) for row in combos},
+    )
 
 
 def _newest(folder: Path) -> Path | None:

@@ -15,7 +15,7 @@ from hub.search.analysis import fold, words
 
 MAX_SUGGESTIONS = 8
 # Rows read per suggestion shown: the same title in one language is shown once.
-ROWS_PER_SUGGESTION = 4
+ROWS_PER_SUGGESTION = 2
 
 SCHEMA = """
 CREATE VIRTUAL TABLE titles USING fts5(words, field UNINDEXED, language UNINDEXED,

@@ -112,6 +112,22 @@ def count_titles(db: sqlite3.Connection, surfaces: Counter[tuple[str, str]]) -> 
     count_terms(db, TITLE_FIELD, -counts, -1)
 
 
+def docs_of(db: sqlite3.Connection, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Lessons holding each (field, term), for the ones any lesson holds."""
+    if not wanted:
+        return {}
+    pairs = sorted(wanted)
+    # A join on the key, not `(field, term) IN (VALUES ...)`: SQLite 3.40 scans for that.
+    values = ",".join("(?, ?)" for _ in pairs)
+    rows = db.execute(
+        f"SELECT term.field, term.term, term.docs FROM (VALUES {values}) "
+        "AS wanted JOIN term ON term.field = wanted.column1 AND term.term = wanted.column2 "
+        "WHERE term.docs > 0",
+        [value for pair in pairs for value in pair],
+    )
+    return {(field, term): n for field, term, n in rows}
+
+
 def with_prefix(db: sqlite3.Connection, field: str, prefix: str, limit: int) -> list[str]:
     """Terms of `field` starting with `prefix`, in order, at most `limit`."""
     rows = db.execute(
