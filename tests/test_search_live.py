@@ -154,6 +154,8 @@ HOSTILE = [
     "🚀" * 100,
     "\u202e\u202d",
     "\ud800",
+    "\u0301",  # a combining mark alone: a word that folds to nothing
+    "\u2474 \u0301* x\u0301",  # "(1)" once folded: FTS5 would read the brackets
 ]
 
 
