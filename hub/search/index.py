@@ -125,16 +125,28 @@ class SearchIndex:
     @contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
         """A reader of the latest committed generation, returned to the pool after use."""
-        path, db, snap = self._begin_current()
+        path, db, snap = self._open_current(begin=True)
+        assert snap is not None
         try:
             yield snap
         finally:
             self._pool.release(db, path, self.current())
 
-    def _begin_current(self) -> tuple[Path, sqlite3.Connection, Snapshot]:
-        """A read transaction on the current file. A rebuild renames a new file in and
-        removes the old one: a search that picked the old name a moment before finds it gone,
-        and moves on to the new one rather than answer "no index"."""
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the current file for one statement (SQLite runs each whole):
+        what a keystroke's suggestions need, without a transaction or the header."""
+        path, db, _ = self._open_current(begin=False)
+        try:
+            yield db
+        finally:
+            self._pool.release(db, path, self.current())
+
+    def _open_current(self, begin: bool) -> tuple[Path, sqlite3.Connection, Snapshot | None]:
+        """A connection to the current file (in a read transaction if `begin`). A rebuild
+        renames a new file in and removes the old one: a search that picked the old name a
+        moment before finds it gone, and moves on to the new one rather than answer "no
+        index"."""
         for _ in range(SWAP_RETRIES):
             path = self.current()
             if path is None:
@@ -142,7 +154,9 @@ class SearchIndex:
             db = None
             try:
                 db = self._pool.acquire(path)
-                snap, self._header = _begin(db, path, self._header)
+                snap = None
+                if begin:
+                    snap, self._header = _begin(db, path, self._header)
                 return path, db, snap
             except IndexUnavailable:
                 if db is not None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from hub.search import titles, vocabulary
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FACETS = ("language", "subject", "grade", "kind", "pack")
 SNIPPET_SOURCE_CHARS = 12_000  # stored (compressed) for snippets; all of the text is indexed
 MAX_DESCRIPTION_CHARS = 600

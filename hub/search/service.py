@@ -195,8 +195,8 @@ class SearchService:
     def suggest(self, text: str, readers: tuple[str, ...] = ()) -> list[Suggestion]:
         """Titles as a student types; [] rather than an error when there is no index."""
         try:
-            with self.index.snapshot() as snap:
-                return suggest(snap.db, text, readers)
+            with self.index.reader() as db:
+                return suggest(db, text, readers)
         except IndexUnavailable:
             return []
         except Exception:  # a keystroke must never fail; the search path repairs the index

@@ -18,8 +18,8 @@ MAX_SUGGESTIONS = 8
 ROWS_PER_SUGGESTION = 2
 
 SCHEMA = """
-CREATE VIRTUAL TABLE titles USING fts5(words, field UNINDEXED, language UNINDEXED,
-    tokenize = 'ascii', prefix = '1 2 3', detail = none);
+CREATE VIRTUAL TABLE titles USING fts5(words, field UNINDEXED, tokenize = 'ascii',
+    prefix = '1 2 3', detail = none);
 """
 
 
@@ -35,12 +35,10 @@ def folded_words(title: str) -> str:
     return " ".join(fold(w) for w in words(title))
 
 
-def add_title(
-    db: sqlite3.Connection, lesson_id: int, title: str, field: str, language: str
-) -> None:
+def add_title(db: sqlite3.Connection, lesson_id: int, title: str, field: str) -> None:
     db.execute(
-        "INSERT INTO titles(rowid, words, field, language) VALUES (?, ?, ?, ?)",
-        (lesson_id, folded_words(title), field, language),
+        "INSERT INTO titles(rowid, words, field) VALUES (?, ?, ?)",
+        (lesson_id, folded_words(title), field),
     )
 
 
@@ -61,32 +59,25 @@ def suggest(
         for at, word in enumerate(typed)
     )
     query = " ".join(typed)
-    preference = " ".join(f"WHEN ? THEN {n}" for n in range(len(readers)))
-    order = f"CASE field {preference} ELSE {len(readers)} END, " if readers else ""
-    # Ranked on the title table alone; only the few shown are looked up in `lesson`.
-    ranked = db.execute(
-        f"SELECT rowid, words, language FROM titles WHERE titles MATCH ? ORDER BY {order}"
-        "substr(words, 1, ?) != ?, length(words), words LIMIT ?",
-        (match, *readers, len(query), query, limit * ROWS_PER_SUGGESTION),
+    choices = " ".join(f"WHEN ? THEN {n}" for n in range(len(readers)))
+    preference = f"CASE field {choices} ELSE {len(readers)} END" if readers else "0"
+    # Ranked on the title table alone; only the few kept are joined to `lesson`. One
+    # statement: a keystroke is one turn of the interpreter lock, not one per step.
+    rows = db.execute(
+        "SELECT lesson.title, lesson.pack, lesson.lesson, lesson.language, ranked.words FROM "
+        f"(SELECT rowid, words, {preference} AS preferred, substr(words, 1, ?) != ? AS later "
+        "FROM titles WHERE titles MATCH ? "
+        "ORDER BY preferred, later, length(words), words LIMIT ?) AS ranked "
+        "JOIN lesson ON lesson.id = ranked.rowid "
+        "ORDER BY ranked.preferred, ranked.later, length(ranked.words), ranked.words",
+        (*readers, len(query), query, match, limit * ROWS_PER_SUGGESTION),
     ).fetchall()
-    chosen: list[tuple[int, str, str]] = []
-    shown: set[tuple[str, str]] = set()
-    for lesson_id, folded, language in ranked:
-        if (folded, language) not in shown:  # the same title in one language: shown once
-            shown.add((folded, language))
-            chosen.append((lesson_id, folded, language))
-    rows = {
-        row[0]: row[1:]
-        for row in db.execute(
-            "SELECT id, title, pack, lesson, language FROM lesson "
-            f"WHERE id IN ({','.join('?' * len(chosen))})",
-            [lesson_id for lesson_id, _, _ in chosen],
-        )
-    }
     out: list[Suggestion] = []
-    for lesson_id, _, _ in chosen:
-        if lesson_id in rows and len(out) < limit:
-            out.append(Suggestion(*rows[lesson_id]))
+    shown: set[tuple[str, str]] = set()
+    for title, pack_id, lesson_id, language, folded in rows:
+        if (folded, language) not in shown and len(out) < limit:
+            shown.add((folded, language))  # the same title in one language: shown once
+            out.append(Suggestion(title, pack_id, lesson_id, language))
     return out
 
 

@@ -62,7 +62,7 @@ class Writer:
             "VALUES (?, ?, ?, ?, ?)",
             (lesson_id, *columns),
         )
-        titles.add_title(self.db, lesson_id, doc.title, field, doc.language)
+        titles.add_title(self.db, lesson_id, doc.title, field)
         self._count(field, columns, 1)
         self.title_words.update(vocabulary.title_counts([doc.title, *doc.keywords]))
 
