@@ -59,8 +59,6 @@ def secret_file(path: Path) -> str:
 def _read_secret(path: Path) -> str | None:
     try:
         secret = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        return None
-    except (UnicodeDecodeError, ValueError):
+    except (FileNotFoundError, UnicodeDecodeError, ValueError):
         return None
     return secret if len(secret) >= SECRET_CHARS else None

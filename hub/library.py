@@ -183,11 +183,15 @@ class Library:
                 self._notify(pack_id, removed=True)
                 return self._delete_unreferenced(shas)
 
+    @property
+    def _untidy_marker(self) -> Path:
+        return self.config.data_dir / UNTIDY_MARKER
+
     @contextmanager
     def _untidy(self) -> Iterator[None]:
         """Mark the store as possibly holding unused blobs while the block runs; a crash
         leaves the mark, and the next start sweeps."""
-        marker = self.config.data_dir / UNTIDY_MARKER
+        marker = self._untidy_marker
         durable.write_bytes(marker, b"")
         try:
             yield
@@ -227,7 +231,7 @@ class Library:
         with self.exclusive():
             cutoff = time.time() - SWEEP_GRACE_SECONDS
             _remove_stale_staging(self.config.staging_dir, cutoff)
-            marker = self.config.data_dir / UNTIDY_MARKER
+            marker = self._untidy_marker
             if not marker.exists():
                 return 0
             used = PackFile.all_shas()

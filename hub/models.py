@@ -48,7 +48,7 @@ class Pack(BaseModel):
     def light(cls) -> ModelSelect:
         """Packs without their manifest: a big pack's manifest parses to megabytes, and pages,
         caches and reports only need the columns beside it."""
-        return cls.select(*[f for f in cls._meta.sorted_fields if f is not cls.manifest])
+        return cls.select(*_PACK_LIGHT_FIELDS)
 
     @classmethod
     def ordered(cls) -> list[Pack]:
@@ -201,7 +201,8 @@ def _readers(model: type[BaseModel]) -> dict[str, tuple[str, Callable[[Any], Any
 # The lesson page's queries are written as SQL: peewee builds a query's SQL in Python on every
 # call (about 0.6 ms each on a 2-core x86, several times that on a Pi), far longer than SQLite
 # takes to answer it from its indexes. Column lists come from the models, so they stay in step.
-_PACK_COLUMNS = ", ".join(f.column_name for f in Pack._meta.sorted_fields if f is not Pack.manifest)
+_PACK_LIGHT_FIELDS = [f for f in Pack._meta.sorted_fields if f is not Pack.manifest]
+_PACK_COLUMNS = ", ".join(f.column_name for f in _PACK_LIGHT_FIELDS)
 _LESSON_COLUMNS = ", ".join(f"l.{f.column_name}" for f in Lesson._meta.sorted_fields)
 _TOPIC_COLUMNS = ", ".join(f"t.{f.column_name}" for f in Topic._meta.sorted_fields)
 _FIRST_TOPIC = (

@@ -28,7 +28,7 @@ from typing import Any
 
 from benchlib.context import BenchError, Context
 from benchlib.loadgen import NETWORK_ERRORS, Connection, LoadResult, Response
-from benchlib.report import MB, Row, SectionResult, info, under
+from benchlib.report import MB, Row, SectionResult, errors_row, info, under
 from benchlib.serve import CpuMeter
 from benchlib.server import HOST, HubServer, ServerError
 
@@ -377,7 +377,7 @@ def _classroom(
         result.add(
             under(f"  {name} p50 / p95 (n={found.requests})", p95, shown, P95_BUDGET, "< 100 ms")
         )
-    result.add(_errors_row("  errors", tally.errors))
+    result.add(errors_row(tally.errors))
     result.add(info("  server CPU (cores busy)", overall.server_cpu, f"{overall.server_cpu:.2f}"))
     return {name: tally.endpoints[name].requests for name in LOGGED}
 
@@ -437,7 +437,7 @@ def _burst(
     p50, p95 = posted.percentile(0.5), posted.percentile(0.95)
     result.add(info("  latency p50 / p95", p95, f"{_ms(p50)} / {_ms(p95)} ms"))
     result.add(info("  server CPU (cores busy)", posted.server_cpu, f"{posted.server_cpu:.2f}"))
-    result.add(_errors_row("  errors", posting.errors | signing.errors))
+    result.add(errors_row(posting.errors | signing.errors))
     p95 = signed.percentile(0.95)
     result.add(
         info(
@@ -467,15 +467,6 @@ def _check_log(data: Path, logged: dict[str, int], result: SectionResult) -> Non
             found == promised,
         )
     )
-
-
-def _errors_row(label: str, errors: dict[str, int]) -> Row:
-    count = sum(errors.values())
-    shown = str(count)
-    if count:
-        worst = sorted(errors.items(), key=lambda item: -item[1])[:3]
-        shown += " (" + ", ".join(f"{k}: {v}" for k, v in worst) + ")"
-    return Row(label, count, shown, "0", count == 0)
 
 
 def _ms(seconds: float | None) -> str:

@@ -6,6 +6,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,16 @@ def at_least(measure: str, value: float | None, shown: str, floor: float, budget
 
 def info(measure: str, value: float | None, shown: str) -> Row:
     return Row(measure, value, shown)
+
+
+def errors_row(errors: Mapping[str, int], label: str = "  errors") -> Row:
+    """Errors of a load (budget: none), with the three most frequent kinds."""
+    count = sum(errors.values())
+    shown = str(count)
+    if count:
+        worst = sorted(errors.items(), key=lambda item: -item[1])[:3]
+        shown += " (" + ", ".join(f"{k}: {v}" for k, v in worst) + ")"
+    return Row(label, count, shown, "0", count == 0)
 
 
 def format_table(results: list[SectionResult]) -> str:

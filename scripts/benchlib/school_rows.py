@@ -3,7 +3,7 @@ it has one."""
 
 from __future__ import annotations
 
-from benchlib.report import MB, Row, SectionResult, at_least, info, under
+from benchlib.report import MB, Row, SectionResult, at_least, errors_row, info, under
 from benchlib.wrk import Numbers
 
 
@@ -35,15 +35,7 @@ def load_rows(
     else:
         budget = f"p95 < {p95_ceiling * 1000:g} ms"
         result.add(under("  latency p50 / p95", numbers.p95, shown, p95_ceiling, budget))
-    result.add(errors_row(numbers))
-
-
-def errors_row(numbers: Numbers) -> Row:
-    count = numbers.error_count
-    shown = str(count)
-    if count:
-        shown += " (" + ", ".join(f"{k}: {v}" for k, v in numbers.errors.most_common(3)) + ")"
-    return Row("  errors", count, shown, "0", count == 0)
+    result.add(errors_row(numbers.errors))
 
 
 def ratio_row(label: str, ours: float, theirs: float, floor: float | None = None) -> Row:

@@ -27,7 +27,7 @@ from benchlib.loadgen import (
     load,
     load_while_holding,
 )
-from benchlib.report import MB, Row, SectionResult, at_least, info, under
+from benchlib.report import MB, Row, SectionResult, at_least, errors_row, info, under
 from benchlib.server import HOST, HubServer, ReferenceServer, ServerError
 
 COLD_START_BUDGET = 1.5
@@ -280,15 +280,7 @@ def _load_rows(
         result.add(under("  latency p50 / p95", p95, shown, PAGE_P95_BUDGET, "p95 < 50 ms"))
     else:
         result.add(info("  latency p50 / p95", p95, shown))
-    result.add(_errors_row(outcome))
-
-
-def _errors_row(outcome: LoadResult) -> Row:
-    count = outcome.error_count
-    shown = str(count)
-    if count:
-        shown += " (" + ", ".join(f"{k}: {v}" for k, v in outcome.errors.most_common(3)) + ")"
-    return Row("  errors", count, shown, "0", count == 0)
+    result.add(errors_row(outcome.errors))
 
 
 def _learner_load(ctx: Context, server: HubServer, data: Path, result: SectionResult) -> None:
@@ -364,7 +356,7 @@ def _stall_check(ctx: Context, server: HubServer, lesson: str, result: SectionRe
             "p95 < 50 ms",
         )
     )
-    result.add(_errors_row(outcome))
+    result.add(errors_row(outcome.errors))
     held = f"{holding.streaming_at_start}/{ctx.holders} -> {holding.streaming_at_end}/{ctx.holders}"
     result.add(
         Row(
