@@ -30,6 +30,7 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from content.durable import fsync_dir
 from hub.search.analysis import LessonAnalyzer, analyzer
 from hub.search.documents import LessonDoc
 from hub.search.facets import Combo
@@ -184,7 +185,7 @@ class SearchIndex:
             newest = _newest(self.path)
             number = int(FILE_NAME.fullmatch(newest.name)[1]) + 1 if newest else 1
             os.replace(building, self.path / f"index-{number:06d}.sqlite")
-            _sync(self.path)
+            fsync_dir(self.path)
             _remove_others(self.path, keep=f"index-{number:06d}.sqlite")
             return count
 
@@ -268,6 +269,7 @@ def _newest(folder: Path) -> Path | None:
 
 
 def _sync(path: Path) -> None:
+    """Flush a file written with `synchronous=OFF` before it is renamed into place."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

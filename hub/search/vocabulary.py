@@ -27,6 +27,9 @@ TITLE_FIELD = "_title"
 MIN_NEAR_CHARS = 3  # shorter terms are never offered for a typo (typos need 4+ letters)
 MIN_CORRECTION_CHARS = 4
 MAX_CANDIDATES = 400  # terms one probe may bring back before ranking
+# Longer words are never looked up for a typo: a word's two-deletion neighbourhood grows with
+# the square of its length (110,000 keys and a second of CPU for a 490-letter query word).
+MAX_NEAR_CHARS = 64
 
 SCHEMA = """
 CREATE TABLE term(field TEXT, term TEXT, docs INTEGER NOT NULL, PRIMARY KEY(field, term))
@@ -141,7 +144,10 @@ def near_terms(
     db: sqlite3.Connection, field: str, term: str, distance: int, prefix: int, limit: int
 ) -> list[tuple[str, int, int]]:
     """Terms of `field` at most `distance` edits from `term` (sharing its first `prefix`
-    letters) as (term, edits, lessons), closest then most frequent first; itself excluded."""
+    letters) as (term, edits, lessons), closest then most frequent first; itself excluded.
+    Nothing for a word longer than MAX_NEAR_CHARS."""
+    if len(term) > MAX_NEAR_CHARS:
+        return []
     keys = sorted(deletions(term, distance))
     rows = db.execute(
         f"SELECT DISTINCT near.term, term.docs FROM near JOIN term "
