@@ -21,13 +21,14 @@ need polkit and refuses while NTP is enabled. Tests inject the setter.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,23 +187,22 @@ class HubClock:
 
     def corrections(self, limit: int = 5) -> list[dict[str, Any]]:
         """The most recent corrections and undos, newest first."""
-        return self._journal()[:limit]
+        return list(itertools.islice(self._journal(), limit))
 
-    def _journal(self) -> list[dict[str, Any]]:
+    def _journal(self) -> Iterator[dict[str, Any]]:
+        """The journal's entries, newest first (parsed only as far as they are read)."""
         path = self.data_dir / LOG_FILE
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError:
-            return []
-        found = []
+            return
         for line in reversed(lines):
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
             if isinstance(entry, dict):
-                found.append(entry)
-        return found
+                yield entry
 
     def _standing(self) -> tuple[dict[str, Any], float]:
         """The newest correction no undo has taken back, and the seconds it added."""

@@ -24,7 +24,7 @@ from hub.sync_models import HubState, RosterChange
 from sync.hlc import COUNTER_BITS, wall_millis
 from sync.identity import KeyPair
 from sync.records import RecordError, check_roster, roster_record, roster_wins
-from sync.sealed import SealError, seal, unseal
+from sync.sealed import SealError, opened_pin, seal
 
 KIND_ORDER = {"learner": 0, "class": 1, "member": 2, "assignment": 3}
 MAX_NAME = 100
@@ -185,14 +185,10 @@ def _apply_one(record: dict[str, Any], hub_id: str, summary: RosterSummary) -> N
 
 def _opened(record: dict[str, Any], keys: KeyPair) -> dict[str, Any]:
     """The record with its sealed PIN hash opened (pin_hash), or as it came."""
-    if "pin_sealed" not in record:
-        return record
-    opened = {k: v for k, v in record.items() if k != "pin_sealed"}
     try:
-        opened["pin_hash"] = unseal(keys, record["pin_sealed"])
+        return opened_pin(record, keys)
     except SealError as err:
         raise RecordError(f"its PIN could not be opened: {err}") from None
-    return opened
 
 
 def _log_key(record: dict[str, Any]) -> str:
@@ -340,9 +336,12 @@ def relog_pins() -> int:
     a fresh stamp, so the next bundle carries the PIN hashes held back until now, sealed
     (call inside a write transaction)."""
     uids = [row.uid for row in Learner.select(Learner.uid).where(Learner.pin_hash.is_null(False))]
-    for uid in uids:
-        state = HubState.get_state()
-        hlc = max(state.roster_hlc + 1, wall_millis() << COUNTER_BITS)
-        HubState.put(roster_hlc=hlc)
-        RosterChange.create(kind="learner", uid=uid, hlc=hlc, origin="", deleted=0)
+    if not uids:
+        return 0
+    # One stamp after the last, as the triggers take it, then one more per learner: the state
+    # is read and written once, not twice a learner.
+    first = max(HubState.get_state().roster_hlc + 1, wall_millis() << COUNTER_BITS)
+    for n, uid in enumerate(uids):
+        RosterChange.create(kind="learner", uid=uid, hlc=first + n, origin="", deleted=0)
+    HubState.put(roster_hlc=first + len(uids) - 1)
     return len(uids)

@@ -38,7 +38,7 @@ class Refused(Exception):
 
 class Throttle:
     """At most `per_client` wrong tries per client key and `per_address` per address key in
-    any WINDOW seconds; the `max_keys` keys used longest ago are forgotten first."""
+    any `window` seconds; the `max_keys` keys used longest ago are forgotten first."""
 
     def __init__(
         self,
@@ -46,9 +46,11 @@ class Throttle:
         per_address: int,
         max_keys: int,
         clock: Callable[[], float] = time.monotonic,
+        window: float = WINDOW,
     ) -> None:
         self._limits = {"client": per_client, "address": per_address}
         self._max_keys = max_keys
+        self._window = window
         self._clock = clock
         self._tries: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -76,10 +78,12 @@ class Throttle:
                     tries.remove(slot.at)
 
     def _wait(self, key: str, limit: int, now: float) -> float:
+        if limit <= 0:
+            return self._window  # no tries at all (a setting of 0)
         tries = self._tries.get(key)
         if tries is None or len(tries) < limit:
             return 0.0
-        return max(0.0, tries[0] + WINDOW - now)
+        return max(0.0, tries[0] + self._window - now)
 
     def _remember(self, key: str, limit: int) -> deque[float]:
         tries = self._tries.get(key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from nacl.exceptions import CryptoError
@@ -41,3 +42,13 @@ def unseal(keys: KeyPair, sealed: object) -> str:
         return box.decrypt(base64.b64decode(sealed, validate=True)).decode()
     except (CryptoError, binascii.Error, UnicodeDecodeError):
         raise SealError("A sealed value was not sealed to this key, or was damaged.") from None
+
+
+def opened_pin(record: dict[str, Any], keys: KeyPair) -> dict[str, Any]:
+    """A roster record with its sealed PIN hash (`pin_sealed`) opened to `pin_hash`, or as it
+    came when it has none; SealError when it cannot be opened (hub and central alike)."""
+    if "pin_sealed" not in record:
+        return record
+    opened = {k: v for k, v in record.items() if k != "pin_sealed"}
+    opened["pin_hash"] = unseal(keys, record["pin_sealed"])
+    return opened

@@ -1,13 +1,14 @@
 """Join requests per address: a few an hour each, so one machine cannot flood the queue of
-hubs waiting for approval. The table of addresses is bounded; when it is full the address
-seen longest ago is forgotten (it can only have gained from that)."""
+hubs waiting for approval. The sign-in throttle's sliding window (hub.throttle), counting
+addresses only: its table is bounded, and forgets the address seen longest ago first (which
+can only have gained from that)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+
+from hub.throttle import Refused, Throttle
 
 ADDRESSES = 4096
 WINDOW = 3600.0
@@ -21,22 +22,18 @@ class JoinLimiter:
         addresses: int = ADDRESSES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.per_window = per_window
-        self.window = window
-        self.addresses = addresses
-        self._clock = clock
-        self._seen: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._throttle = Throttle(
+            per_client=per_window,
+            per_address=per_window,
+            max_keys=addresses,
+            clock=clock,
+            window=window,
+        )
 
     def allow(self, address: str) -> bool:
         """Count one join from `address`; False when it has used up its window."""
-        now = self._clock()
-        with self._lock:
-            times = [t for t in self._seen.pop(address, []) if now - t < self.window]
-            allowed = len(times) < self.per_window
-            if allowed:
-                times.append(now)
-            self._seen[address] = times
-            while len(self._seen) > self.addresses:
-                self._seen.popitem(last=False)
-            return allowed
+        try:
+            self._throttle.take("join", (), address)
+        except Refused:
+            return False
+        return True

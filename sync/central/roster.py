@@ -22,7 +22,7 @@ from sync.central.models import Roster, RosterTarget, now_ms
 from sync.hlc import HybridClock
 from sync.identity import KeyPair
 from sync.records import roster_record, roster_wins
-from sync.sealed import SealError, seal, unseal
+from sync.sealed import SealError, opened_pin, seal
 
 CENTRAL_ORIGIN = "central"
 KIND_ORDER = {"learner": 0, "class": 1, "member": 2, "assignment": 3}
@@ -71,14 +71,10 @@ def _no_right(record: dict[str, Any], sender: str) -> str | None:
 def _opened(record: dict[str, Any], keys: KeyPair) -> dict[str, Any] | None:
     """The record with its PIN hash opened (kept so at central, sealed again to each hub it
     goes to), or None when it cannot be opened."""
-    if "pin_sealed" not in record:
-        return record
-    opened = {k: v for k, v in record.items() if k != "pin_sealed"}
     try:
-        opened["pin_hash"] = unseal(keys, record["pin_sealed"])
+        return opened_pin(record, keys)
     except SealError:
         return None
-    return opened
 
 
 def merge(record: dict[str, Any]) -> int:
