@@ -102,6 +102,7 @@ class _Planner:
         self.readers = readers
         self.sizes = snap.sizes
         self._exact_cache: dict[tuple[str, str], list[str]] = {}
+        self._fuzzy_cache: dict[tuple[str, str], list[str]] = {}  # kept for a relaxed plan
         self._corrections: dict[str, str | None] = {}
         self._doc_counts = self._count_all()
 
@@ -171,6 +172,12 @@ class _Planner:
     def _fuzzy(self, name: str, analyzer: LessonAnalyzer, word: str) -> list[str]:
         """For a word no language knows: this language's terms one or two edits away, and
         the term of the closest title word (the one "did you mean" offers)."""
+        key = (name, word)
+        if key not in self._fuzzy_cache:
+            self._fuzzy_cache[key] = self._near(name, analyzer, word)
+        return self._fuzzy_cache[key]
+
+    def _near(self, name: str, analyzer: LessonAnalyzer, word: str) -> list[str]:
         term = analyzer.term(word)
         if term is None or len(term) < FUZZY_MIN_CHARS:
             return []
