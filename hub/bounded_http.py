@@ -13,6 +13,7 @@ and identity; a neighbour's offers, catalogs and files): capped in bytes and in 
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import socket
 import threading
@@ -69,6 +70,13 @@ class Bounds:
     @classmethod
     def defaults(cls) -> Bounds:
         return cls.of(default_config())
+
+    def within(self, seconds: float | None) -> Bounds:
+        """These bounds, the fixed time shortened to `seconds` when given (a page or a probe
+        waiting on the answer)."""
+        if seconds is None:
+            return self
+        return dataclasses.replace(self, seconds=min(self.seconds, seconds))
 
     def max_seconds(self, size: int) -> float:
         """The longest an exchange moving `size` bytes may take."""

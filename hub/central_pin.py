@@ -15,7 +15,6 @@ shows as not confirmed again.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -24,8 +23,7 @@ from typing import Any
 
 from content.durable import write_text
 from hub.db import connected
-from hub.sync_models import HubState
-from hub.sync_service import SyncError, SyncService
+from hub.sync_service import SyncError, SyncService, _central_key
 from hub.translate import gettext
 from sync.fingerprint import fingerprint, same_fingerprint
 from sync.identity import IdentityError, parse_identity
@@ -65,8 +63,7 @@ def pin_file(service: SyncService, path: Path) -> tuple[str, str]:
     if not isinstance(doc, dict):
         raise SyncError(gettext("%(file)s is not a JSON identity document.", file=path))
     _, public_key, name = parse_identity(doc)
-    central_id = doc.get("central_id") if isinstance(doc.get("central_id"), str) else None
-    service.pin_central(public_key, central_id)
+    service.pin_central(public_key, _central_id(doc))
     shown = fingerprint(public_key)
     _confirm(service, shown)
     return name, shown
@@ -116,8 +113,7 @@ def check_presented(service: SyncService, doc: Any, url: str) -> bytes:
             )
         )
     if kept is None:
-        central_id = doc.get("central_id") if isinstance(doc.get("central_id"), str) else None
-        service.pin_central(public_key, central_id, url)
+        service.pin_central(public_key, _central_id(doc), url)
         log.warning(
             "sync: first contact with %s; its key %s is kept but not confirmed: compare it "
             "with the fingerprint central shows",
@@ -129,8 +125,12 @@ def check_presented(service: SyncService, doc: Any, url: str) -> bytes:
 
 def _pinned_key() -> bytes | None:
     with connected():
-        kept = HubState.get_state().central_key
-    return base64.b64decode(kept) if kept else None
+        return _central_key()
+
+
+def _central_id(doc: dict[str, Any]) -> str | None:
+    central_id = doc.get("central_id")
+    return central_id if isinstance(central_id, str) else None
 
 
 def _confirmed_path(service: SyncService) -> Path:

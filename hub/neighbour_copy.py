@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 SHARE_PATH = "/api/share"
 SHARE_FORMAT = "learnhub-share/1"
-MAX_OFFERS_BYTES = 4 * 1024**2
 ENTRY_BYTES = 512  # room per file in a pack's export document
 MAX_PATH_CHARS = 1024
 ERROR_BODY_BYTES = 64 * 1024
@@ -135,10 +134,7 @@ class NeighbourHub:
         """`timeout` shortens the time any one answer may take (a page waiting on it)."""
         self.url = neighbour_url(url)
         self.parts = urlsplit(self.url)
-        bounds = bounds or Bounds.defaults()
-        if timeout is not None:
-            bounds = dataclasses.replace(bounds, seconds=min(bounds.seconds, timeout))
-        self.bounds = bounds
+        self.bounds = (bounds or Bounds.defaults()).within(timeout)
 
     def offers(self) -> list[Offer]:
         doc = self._json("/packs", self.bounds.json_bytes, "its list of packs")
@@ -178,13 +174,13 @@ class NeighbourHub:
 
     # HTTP underneath.
 
-    def _exchange(self) -> Exchange:
-        return Exchange(self.parts, self.bounds, f"The hub at {self.url}")
+    def _exchange(self, bounds: Bounds | None = None) -> Exchange:
+        return Exchange(self.parts, bounds or self.bounds, f"The hub at {self.url}")
 
     @contextlib.contextmanager
-    def _unreachable(self, during: str | None = None) -> Iterator[None]:
+    def _unreachable(self, during: str | None = None, refused: str | None = None) -> Iterator[None]:
         """A failed or too slow link as NeighbourUnreachable (what arrived is kept for the
-        next run), too much as a refusal."""
+        next run), too much as a refusal (`during`, `refused`: the sentences to use)."""
         try:
             yield
         except LinkFailed as err:
@@ -197,7 +193,7 @@ class NeighbourHub:
         except TooSlow as err:
             raise NeighbourUnreachable(str(err)) from None
         except TransferError as err:
-            raise NeighbourError(str(err)) from None
+            raise NeighbourError(refused or str(err)) from None
 
     def _get(
         self,
@@ -242,10 +238,7 @@ class NeighbourHub:
     def _json(self, path: str, max_bytes: int, what: str, missing: str | None = None) -> Any:
         bounds = dataclasses.replace(self.bounds, json_bytes=max_bytes)
         failed = f"The connection to the hub at {self.url} failed."
-        with (
-            self._unreachable(),
-            Exchange(self.parts, bounds, f"The hub at {self.url}") as exchange,
-        ):
+        with self._unreachable(), self._exchange(bounds) as exchange:
             response = self._get(exchange, path, {"Accept": "application/json"}, missing)
             with self._unreachable(failed):
                 body = exchange.read_json_bytes(response, what)
@@ -294,19 +287,16 @@ class NeighbourHub:
             f"The connection to the hub at {self.url} was cut while copying; "
             "run the copy again to resume where it stopped."
         )
+        too_many = (
+            f"The hub at {self.url} sent more bytes than the {size} it announced for a file; "
+            "the pack was refused."
+        )
         with open(part, "r+b" if start else "wb") as out:
             out.seek(start)
             out.truncate()
             try:
-                with self._unreachable(cut):
+                with self._unreachable(cut, too_many):
                     written = exchange.stream(response, _Counted(out, on_bytes), expected)
-            except NeighbourError as err:
-                if isinstance(err, NeighbourUnreachable):
-                    raise
-                raise NeighbourError(
-                    f"The hub at {self.url} sent more bytes than the {size} it "
-                    "announced for a file; the pack was refused."
-                ) from None
             finally:
                 out.flush()
             os.fsync(out.fileno())

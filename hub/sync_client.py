@@ -14,7 +14,6 @@ which may carry content packs, is downloaded (resumably, with Range).
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import http.client
 import json
@@ -203,10 +202,7 @@ class CentralClient:
         self.parts = parts
         self.bandwidth = bandwidth or Bandwidth()
         self.chunk_size = chunk_size
-        bounds = bounds or Bounds.defaults()
-        if timeout is not None:
-            bounds = dataclasses.replace(bounds, seconds=min(bounds.seconds, timeout))
-        self.bounds = bounds
+        self.bounds = (bounds or Bounds.defaults()).within(timeout)
         self.reply_max_bytes = reply_max_bytes or default_config().sync_reply_max_bytes
         self.keys = keys
         self.counters = Counters()
