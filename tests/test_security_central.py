@@ -19,11 +19,11 @@ from hub.cli_central import central as central_cli
 from hub.people import slug
 from sync import bundle as bundle_module
 from sync.bundle import BundleError, PartSpec, bundle_name, write_bundle
-from sync.central import roster
+from sync.central import quarantine, roster
 from sync.central.db import connected, writing
 from sync.central.errors import CentralError
 from sync.central.hubs import request_join
-from sync.central.models import PENDING, Event, Hub, Roster
+from sync.central.models import PENDING, Event, Hub, QuarantineItem, Roster
 from sync.central.service import Central
 from sync.central.staff import add_staff
 from sync.hlc import pack
@@ -311,6 +311,18 @@ def test_a_poisoned_stamp_over_http_is_one_sentence_and_central_stays_up(
 
 
 # ------------------------------------------------------------------ ownership
+
+
+def test_a_hub_cannot_fill_the_quarantine(central):
+    """Items kept aside are capped per hub: the newest stay, another hub's are untouched."""
+    with writing():
+        for n in range(12):
+            quarantine.hold("hub-a", f"bundle-{n}", "learner", f"uid-{n}", "not its own", {})
+        quarantine.hold("hub-b", "bundle-b", "learner", "uid-b", "not its own", {})
+        quarantine.prune("hub-a", keep=10)
+    kept = {item.uid for item in QuarantineItem.select().where(QuarantineItem.hub_id == "hub-a")}
+    assert kept == {f"uid-{n}" for n in range(2, 12)}
+    assert QuarantineItem.select().where(QuarantineItem.hub_id == "hub-b").count() == 1
 
 
 def test_a_hub_changing_another_hub_s_learners_and_classes_is_quarantined_and_shown(

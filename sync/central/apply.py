@@ -110,6 +110,8 @@ def _apply(bundle: Bundle, hub: Hub, keys: KeyPair) -> Applied:
         applied.roster_applied += done
         applied.roster_refused += held
         applied.quarantined += held
+    if applied.quarantined:
+        quarantine.prune(hub.hub_id)
     _advance(stream, manifest, applied)
     _note_contact(hub, manifest, applied)
     _pause_for_tests()

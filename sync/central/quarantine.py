@@ -11,6 +11,9 @@ from sync.central.models import now_ms
 
 # Never kept, even aside: a PIN hash is for signing in, not for staff to read.
 SECRET_FIELDS = ("pin_hash", "pin_sealed")
+# A hub that keeps sending what it may not cannot fill central's disk: only its newest items
+# are kept aside (staff need to see that it happens and what, not every copy).
+KEEP_PER_HUB = 10_000
 
 
 def hold(
@@ -32,4 +35,13 @@ def hold(
             json.dumps(record, sort_keys=True, ensure_ascii=False),
             now_ms(),
         ),
+    )
+
+
+def prune(hub_id: str, keep: int = KEEP_PER_HUB) -> None:
+    """Drop all but the hub's `keep` newest items (once per bundle, after it is applied)."""
+    execute(
+        "DELETE FROM quarantine_item WHERE hub_id = ? AND id <= (SELECT id FROM quarantine_item"
+        " WHERE hub_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        (hub_id, hub_id, keep),
     )
