@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,9 @@ from flask.testing import FlaskClient
 
 from hub.app import create_app
 from hub.settings import Config, load_config
+from tests.appliance_helpers import in_ci
 from tests.browser import launch
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "content" / "samples"
@@ -97,17 +98,18 @@ class ServerProcess:
             )
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answers() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not answer in {timeout}s: {self.log.read_text()}")
+            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                return response.status == 200
+
+        eventually(
+            answers,
+            timeout,
+            ignoring=(OSError,),
+            what=lambda: f"for {self.name} to answer: {self.log.read_text()}",
+        )
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -149,7 +151,8 @@ class LiveServer(ServerProcess):
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium through playwright (never `playwright install`: no downloads here)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as playwright:
         launched = launch(playwright)
         yield launched
@@ -165,3 +168,45 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield server
     finally:
         server.stop()
+
+
+# -- in CI every test runs ----------------------------------------------------------------------
+
+# Skips CI accepts, by test id (as pytest prints it) and why. Keep it empty: a skip in CI is a
+# test nobody runs, and it passes silently.
+ALLOWED_SKIPS_IN_CI: dict[str, str] = {}
+
+_skipped: list[tuple[str, str]] = []
+
+
+def _note_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if report.nodeid not in ALLOWED_SKIPS_IN_CI:
+            _skipped.append((report.nodeid, reason))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _note_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _note_skip(report)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With CI set (.ci/run sets CI=true) a skipped test fails the run: CI installs everything
+    the tests need, so a skip there means a test that silently stopped running."""
+    if in_ci() and _skipped and session.exitstatus in (pytest.ExitCode.OK, 0):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if in_ci() and _skipped:
+        terminalreporter.section("tests skipped in CI (CI is set: a skip fails the run)", red=True)
+        for nodeid, reason in _skipped:
+            terminalreporter.line(f"{nodeid}: {reason}", red=True)
+        terminalreporter.line(
+            "CI installs every tool and package the tests need (scripts/test); make these run, "
+            "or add them to ALLOWED_SKIPS_IN_CI in tests/conftest.py with the reason."
+        )

@@ -570,7 +570,8 @@ def test_setup_code_from_the_log_of_a_real_server(tmp_path: Path) -> None:
 @pytest.mark.server
 @pytest.mark.browser
 def test_admin_pages_work_without_javascript_on_a_360px_phone(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     from tests.browser import PHONE, fits_phone, launch, shot
 
     server = LiveServer(tmp_path / "data", env={"LEARNHUB_LOAD_SAMPLES": "false"})

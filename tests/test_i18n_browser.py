@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 @pytest.fixture(scope="module")
 def phone(live_server: LiveServer) -> Iterator[object]:
     """A page in a browser without JavaScript: the picker must work with plain HTML."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as playwright:
         browser = launch(playwright)
         context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-US")

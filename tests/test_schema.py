@@ -242,8 +242,9 @@ def test_pack_schema_patterns_compile_in_python_and_mean_what_they_say() -> None
         assert not language.search(bad), bad
 
 
-def test_agrees_with_the_reference_implementation_when_installed() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+def test_agrees_with_the_reference_implementation() -> None:
+    import jsonschema
+
     from tests.content_helpers import sample_manifest
 
     schema = json.loads(SCHEMA_FILE.read_text("utf-8"))

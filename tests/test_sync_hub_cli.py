@@ -244,7 +244,8 @@ def sync_admin_runner(app: Flask) -> sync_admin.PushRunner:
 def test_the_sync_page_works_without_javascript_on_a_360px_phone(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     from tests.browser import PHONE, fits_phone, launch, shot
     from tests.conftest import LiveServer
 
