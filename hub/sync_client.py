@@ -44,8 +44,8 @@ from hub.central_pin import check_presented
 from hub.db import connected, db, write_lock
 from hub.sync_models import HubState, SentBundle
 from hub.sync_service import ReplyResult, SyncError, SyncService
-from sync.central.receipts import verify_receipt
 from sync.identity import KeyPair
+from sync.receipts import verify_receipt
 from sync.request_auth import signed_headers
 
 log = logging.getLogger(__name__)

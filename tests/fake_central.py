@@ -21,8 +21,8 @@ from flask import Flask, Response, abort, jsonify, request, send_file
 from waitress import wasyncore
 
 from sync.bundle import read_bundle
-from sync.central.receipts import sign_receipt
 from sync.identity import KeyPair, public_identity
+from sync.receipts import sign_receipt
 from tests.sync_hub_helpers import central_id, receipt, write_reply
 
 

@@ -15,9 +15,9 @@ from hub.people import Learner
 from hub.roster import add_learner
 from hub.sync_service import SyncService
 from sync.bundle import PartSpec, bundle_name, read_bundle, write_bundle
-from sync.central.receipts import sign_receipt
 from sync.hlc import wall_millis
 from sync.identity import KeyPair, hub_id_of
+from sync.receipts import sign_receipt
 from sync.records import roster_record
 
 

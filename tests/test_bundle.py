@@ -16,16 +16,19 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync import bundle as bundle_module
 from sync.bundle import (
     FORMAT,
     Bundle,
     BundleError,
     Limits,
     PartSpec,
+    _tar,
+    _write,
     bundle_name,
+    bundles_in,
     peek,
     read_bundle,
+    sync_folder,
     write_bundle,
 )
 from sync.identity import KeyPair
@@ -147,7 +150,7 @@ def members(path: Path) -> list[tuple[str, bytes]]:
 
 def tar_member(name: str | bytes, data: bytes, kind: bytes = b"0", link: bytes = b"") -> bytes:
     raw = name.encode() if isinstance(name, str) else name
-    header = bytearray(bundle_module._tar_header("x", len(data), T0))
+    header = bytearray(_tar.tar_header("x", len(data), T0))
     header[0:100] = raw[:100].ljust(100, b"\0")
     header[156:157] = kind
     header[157:257] = link.ljust(100, b"\0")
@@ -176,7 +179,7 @@ def resigned(path: Path, change, keys: KeyPair = KEYS, parts=None) -> Path:
 
 
 def entry_for(name: str, type_: str, data: bytes, records: int) -> dict:
-    return bundle_module._entry(name, type_, records, data, len(data))
+    return _write._entry(name, type_, records, data, len(data))
 
 
 def with_part(path: Path, type_: str, data: bytes, records: int, name: str = "extra") -> Path:
@@ -248,7 +251,7 @@ def test_a_blob_streams_from_a_file(tmp_path: Path) -> None:
 
 
 def test_large_blobs_get_larger_chunks(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(bundle_module, "MAX_CHUNKS", 1)
+    monkeypatch.setattr(_write, "MAX_CHUNKS", 1)
     path = tmp_path / "r.lhb"
     write_bundle(path, CENTRAL_KEYS, reply_header(), [PartSpec(BLOB_SHA, "blob", data=BLOB)])
     bundle = read_bundle(path, CENTRAL_KEYS.public_key)
@@ -350,7 +353,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(hub_path: Path, mon
     def broken_fsync(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(bundle_module.os, "fsync", broken_fsync)
+    monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(BundleError, match=r"cannot be written \(No space left on device\)\.$"):
         write_hub(hub_path, count=7)
     assert hub_path.read_bytes() == before
@@ -360,13 +363,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(hub_path: Path, mon
 def test_a_blob_file_that_changes_while_written_is_not_kept(tmp_path: Path, monkeypatch) -> None:
     source = tmp_path / "video.mp4"
     source.write_bytes(BLOB)
-    real = bundle_module._write_member
+    real = _write._write_member
 
     def write_then_change(*args) -> None:
         real(*args)
         source.write_bytes(BLOB[::-1])
 
-    monkeypatch.setattr(bundle_module, "_write_member", write_then_change)
+    monkeypatch.setattr(_write, "_write_member", write_then_change)
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(BundleError, match="changed while it was written"):
@@ -845,7 +848,7 @@ def test_asking_for_a_part_that_is_not_there(hub_path: Path, reply_path: Path) -
 
 
 def test_bundles_are_found_on_a_stick_in_seq_order(tmp_path: Path, hub_path: Path) -> None:
-    folder = bundle_module.sync_folder(tmp_path / "stick")
+    folder = sync_folder(tmp_path / "stick")
     assert folder == tmp_path / "stick" / "learnhub-sync"
     folder.mkdir(parents=True)
     names = [f"h-to-central-{EPOCH}-10.lhb", f"h-to-central-{EPOCH}-9.lhb", "a-to-b-x.lhb"]
@@ -854,13 +857,13 @@ def test_bundles_are_found_on_a_stick_in_seq_order(tmp_path: Path, hub_path: Pat
     (folder / "notes.txt").write_text("not a bundle")
     (folder / "dir.lhb").mkdir()
     (tmp_path / "stick" / "top.lhb").write_bytes(b"")
-    found = [p.name for p in bundle_module.bundles_in(tmp_path / "stick")]
+    found = [p.name for p in bundles_in(tmp_path / "stick")]
     assert found == [
         "a-to-b-x.lhb",
         f"h-to-central-{EPOCH}-9.lhb",
         f"h-to-central-{EPOCH}-10.lhb",
         "top.lhb",
     ]
-    assert bundle_module.bundles_in(folder) == [folder / n for n in found[:3]]
-    assert bundle_module.bundles_in(hub_path) == [hub_path]
-    assert bundle_module.bundles_in(tmp_path / "nothing") == []
+    assert bundles_in(folder) == [folder / n for n in found[:3]]
+    assert bundles_in(hub_path) == [hub_path]
+    assert bundles_in(tmp_path / "nothing") == []

@@ -12,9 +12,9 @@ from sync.bundle import BundleError, peek, read_bundle
 from sync.central import roster
 from sync.central.db import writing
 from sync.central.models import Hub, Roster
-from sync.central.receipts import verify_receipt
 from sync.central.roster import member_uid
 from sync.identity import parse_identity
+from sync.receipts import verify_receipt
 from sync.records import roster_record
 from tests.central_helpers import FakeHub, uid
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir

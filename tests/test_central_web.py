@@ -18,10 +18,10 @@ from sync.central import roster
 from sync.central.db import writing
 from sync.central.hubs import request_join, set_status
 from sync.central.models import Hub
-from sync.central.receipts import verify_receipt
 from sync.central.staff import add_staff
 from sync.central.uploads import UploadLimits
 from sync.identity import parse_identity
+from sync.receipts import verify_receipt
 from sync.records import roster_record
 from tests.central_helpers import FakeHub, SigningClient, uid
 

@@ -17,8 +17,7 @@ from click.testing import CliRunner
 from hub.central.app import create_central_app
 from hub.cli_central import central as central_cli
 from hub.people import slug
-from sync import bundle as bundle_module
-from sync.bundle import BundleError, PartSpec, bundle_name, write_bundle
+from sync.bundle import BundleError, PartSpec, _write, bundle_name, write_bundle
 from sync.central import quarantine, roster
 from sync.central.db import connected, writing
 from sync.central.errors import CentralError
@@ -229,7 +228,7 @@ def event_bundle(
 def hostile_cases(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """Bundles a hostile hub could write; the writer's check (which would refuse them, as
     central's reader does) is switched off for that."""
-    monkeypatch.setattr(bundle_module, "_check_written", lambda *args: None)
+    monkeypatch.setattr(_write, "_check_written", lambda *args: None)
     far = pack(NOW_MS + 10 * 365 * 24 * 3600 * 1000, 0)  # ten years on
     now_ok = pack(NOW_MS, 0)
     learner = {  # raw: the writer's own check would refuse this record

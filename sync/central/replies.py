@@ -21,8 +21,8 @@ from sync.central.db import writing
 from sync.central.hubs import known, public_key_of
 from sync.central.library import CentralLibrary
 from sync.central.models import BundleIn, Hub, PackRelease, Reply, Roster, Stream, now_ms
-from sync.central.receipts import sign_receipt
 from sync.identity import KeyPair
+from sync.receipts import sign_receipt
 
 # Bundle ids a receipt lists, newest first: enough for any hub's outbox, bounded in size.
 RECEIPT_BUNDLES = 200

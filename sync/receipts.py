@@ -2,7 +2,8 @@
 
 A receipt is JSON; its signature is Ed25519 over the canonical bytes of every other field
 (sorted keys, no spaces, UTF-8), in base64 under "signature". A hub verifies it with the
-central key it pinned at enrolment, then may forget events up to `high_water`.
+central key it pinned at enrolment, then may forget events up to `high_water`. Central signs
+and the hub verifies, so the format lives here in `sync`, which both sides may import.
 """
 
 from __future__ import annotations
