@@ -10,7 +10,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +27,7 @@ from sync.identity import KeyPair, load_or_create, public_identity
 from sync.records import EventRow, encode_events, roster_record
 from sync.request_auth import signed_headers
 from tests.conftest import ServerProcess, free_port
+from tests.waiting import eventually
 
 POSTGRES_ENV = "LEARNHUB_TEST_POSTGRES"
 BACKENDS = ["sqlite", "postgresql"]
@@ -275,10 +275,9 @@ class CentralServer(ServerProcess):
 
 
 def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
+    def there() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"the process ended ({process.returncode}) before {path.name}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{path.name} did not appear within {timeout}s")
-        time.sleep(0.02)
+        return path.exists()
+
+    eventually(there, timeout, interval=0.02, what=f"for {path}")

@@ -12,7 +12,6 @@ import stat
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from hub.settings import load_config
 from tests.appliance_helpers import BIN, load_script, require_tool
 from tests.conftest import free_port
+from tests.waiting import eventually
 
 appliance = load_script("learnhub-appliance")
 
@@ -299,15 +299,18 @@ def start_dnsmasq(tmp_path: Path, port: int, snippets: Path) -> subprocess.Popen
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            dns_query(port, "learnhub.lan", timeout=0.2)
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    pytest.fail("dnsmasq did not answer")
+    try:
+        eventually(
+            lambda: dns_query(port, "learnhub.lan", timeout=0.2) or True,
+            10,
+            interval=0.1,
+            ignoring=(OSError,),
+            what="for dnsmasq to answer",
+        )
+    except AssertionError:
+        server.kill()
+        raise
+    return server
 
 
 @pytest.mark.parametrize("captive", [True, False])

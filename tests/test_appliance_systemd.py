@@ -16,6 +16,7 @@ import pytest
 
 from hub import cli, systemd
 from tests.conftest import free_port
+from tests.waiting import Rounds
 
 
 @pytest.fixture
@@ -68,14 +69,20 @@ def test_watchdog_interval_is_half_of_what_systemd_asks() -> None:
 def test_watchdog_pings_until_stopped_and_only_while_healthy() -> None:
     sent: list[str] = []
     healthy = [True]
-    dog = systemd.Watchdog(0.02, healthy=lambda: healthy[0], send=sent.append).start()
-    time.sleep(0.15)
+    dog = systemd.Watchdog(0.02, healthy=lambda: healthy[0], send=sent.append)
+    # Counts the rounds, so pings are counted per round, not per stretch of time.
+    dog._stop = rounds = Rounds()  # type: ignore[assignment]
+    dog.start()
+    rounds.passed(3)
+    assert len(sent) >= 3 and set(sent) == {"WATCHDOG=1"}
+    assert rounds.delays[:3] == [0.02, 0.02, 0.02]
     healthy[0] = False
+    rounds.passed(1)  # the round under way may still have pinged
     pinged = len(sent)
-    time.sleep(0.1)
+    rounds.passed(3)
     dog.stop()
-    assert 3 <= pinged <= 10 and set(sent) == {"WATCHDOG=1"}
     assert len(sent) == pinged  # not healthy: no pings, so systemd restarts a hung hub
+    assert not dog._thread.is_alive()
 
 
 def test_ready_starts_the_watchdog_and_stopping_ends_it(notify_socket, monkeypatch) -> None:
@@ -90,14 +97,9 @@ def test_ready_starts_the_watchdog_and_stopping_ends_it(notify_socket, monkeypat
         systemd.notify_stopping()
     assert b"READY=1\nSTATUS=serving" in messages
     assert messages.count(b"WATCHDOG=1") >= 2
-    rest = []
-    sock.settimeout(0.2)
-    while True:
-        try:
-            rest.append(sock.recv(4096))
-        except TimeoutError:
-            break
-    assert b"STOPPING=1" in rest
+    rest: list[bytes] = []
+    while b"STOPPING=1" not in rest:  # pings sent before it may come first
+        rest.append(sock.recv(4096))
     assert systemd._watchdog is None
 
 

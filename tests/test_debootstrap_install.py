@@ -27,6 +27,7 @@ import pytest
 
 from tests.appliance_helpers import PI, ROOT, in_ci, require_tool
 from tests.conftest import free_port
+from tests.waiting import eventually
 
 MIRROR = os.environ.get("LEARNHUB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CHROOT_ENV = {
@@ -168,16 +169,19 @@ def in_chroot(root: Path, *args: str) -> list[str]:
 
 
 def wait_for_health(url: str, server: subprocess.Popen, log: Path, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def health() -> dict:
         if server.poll() is not None:
             pytest.fail(f"the hub exited: {log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                return json.load(response)
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.5)
-    pytest.fail(f"the hub did not answer in {timeout} s: {log.read_text()[-4000:]}")
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+            return json.load(response)
+
+    return eventually(
+        health,
+        timeout,
+        interval=0.5,
+        ignoring=(OSError,),
+        what=lambda: f"for the hub to answer: {log.read_text()[-4000:]}",
+    )
 
 
 def test_install_into_fresh_debian_and_serve(debian: Path, tmp_path: Path) -> None:

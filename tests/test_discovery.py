@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -26,6 +25,7 @@ from hub.discovery import (
     hub_txt,
     instance_names,
 )
+from tests.waiting import Rounds, eventually
 
 HUB_ID = "abcdefghijklmnopqrst"
 OTHER_ID = "zyxwvutsrqponmlkjiha"
@@ -34,13 +34,6 @@ OTHER_ID = "zyxwvutsrqponmlkjiha"
 def profile(**changes) -> Profile:
     fields = {"hub_id": HUB_ID, "name": "Mwanga School", "port": 8080, "host": "0.0.0.0"}
     return Profile(**{**fields, "sharing": False, **changes})
-
-
-def wait_for(check: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 # --- names and records --------------------------------------------------------------------
@@ -162,6 +155,7 @@ class World:
         self.failures: list[Exception] = []
         self.log: list = []
         self.opened = threading.Event()
+        self.rounds = Rounds()
 
     def open(self, addresses: list[str]) -> FakeResponder:
         self.log.append(("open", addresses))
@@ -171,7 +165,7 @@ class World:
         return FakeResponder(self.log)
 
     def advertiser(self, **options) -> Advertiser:
-        return Advertiser(
+        advertiser = Advertiser(
             profile(),
             packs=lambda: self.packs,
             addresses=lambda host: list(self.addresses),
@@ -179,6 +173,9 @@ class World:
             poll=0.02,
             **options,
         )
+        # Counts the polls, so "nothing happened" is asserted after whole polls, not a sleep.
+        advertiser._stop = self.rounds = Rounds()  # type: ignore[assignment]
+        return advertiser
 
     def entries(self, kind: str) -> list:
         return [entry for entry in self.log if entry[0] == kind]
@@ -197,12 +194,12 @@ def running(world: World) -> Iterator[Advertiser]:
 
 
 def test_no_network_waits_without_crashing(world: World, running: Advertiser) -> None:
-    wait_for(lambda: running.state == "no_network")
-    time.sleep(0.2)
+    eventually(lambda: running.state == "no_network")
+    world.rounds.passed(3)
     assert world.entries("open") == []
     assert running.neighbours() == []
     world.addresses = ["192.168.4.1"]  # the Wi-Fi came up after the hub started
-    wait_for(lambda: running.state == "announced")
+    eventually(lambda: running.state == "announced")
     registered = world.entries("register")
     assert [(t, a) for _, t, _, a in registered] == [
         (HTTP_TYPE, ["192.168.4.1"]),
@@ -217,15 +214,14 @@ def test_failures_are_retried_with_growing_delays(world: World) -> None:
     world.addresses = ["192.168.4.1"]
     world.failures = [OSError(19, "No such device"), RuntimeError("No interfaces to listen on")]
     advertiser = world.advertiser(max_backoff=0.08)
-    delays = []
-    advertiser._stop.wait = lambda delay: delays.append(delay) or time.sleep(0.01)  # type: ignore[method-assign]
     advertiser.start()
     try:
         assert world.opened.wait(5)
-        wait_for(lambda: advertiser.state == "announced")
+        eventually(lambda: advertiser.state == "announced")
     finally:
         advertiser.stop()
-    assert delays[:3] == [0.02, 0.04, 0.02]  # one retry delay per failure, then the poll again
+    # One retry delay per failure, then the poll again.
+    assert world.rounds.delays[:3] == [0.02, 0.04, 0.02]
     assert len(world.entries("open")) == 3
 
 
@@ -237,9 +233,9 @@ def test_backoff_is_capped(world: World) -> None:
 
 def test_address_change_moves_the_announcement(world: World, running: Advertiser) -> None:
     world.addresses = ["192.168.4.1"]
-    wait_for(lambda: running.state == "announced")
+    eventually(lambda: running.state == "announced")
     world.addresses = ["10.0.0.7", "192.168.4.1"]  # a cable plugged in
-    wait_for(lambda: world.entries("update"))
+    eventually(lambda: world.entries("update"))
     assert world.entries("interfaces") == [("interfaces", ["10.0.0.7", "192.168.4.1"])]
     updates = world.entries("update")
     assert {u[1] for u in updates} == {HTTP_TYPE, HUB_TYPE}
@@ -250,9 +246,9 @@ def test_address_change_moves_the_announcement(world: World, running: Advertiser
 
 def test_pack_count_change_updates_the_txt(world: World, running: Advertiser) -> None:
     world.addresses = ["192.168.4.1"]
-    wait_for(lambda: running.state == "announced")
+    eventually(lambda: running.state == "announced")
     world.packs = 4
-    wait_for(lambda: world.entries("update"))
+    eventually(lambda: world.entries("update"))
     hub_update = next(u for u in world.entries("update") if u[1] == HUB_TYPE)
     assert hub_update[4]["packs"] == "4"
     assert world.entries("interfaces") == []
@@ -260,30 +256,30 @@ def test_pack_count_change_updates_the_txt(world: World, running: Advertiser) ->
 
 def test_a_broken_database_does_not_re_register(world: World, running: Advertiser) -> None:
     world.addresses = ["192.168.4.1"]
-    wait_for(lambda: running.state == "announced")
+    eventually(lambda: running.state == "announced")
 
     def broken() -> int:
         raise OSError("database is locked")
 
     running._packs = broken
-    time.sleep(0.2)
+    world.rounds.passed(3)
     assert len(world.entries("open")) == 1 and running.state == "announced"
 
 
 def test_network_gone_withdraws_then_comes_back(world: World, running: Advertiser) -> None:
     world.addresses = ["192.168.4.1"]
-    wait_for(lambda: running.state == "announced")
+    eventually(lambda: running.state == "announced")
     world.addresses = []
-    wait_for(lambda: running.state == "no_network")
+    eventually(lambda: running.state == "no_network")
     assert world.entries("close") == [("close",)]
     world.addresses = ["192.168.4.9"]
-    wait_for(lambda: len(world.entries("open")) == 2 and running.state == "announced")
+    eventually(lambda: len(world.entries("open")) == 2 and running.state == "announced")
 
 
 def test_stop_says_goodbye(world: World) -> None:
     world.addresses = ["192.168.4.1"]
     advertiser = world.advertiser().start()
-    wait_for(lambda: advertiser.state == "announced")
+    eventually(lambda: advertiser.state == "announced")
     advertiser.stop()
     assert world.log[-1] == ("close",)
     assert not advertiser._thread.is_alive()
@@ -322,19 +318,20 @@ def loopback_hub() -> Iterator[Advertiser]:
         packs=lambda: 5,
         poll=0.2,
     ).start()
-    wait_for(lambda: advertiser.state == "announced", timeout=15)
+    eventually(lambda: advertiser.state == "announced", timeout=15)
     yield advertiser
     advertiser.stop()
 
 
 def test_real_zeroconf_on_loopback(loopback_hub: Advertiser) -> None:
-    hub = None
-    for _attempt in range(3):  # a busy machine may miss an answer once
-        found = browse(2.0, interfaces=["127.0.0.1"])
-        hub = next((n for n in found if n.hub_id == OTHER_ID), None)
-        if hub:
-            break
-    assert hub is not None
+    # A busy machine may miss an answer: browse again until ours answers.
+    hub = eventually(
+        lambda: next(
+            (n for n in browse(2.0, interfaces=["127.0.0.1"]) if n.hub_id == OTHER_ID), None
+        ),
+        timeout=20,
+        interval=0,
+    )
     assert (hub.name, hub.url, hub.packs, hub.sharing) == (
         "Loopback Test Hub",
         "http://127.0.0.1:8080",

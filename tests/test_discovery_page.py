@@ -4,8 +4,8 @@ shares, and runs a copy in the background with a page that follows it without Ja
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,6 +17,7 @@ from hub.models import Pack
 from hub.people import StaffUser
 from tests.content_helpers import PACK_ID, sample_manifest
 from tests.test_share_fetch import FakeNeighbour, pack_files
+from tests.waiting import eventually
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 OTHER_ID = "zyxwvutsrqponmlkjiha"
@@ -92,6 +93,19 @@ def test_without_an_advertiser_the_page_browses_briefly(
     assert "is not announced on the network" in page.text
 
 
+def finished_copy(operator: FlaskClient) -> Any:
+    """The copy page once the copy has finished; until then it refreshes itself."""
+
+    def finished() -> Any:
+        page = operator.get("/admin/neighbours/copy")
+        if 'data-finished="yes"' in page.text:
+            return page
+        assert '<meta http-equiv="refresh"' in page.text
+        return None
+
+    return eventually(finished, 20)
+
+
 def test_copy_from_the_page(operator: FlaskClient, fake: FakeNeighbour) -> None:
     packs = operator.get("/admin/neighbours/packs", query_string={"url": fake.url, "name": "X"})
     assert packs.status_code == 200
@@ -101,14 +115,7 @@ def test_copy_from_the_page(operator: FlaskClient, fake: FakeNeighbour) -> None:
         "/admin/neighbours/copy", data={"csrf_token": token, "url": fake.url, "pack": PACK_ID}
     )
     assert started.status_code == 302 and started.location.endswith("/admin/neighbours/copy")
-    deadline = time.monotonic() + 20
-    while True:
-        status = operator.get("/admin/neighbours/copy")
-        if 'data-finished="yes"' in status.text:
-            break
-        assert '<meta http-equiv="refresh"' in status.text
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    status = finished_copy(operator)
     assert f'data-pack-id="{PACK_ID}" data-result="installed"' in status.text
     assert '<meta http-equiv="refresh"' not in status.text
     with connected():
@@ -124,10 +131,7 @@ def test_a_refused_copy_is_shown(operator: FlaskClient, fake: FakeNeighbour) -> 
     operator.post(
         "/admin/neighbours/copy", data={"csrf_token": token, "url": fake.url, "pack": PACK_ID}
     )
-    deadline = time.monotonic() + 20
-    while 'data-finished="yes"' not in (page := operator.get("/admin/neighbours/copy")).text:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    page = finished_copy(operator)
     assert 'data-result="refused"' in page.text
     assert "when asked for" in page.text
 

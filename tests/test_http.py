@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.server
 
@@ -254,7 +255,12 @@ def test_range_download_does_not_hold_a_worker(tmp_path: Path) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.sendall(f"GET {url} HTTP/1.1\r\nHost: x\r\nRange: bytes=1000-\r\n\r\n".encode())
             stalled.append(sock)  # never read: the server's send buffer fills and blocks
-        time.sleep(0.5)
+        # The server has begun answering all three (no sleep: asked until it has).
+        eventually(
+            lambda: all(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) for sock in stalled),
+            ignoring=(BlockingIOError,),
+            what="for the server to answer the three stalled downloads",
+        )
         started = time.monotonic()
         status, _, _ = fetch(server.url + "/healthz")
         assert status == 200

@@ -18,13 +18,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from sync.identity import load_or_create
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8080
@@ -221,14 +221,7 @@ class Hub:
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    return eventually(check, timeout, interval=0.2, what=f"waiting for {what}")
 
 
 @pytest.fixture
@@ -427,7 +420,6 @@ def test_no_network_keeps_serving_then_announces_when_one_appears(lab: Lab) -> N
     lonely = lab.namespace("n", lo_up=False)  # not even loopback
     hub = lab.serve(lonely, "Late Wifi")
     hub.wait_for_log("No network to announce the hub on; waiting for one.")
-    time.sleep(2)
     assert hub.process.poll() is None, hub.log.read_text()
 
     ip("-n", lonely, "link", "set", "lo", "up")  # now it can be asked

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from tests.browser import PHONE, shot
 from tests.conftest import LiveServer
 from tests.content_helpers import sample_manifest, write_pack_dir
 from tests.progress_helpers import events_in, learner_ids, prepare_hub
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -145,15 +145,6 @@ def reports(hub: LiveServer, lesson_id: str, who: str) -> list[dict]:
     ]
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
-
-
 def my_progress(page: Any, hub: LiveServer, lesson_id: str) -> dict:
     body = page.context.request.get(hub.url + "/api/progress/me").json()
     return next(row for row in body["progress"] if row["lesson_id"] == lesson_id)
@@ -195,7 +186,7 @@ def test_a_video_played_a_few_seconds_reports_position_and_fraction(
     page.wait_for_timeout(4000)
     position = page.evaluate("document.querySelector('video').currentTime")
     leave(page, hub)
-    sent = wait_for(lambda: reports(hub, "halves-and-quarters", "video"))
+    sent = eventually(lambda: reports(hub, "halves-and-quarters", "video"))
     assert sent, "no progress report after leaving the video"
     last = sent[-1]
     assert last["type"] == "progress"
@@ -215,9 +206,9 @@ def test_skipping_to_the_end_does_not_complete_a_video(
     page = signed_in("skipper")
     page.goto(lesson_url(hub, "halves-and-quarters"))
     play(page, rate=2, start=3)  # seek to 3 s before the end, watch that
-    assert wait_for(lambda: ended(page), timeout=15)
+    assert eventually(lambda: ended(page), timeout=15)
     leave(page, hub)
-    sent = wait_for(lambda: reports(hub, "halves-and-quarters", "skipper"))
+    sent = eventually(lambda: reports(hub, "halves-and-quarters", "skipper"))
     assert sent and all(e["type"] == "progress" for e in sent)
     assert max(e["fields"]["progress"] for e in sent) < 0.1
     assert not my_progress(page, hub, "halves-and-quarters")["completed"]
@@ -229,8 +220,8 @@ def test_a_video_watched_to_the_end_is_completed(
     page = signed_in("fast")
     page.goto(lesson_url(hub, "halves-and-quarters"))
     play(page, rate=16)  # all of it, quickly
-    assert wait_for(lambda: ended(page), timeout=30)
-    sent = wait_for(
+    assert eventually(lambda: ended(page), timeout=30)
+    sent = eventually(
         lambda: [e for e in reports(hub, "halves-and-quarters", "fast") if e["type"] == "completed"]
     )
     assert sent, "no completed report"
@@ -259,7 +250,7 @@ def test_scrolling_a_reading_reports_how_far_it_was_read(
     page.frame_locator("iframe.frame").locator("h1").wait_for()
     page.wait_for_timeout(1000)
     leave(page, hub)
-    first = wait_for(lambda: reports(hub, "what-is-a-fraction", "reading"))
+    first = eventually(lambda: reports(hub, "what-is-a-fraction", "reading"))
     assert first, "no report for a reading looked at without scrolling"
     unscrolled = first[-1]["fields"]["progress"]
     assert 0 < unscrolled < 0.9  # the top screen of a long reading
@@ -268,7 +259,7 @@ def test_scrolling_a_reading_reports_how_far_it_was_read(
     page.frame_locator("iframe.frame").locator("h1").wait_for()
     scroll_reading(page, 20000)
     leave(page, hub)
-    done = wait_for(
+    done = eventually(
         lambda: [
             e for e in reports(hub, "what-is-a-fraction", "reading") if e["type"] == "completed"
         ]
@@ -291,7 +282,7 @@ def test_pages_seen_in_the_pdf_reader_are_recorded(
     page.locator(".pdf-viewer canvas").first.wait_for(timeout=20000)
     page.wait_for_timeout(500)
     leave(page, hub)
-    sent = wait_for(lambda: reports(hub, "fractions-worksheet", "pdf"))
+    sent = eventually(lambda: reports(hub, "fractions-worksheet", "pdf"))
     assert sent, "no report from the PDF reader"
     fields = sent[-1]["fields"]
     assert fields["position"] >= 1  # the page number last seen
@@ -306,7 +297,7 @@ def test_pages_seen_in_the_pdf_reader_are_recorded(
         page.get_by_role("button", name="Next page").click()
         page.wait_for_timeout(400)
     leave(page, hub)
-    assert wait_for(lambda: my_progress(page, hub, "fractions-worksheet")["completed"])
+    assert eventually(lambda: my_progress(page, hub, "fractions-worksheet")["completed"])
     last = reports(hub, "fractions-worksheet", "pdf")[-1]["fields"]
     assert last["position"] == pages and seen_one <= last["progress"]
     assert not page.errors, page.errors
@@ -315,7 +306,7 @@ def test_pages_seen_in_the_pdf_reader_are_recorded(
 def test_a_picture_counts_as_seen(signed_in: Callable[..., Any], hub: LiveServer) -> None:
     page = signed_in("picture")
     page.goto(lesson_url(hub, "fraction-wall"))
-    sent = wait_for(lambda: reports(hub, "fraction-wall", "picture"))
+    sent = eventually(lambda: reports(hub, "fraction-wall", "picture"))
     assert sent and sent[0]["type"] == "completed"
     assert my_progress(page, hub, "fraction-wall")["status"] == "completed"
 
@@ -350,7 +341,7 @@ def test_a_packs_own_scripts_never_run_but_the_reporter_does(
     frame = next(f for f in page.frames if "/files/" in f.url)
     assert frame.evaluate("() => window.origin") == "null"  # still an opaque origin
     leave(page, hub)
-    sent = wait_for(lambda: reports(hub, "tall-page", "hostile"))
+    sent = eventually(lambda: reports(hub, "tall-page", "hostile"))
     assert sent
     # Only the real scrolling counted: the page's own "fraction 1" message never ran.
     assert all(e["type"] == "progress" for e in sent)

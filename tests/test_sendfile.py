@@ -6,6 +6,7 @@ Every socket has a timeout and every wait a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import io
@@ -35,6 +36,7 @@ from hub.guarded_server import BodyLimits, Guard, create_server
 from hub.sendfile import send_path
 from tests.conftest import LiveServer
 from tests.content_helpers import PACK_ID, sample_files, write_pack_dir
+from tests.waiting import eventually
 
 VIDEO_BYTES = 32 * 1024 * 1024
 TIMEOUT = 30.0  # seconds for any one socket operation or download
@@ -151,12 +153,7 @@ def read_exactly(sock: socket.socket, count: int) -> bytes:
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+    return eventually(condition, seconds)
 
 
 # --- a real `learnhub serve` ----------------------------------------------------------------
@@ -290,9 +287,8 @@ def sendfile_calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
 def sent_by_sendfile(calls: Calls, expected: int, timeout: float = 5.0) -> int:
     """The bytes os.sendfile sent, once they reach `expected` or the time is up: the client
     can hold the last byte before the server's thread has counted the call that sent it."""
-    deadline = time.monotonic() + timeout
-    while calls.sent < expected and time.monotonic() < deadline:
-        time.sleep(0.01)
+    with contextlib.suppress(AssertionError):  # fewer is for the caller to judge
+        eventually(lambda: calls.sent >= expected, timeout, interval=0.01)
     return calls.sent
 
 

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from hub.people import ClassGroup, Learner
 from hub.roster import add_class, add_learner
 from hub.settings import load_config
 from tests.conftest import SAMPLES, free_port
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.server
 
@@ -84,16 +84,13 @@ def central_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answers() -> bool:
             assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:
+                return answer.status == 200
+
+        eventually(answers, 30, interval=0.1, ignoring=(OSError,), what=log.read_text)
         yield url, data
     finally:
         process.terminate()
