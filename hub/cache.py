@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import fields, is_dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from peewee import Model
@@ -127,16 +128,20 @@ class GenerationCache:
 
 def approximate_size(value: Any, depth: int = 0) -> int:
     """Bytes a kept value holds, counted through containers, dataclasses and database rows
-    (a row's fields and the rows joined to it); deep enough for what the caches keep."""
+    (a row's fields and the rows joined to it); deep enough for what the caches keep.
+
+    It runs once for every page a cache misses, so plain values are told apart by their exact
+    type first: that is most of what a value holds."""
     size = sys.getsizeof(value)
-    if depth > 6 or isinstance(value, str | bytes | int | float | bool | None):
+    kind = type(value)
+    if kind in _ATOMS or depth > 6:
         return size
-    if isinstance(value, dict):
-        items = value.items()
+    if kind is dict:
         return size + sum(
-            approximate_size(k, depth + 1) + approximate_size(v, depth + 1) for k, v in items
+            approximate_size(k, depth + 1) + approximate_size(v, depth + 1)
+            for k, v in value.items()
         )
-    if isinstance(value, list | tuple | set | frozenset):
+    if kind in _SEQUENCES:
         return size + sum(approximate_size(v, depth + 1) for v in value)
     if isinstance(value, Model):
         return (
@@ -144,11 +149,18 @@ def approximate_size(value: Any, depth: int = 0) -> int:
             + approximate_size(value.__data__, depth + 1)
             + approximate_size(value.__rel__, depth + 1)
         )
-    if is_dataclass(value):
-        return size + sum(
-            approximate_size(getattr(value, f.name), depth + 1) for f in fields(value)
-        )
-    return size
+    names = _field_names(kind)
+    return size + sum(approximate_size(getattr(value, name), depth + 1) for name in names)
+
+
+_ATOMS = frozenset({str, bytes, int, float, bool, type(None)})
+_SEQUENCES = frozenset({list, tuple, set, frozenset})
+
+
+@lru_cache(maxsize=128)
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names (empty for anything else); the kept types are a few."""
+    return tuple(f.name for f in fields(kind)) if is_dataclass(kind) else ()
 
 
 # The `cache_bytes` setting's default; configure() applies the setting at app start.

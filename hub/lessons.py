@@ -35,7 +35,10 @@ def blob_url(pack_file: PackFile) -> str:
 
 
 def files_of(lesson: Lesson) -> LessonFiles:
-    by_path = {f.path: f for f in PackFile.at_paths(lesson.pack_id, lesson.paths())}
+    paths = lesson.paths()
+    if lesson.kind in BY_PATH:
+        paths.discard(lesson.file_path)  # linked to by its path: no need to look it up
+    by_path = {f.path: f for f in PackFile.at_paths(lesson.pack_id, paths)}
     meta = lesson.meta or {}
     poster = by_path.get(meta.get("poster") or "")
     subtitles = [
@@ -49,6 +52,10 @@ def files_of(lesson: Lesson) -> LessonFiles:
         subtitles=subtitles,
         assets={p: blob_url(by_path[p]) for p in meta.get("assets", []) if p in by_path},
     )
+
+
+# Kinds whose main file is linked to by its path in the pack, not by its content address.
+BY_PATH = ("article", "app")
 
 
 def main_url(lesson: Lesson, pack_file: PackFile | None) -> str:
@@ -118,9 +125,10 @@ class LessonView:
 
 
 def _build_view(pack_id: str, lesson_id: str) -> LessonView | None:
-    lesson = Lesson.find(pack_id, lesson_id)
+    lesson = Lesson.row(pack_id, lesson_id)
     if lesson is None:
         return None
+    lesson.pack = _pack(pack_id)
     topic = lesson.topic()
     previous, following = lesson.neighbours(topic)
     return LessonView(
@@ -132,6 +140,11 @@ def _build_view(pack_id: str, lesson_id: str) -> LessonView | None:
         topic=topic,
         transcript=transcript_of(lesson) if lesson.kind in ("video", "audio") else [],
     )
+
+
+def _pack(pack_id: str) -> Pack | None:
+    """A library has a few packs and many lessons: each pack's row is read once."""
+    return library_cache.get(("pack", pack_id), lambda: Pack.by_id(pack_id))
 
 
 def lesson_view(pack_id: str, lesson_id: str) -> LessonView | None:

@@ -120,11 +120,16 @@ class Lesson(BaseModel):
     @classmethod
     def find(cls, pack_id: str, lesson_id: str) -> Lesson | None:
         """The lesson, with its pack (without the manifest) as `.pack`."""
-        sql = f"SELECT {_LESSON_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.lesson_id = ?"
-        lesson = _first(_fetch(cls, sql, pack_id, lesson_id))
+        lesson = cls.row(pack_id, lesson_id)
         if lesson is not None:
             lesson.pack = Pack.by_id(pack_id)
         return lesson
+
+    @classmethod
+    def row(cls, pack_id: str, lesson_id: str) -> Lesson | None:
+        """The lesson alone: for a caller that keeps its packs at hand."""
+        sql = f"SELECT {_LESSON_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.lesson_id = ?"
+        return _first(_fetch(cls, sql, pack_id, lesson_id))
 
     @classmethod
     def in_pack(cls, pack_id: str) -> list[Lesson]:
@@ -144,19 +149,16 @@ class Lesson(BaseModel):
 
     def neighbours(self, topic: Topic | None = None) -> tuple[Lesson | None, Lesson | None]:
         """Previous and next lesson within this lesson's (first) topic, else within the pack:
-        two small indexed queries, whatever the size of the topic or the library. `topic` is
-        this lesson's topic() when the caller has it already. The neighbours carry their ids,
-        title and kind only: enough to link to them."""
+        one query of two indexed lookups, whatever the size of the topic or the library.
+        `topic` is this lesson's topic() when the caller has it already. The neighbours carry
+        their ids, title and kind only: enough to link to them."""
         topic = topic or self.topic()
         if topic is None:
-            args: tuple[object, ...] = (self.pack_id, self.position)
-            return _first(_fetch(Lesson, _LOOSE_BEFORE, *args)), _first(
-                _fetch(Lesson, _LOOSE_AFTER, *args)
-            )
-        args = (topic.id, topic.link_position)
-        return _first(_fetch(Lesson, _LINKED_BEFORE, *args)), _first(
-            _fetch(Lesson, _LINKED_AFTER, *args)
-        )
+            sql, key = _LOOSE_NEIGHBOURS, (self.pack_id, self.position)
+        else:
+            sql, key = _LINKED_NEIGHBOURS, (topic.id, topic.link_position)
+        found = {row.side: row for row in _fetch(Lesson, sql, *key, *key)}
+        return found.get("previous"), found.get("next")
 
 
 def _first(rows: list[M]) -> M | None:
@@ -212,19 +214,28 @@ _FIRST_TOPIC = (
 # A neighbour is only linked to: its ids, title and kind, not its JSON columns.
 _LINK_COLUMNS = "l.id, l.pack_id, l.lesson_id, l.title, l.kind, l.position"
 _LINKED = (
-    f"SELECT {_LINK_COLUMNS} FROM topic_lesson tl JOIN lesson l ON l.id = tl.lesson_id"
+    f"SELECT {_LINK_COLUMNS}, '{{name}}' AS side FROM topic_lesson tl"
+    " JOIN lesson l ON l.id = tl.lesson_id"
     " WHERE tl.topic_id = ? AND tl.position {side} ? ORDER BY tl.position {order} LIMIT 1"
 )
-_LINKED_BEFORE = _LINKED.format(side="<", order="DESC")
-_LINKED_AFTER = _LINKED.format(side=">", order="ASC")
 # Lessons no topic lists, in the pack's order.
 _LOOSE = (
-    f"SELECT {_LINK_COLUMNS} FROM lesson l WHERE l.pack_id = ? AND l.position {{side}} ?"
+    f"SELECT {_LINK_COLUMNS}, '{{name}}' AS side FROM lesson l"
+    " WHERE l.pack_id = ? AND l.position {side} ?"
     " AND NOT EXISTS (SELECT 1 FROM topic_lesson tl WHERE tl.lesson_id = l.id)"
     " ORDER BY l.position {order} LIMIT 1"
 )
-_LOOSE_BEFORE = _LOOSE.format(side="<", order="DESC")
-_LOOSE_AFTER = _LOOSE.format(side=">", order="ASC")
+
+
+def _both_sides(one_side: str) -> str:
+    """The lesson before and the one after, in one query (each side a LIMIT 1 lookup)."""
+    before = one_side.format(name="previous", side="<", order="DESC")
+    after = one_side.format(name="next", side=">", order="ASC")
+    return f"SELECT * FROM ({before}) UNION ALL SELECT * FROM ({after})"
+
+
+_LINKED_NEIGHBOURS = _both_sides(_LINKED)
+_LOOSE_NEIGHBOURS = _both_sides(_LOOSE)
 
 
 class TopicLesson(BaseModel):

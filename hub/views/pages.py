@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, session
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
@@ -74,8 +74,10 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
         context.update(_exercise_context(found))
     elif request.method == "POST":
         raise HubError(405, "method_not_allowed", gettext("This lesson has nothing to submit."))
-    else:
+    elif session:
         context["main"] = _main_part(view, tracking)
+    # else a visitor: lesson.html renders the main part inline, and same_for_visitors keeps the
+    # whole page; keeping its main part as well would hold the same lesson twice.
     status = 400 if context.get("answer_error") else 200
     return render_template("lesson.html", **context), status
 
