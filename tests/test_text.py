@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
+import re
+import struct
 import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
 
 import pytest
 
+from content import pdftext
 from content.pdftext import MAX_STREAM_BYTES, extract_text
 from content.text import exercise_text, html_text, lesson_text, subtitle_text
 from tests.content_helpers import EXERCISE
 
 CHROMIUM = "/usr/bin/chromium"
+WORKSHEET = Path(__file__).parent.parent / "content/samples/fractions-en/worksheet"
 
 
 # --- A small PDF writer, so each test states exactly what its PDF holds --------------------
@@ -45,7 +51,30 @@ def make_pdf(objects: dict[int, bytes], root: int = 1, trailer: str = "") -> byt
     return bytes(out)
 
 
-HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+def make_pdf_xref_stream(objects: dict[int, bytes], packed: dict[int, tuple[int, int]]) -> bytes:
+    """Like make_pdf, with a cross-reference stream: the only way to point at the objects
+    kept in an object stream (`packed`: number -> (object stream, index in it))."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += f"{number} 0 obj\n".encode() + objects[number] + b"\nendobj\n"
+    size = max(*objects, *packed) + 2
+    rows = struct.pack(">BIH", 0, 0, 65535)
+    for number in range(1, size):
+        if number in packed:
+            rows += struct.pack(">BIH", 2, *packed[number])
+        else:
+            rows += struct.pack(">BIH", 1 if number in offsets else 0, offsets.get(number, 0), 0)
+    xref = len(out)
+    out += f"{size - 1} 0 obj\n".encode()
+    out += pdf_stream(rows, f"/Type /XRef /Size {size} /W [1 4 2] /Root 1 0 R ", compress=False)
+    out += f"\nendobj\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+# What writers put in a font for Latin text: without /Encoding, \351 is StandardEncoding's Ø.
+HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
 
 
 def simple_pdf(*contents: bytes, font: bytes = HELVETICA) -> bytes:
@@ -69,7 +98,7 @@ def to_unicode_font(cmap: bytes) -> dict[int, bytes]:
     return {
         3: b"<< /Type /Font /Subtype /Type0 /BaseFont /AAAAAA+Noto /Encoding /Identity-H "
         b"/DescendantFonts [4 0 R] /ToUnicode 5 0 R >>",
-        4: b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Noto >>",
+        4: b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /AAAAAA+Noto /W [0 255 500] >>",
         5: pdf_stream(cmap),
     }
 
@@ -200,7 +229,7 @@ def test_lesson_text_by_kind() -> None:
 
 def test_pdf_simple_font_operators_and_escapes() -> None:
     content = (
-        b"BT /F1 12 Tf 72 720 Td (Water \\(H2O\\) \\351vaporates) Tj "
+        b"BT /F1 12 Tf 14 TL 72 720 Td (Water \\(H2O\\) \\351vaporates) Tj "
         b"0 -14 Td [(Con) 10 (densation) -400 (and) -250 (rain)] TJ "
         b"(next line) ' 1 2 (last line) \" ET"
     )
@@ -234,13 +263,15 @@ def test_pdf_cmap_ranges_arrays_ligatures_and_astral_characters() -> None:
 
 
 def test_pdf_same_line_runs_join_and_new_lines_split() -> None:
-    # Chromium draws a subscript in its own text object on the same baseline: CO₂ stays one word.
+    # Chromium draws a subscript in its own text object, smaller and a little lower, right
+    # where the word's last glyph ends ("Le CO" is 5 glyphs of 6 points from x=8): one word.
     content = (
         f"BT /F4 12 Tf 1 0 0 -1 8 95 Tm {cid('Le CO')} Tj ET "
-        f"BT /F4 12 Tf 1 0 0 -1 8 95 Tm 40 0 Td <0010> Tj ET "
+        f"BT /F4 8 Tf 1 0 0 -1 38 98 Tm <0010> Tj ET "
+        f"BT /F4 12 Tf 1 0 0 -1 42 95 Tm {cid(' et')} Tj ET "
         f"BT /F4 12 Tf 1 0 0 -1 8 120 Tm {cid('Fin')} Tj ET"
     )
-    assert extract_text(cid_pdf(content)).splitlines() == ["Le COé", "Fin"]
+    assert extract_text(cid_pdf(content)).splitlines() == ["Le COé et", "Fin"]
 
 
 def test_pdf_differences_encoding_glyph_names() -> None:
@@ -258,6 +289,7 @@ def test_pdf_object_streams_form_xobjects_and_indirect_length() -> None:
     header = f"2 0 3 {len(pages)} ".encode()
     object_stream = pdf_stream(header + inside, f"/Type /ObjStm /N 2 /First {len(header)} ")
     form = b"BT /F1 10 Tf (inside a form) Tj ET"
+    form_fonts = "<< /Font << /F1 3 0 R >> >>"  # a form names its own resources
     page_content = zlib.compress(b"BT /F1 10 Tf (on the page) Tj ET /X1 Do")
     objects = {
         1: b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -266,9 +298,10 @@ def test_pdf_object_streams_form_xobjects_and_indirect_length() -> None:
         b"<< /Font << /F1 3 0 R >> /XObject << /X1 9 0 R >> >> >>",
         7: b"<< /Length 8 0 R /Filter /FlateDecode >>\nstream\n" + page_content + b"\nendstream",
         8: str(len(page_content)).encode(),
-        9: pdf_stream(form, "/Type /XObject /Subtype /Form "),
+        9: pdf_stream(form, f"/Type /XObject /Subtype /Form /Resources {form_fonts} "),
     }
-    assert extract_text(make_pdf(objects)).splitlines() == ["on the page", "inside a form"]
+    pdf = make_pdf_xref_stream(objects, packed={2: (4, 0), 3: (4, 1)})
+    assert extract_text(pdf).splitlines() == ["on the page", "inside a form"]
 
 
 def test_pdf_right_to_left_lines_read_in_logical_order() -> None:
@@ -350,6 +383,108 @@ def test_hostile_pdf_never_raises_and_stays_bounded(name: str) -> None:
     assert time.perf_counter() - started < 10
     if name == "inline image":
         assert text.endswith("after")
+
+
+def test_sample_worksheet_keeps_separate_runs_apart() -> None:
+    # The answer key's header draws "Part" and "Answers" as two runs with a gap between.
+    text = extract_text((WORKSHEET / "fractions-worksheet.pdf").read_bytes())
+    words = set(re.findall(r"\w+", text.lower()))
+    assert {"fractions", "worksheet", "part", "answers", "denominator"} <= words
+    assert "partanswers" not in words
+
+
+def test_importing_content_does_not_load_pypdf() -> None:
+    code = "import sys, content.text, content.pdftext; print('pypdf' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_broken_pdf_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    # make_pdf points the cross-reference entries of missing objects at offset 0: pypdf
+    # warns about each, then reads the file.
+    broken = simple_pdf(b"BT /F1 9 Tf (fine text) Tj ET")
+    with caplog.at_level(logging.DEBUG):
+        assert extract_text(broken) == "fine text"
+    assert [r for r in caplog.records if r.name.startswith("pypdf")] == []
+
+
+def test_pdf_pages_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdftext, "MAX_PAGES", 2)
+    pages = [b"BT /F1 9 Tf (page %d) Tj ET" % at for at in range(3)]
+    assert extract_text(simple_pdf(*pages)).splitlines() == ["page 0", "page 1"]
+
+
+def test_pdf_decompressed_bytes_are_capped_for_the_whole_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each stream is within the per-stream limit; together they are not. pypdf keeps every
+    # stream it decoded, so without a file-wide budget memory grows with the page count.
+    monkeypatch.setattr(pdftext, "MAX_TOTAL_STREAM_BYTES", 3 * 1024 * 1024)
+    pages = [b"BT /F1 9 Tf (page %d) Tj ET" % at + b" " * 1024 * 1024 for at in range(10)]
+    text = extract_text(simple_pdf(*pages))
+    assert text.startswith("page 0\npage 1") and "page 9" not in text
+
+
+def test_pdf_work_has_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One small form drawn thousands of times: pypdf parses it again for each drawing.
+    monkeypatch.setattr(pdftext, "MAX_SECONDS", 0.5)
+    form = b"BT /F1 9 Tf (in a form) Tj ET" + b" " * 1024 * 1024
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        3: HELVETICA,
+        4: b"<< /Type /Page /Parent 2 0 R /Contents 5 0 R /Resources "
+        b"<< /Font << /F1 3 0 R >> /XObject << /X1 6 0 R >> >> >>",
+        5: pdf_stream(b"/X1 Do " * 4000),
+        6: pdf_stream(form, "/Subtype /Form /Resources << /Font << /F1 3 0 R >> >> "),
+    }
+    started = time.perf_counter()
+    assert isinstance(extract_text(make_pdf(objects)), str)
+    assert time.perf_counter() - started < 5
+
+
+BOMB_CHILD = """
+import resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, (400 * 2**20, 400 * 2**20))
+from content.pdftext import extract_text
+data = open(sys.argv[1], "rb").read()
+started = time.perf_counter()
+text = extract_text(data)
+print(repr(text), time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_deflate_bomb_of_200_mb_costs_little_memory_and_time(tmp_path: Path) -> None:
+    packer = zlib.compressobj(9)
+    bomb = packer.compress(b"BT /F1 9 Tf (never drawn) Tj ET")
+    for _ in range(200):
+        bomb += packer.compress(b" " * 1024 * 1024)
+    bomb += packer.flush()  # 200 MB of content in about 200 KB
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /Contents %d 0 R /Resources << /Font << /F1 3 0 R >> >> >>"
+    )
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [4 0 R 6 0 R] /Count 2 >>",
+        3: HELVETICA,
+        4: page % 5,
+        5: pdf_stream(b"BT /F1 9 Tf (before the bomb) Tj ET"),
+        6: page % 7,
+        7: f"<< /Length {len(bomb)} /Filter /FlateDecode >>\nstream\n".encode()
+        + bomb
+        + b"\nendstream",
+    }
+    pdf = tmp_path / "bomb.pdf"
+    pdf.write_bytes(make_pdf(objects))
+    root = str(Path(__file__).parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", BOMB_CHILD, str(pdf)],
+        capture_output=True, text=True, timeout=60, cwd=root, check=True,
+    )  # fmt: skip
+    text, seconds, peak_kb = done.stdout.rsplit(maxsplit=2)
+    assert text.startswith("'before the bomb")  # the page before it is kept
+    assert float(seconds) < 10
+    assert int(peak_kb) < 150 * 1024  # the bomb was never inflated whole
 
 
 @pytest.mark.browser
