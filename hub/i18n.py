@@ -117,16 +117,21 @@ def _save_for_learner(code: str) -> None:
     Learner.update(language=code).where(Learner.id == learner.id).execute()
 
 
-def picker() -> dict[str, object]:
-    """What _language_picker.html shows."""
+def picker(return_to: str | None = None) -> dict[str, object]:
+    """What _language_picker.html shows; `return_to` stands in for this page's address."""
     here = ui_locale()
-    nxt = request.full_path if request.query_string else request.path
+    nxt = return_to or this_page()
     return {
         "buttons": _buttons(current_app.jinja_env, here),
         "current_name": language_name(here),
         "method": "post" if current_user() else "get",
         "next": nxt,
     }
+
+
+def this_page() -> str:
+    """Where the picker brings the reader back to."""
+    return request.full_path if request.query_string else request.path
 
 
 @lru_cache(maxsize=len(UI_LANGUAGES))

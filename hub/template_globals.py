@@ -9,6 +9,7 @@ from content.importer import media_type
 from hub.auth import current_user
 from hub.csrf import csrf_token
 from hub.i18n import clock
+from hub.page_header import page_header
 from hub.views.static import static_url
 
 KIND_LABELS = {
@@ -37,6 +38,7 @@ def duration(seconds: float) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         static_url=static_url,
+        page_header=page_header,
         csrf_token=csrf_token,
         current_user=current_user,
         kind_label=kind_label,

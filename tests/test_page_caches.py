@@ -134,11 +134,36 @@ def test_a_learners_lesson_part_tracks_and_a_visitors_does_not(library: Flask) -
     assert "data-track" not in visitor.get(LESSON).text
 
 
+def test_a_visitors_bar_is_rendered_once_and_returns_to_each_page(
+    library: Flask, renders: list[str]
+) -> None:
+    visitor = library.test_client()
+    other = "/lessons/fractions-en/quarters"
+    pages = {path: visitor.get(path).text for path in (LESSON, other, "/packs/fractions-en?x=<1>")}
+    assert renders.count("_header.html") == 1
+    assert f'name="next" value="{LESSON}"' in pages[LESSON]
+    assert f'name="next" value="{other}"' in pages[other]
+    assert 'value="/packs/fractions-en?x=&lt;1&gt;"' in pages["/packs/fractions-en?x=<1>"]
+    assert "\x00" not in "".join(pages.values())
+    visitor.get(LESSON, headers={"Accept-Language": "fr"})
+    assert renders.count("_header.html") == 2  # one per language
+
+
+def test_a_signed_in_bar_is_never_a_visitors(library: Flask) -> None:
+    visitor = library.test_client()
+    assert "Sign in" in visitor.get(LESSON).text
+    learner = learner_client(library)
+    mine = learner.get("/lessons/fractions-en/quarters").text
+    assert "Sign out Amina Juma" in mine and 'method="post" action="/language"' in mine
+    assert "Sign out" not in visitor.get("/lessons/fractions-en/quarters").text
+
+
 def test_exercises_are_never_kept(library: Flask, renders: list[str]) -> None:
     visitor = library.test_client()
     first = visitor.get("/lessons/fractions-en/check-1").text
     again = visitor.get("/lessons/fractions-en/check-1").text
-    assert renders == ["lesson.html", "lesson.html"]  # the part is drawn inside, every time
+    pages = [name for name in renders if name != "_header.html"]
+    assert pages == ["lesson.html", "lesson.html"]  # the part is drawn inside, every time
     # Each visitor's form carries their own CSRF token.
     other = library.test_client().get("/lessons/fractions-en/check-1").text
     assert first == again and other != first
