@@ -197,7 +197,7 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With CI set (.ci/run sets CI=true) a skipped test fails the run: CI installs everything
     the tests need, so a skip there means a test that silently stopped running."""
-    if in_ci() and _skipped and session.exitstatus in (pytest.ExitCode.OK, 0):
+    if in_ci() and _skipped and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
