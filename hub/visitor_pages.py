@@ -36,7 +36,11 @@ def same_for_visitors(view: View) -> View:
         def render() -> tuple[bytes, bool]:
             response = make_response(view(**kwargs))
             rendered.append(response)
-            shareable = response.status_code == 200 and response.mimetype == "text/html"
+            shareable = (
+                response.status_code == 200
+                and response.mimetype == "text/html"
+                and not response.cache_control.no_store  # the page says it is of the moment
+            )
             body = response.get_data()
             return body, shareable and not session and small_enough(body)
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from hub import cache
 from hub.app import create_app
 from hub.db import connected, open_database
 from hub.library import Library
@@ -118,10 +119,18 @@ def test_a_failed_index_update_does_not_fail_the_import(
     assert keys(again, "mikono") == []
 
 
-def test_a_cli_process_updates_the_index_a_server_searches(hub: Flask, config: Config) -> None:
+def test_a_cli_process_updates_the_index_a_server_searches(
+    hub: Flask, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`learnhub content remove` in another process (wired like hub/cli.py's _library)."""
+    now = [1000.0]
+    monkeypatch.setattr(cache, "_clock", lambda: now[0])
+    cache.library_changed()
     assert keys(hub, "mikono") == ["afya-sw/kunawa"]
     run_cli_process(config, "library.remove('afya-sw')")
+    # Answers are kept per library generation, which the server reads again within
+    # RECHECK_SECONDS of a change another process made (as it does for pages).
+    now[0] += cache.RECHECK_SECONDS
     assert keys(hub, "mikono") == []  # the server's searchers move to the new generation
     assert index_generation(hub) == db_generation(config)
 

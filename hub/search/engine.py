@@ -76,6 +76,7 @@ class SearchResult:
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     suggestion: str | None = None
     notice: str | None = None  # "relaxed", "rebuilding", "updating", "failed", "empty_query"
+    generation: int | None = None  # of the library, as the index read reflected it
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ def run(
     readers: tuple[str, ...] = (),
 ) -> SearchResult:
     """One page of results for `parsed`, with facets and a suggestion."""
-    result = SearchResult(query=parsed.text, page=page)
+    result = SearchResult(query=parsed.text, page=page, generation=snap.library_generation)
     if parsed.empty:
         result.notice = "empty_query"
         return result

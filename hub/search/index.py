@@ -134,12 +134,17 @@ class SearchIndex:
             self._pool.release(db, path, self.current())
 
     @contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
-        """A connection to the current file for one statement (SQLite runs each whole):
-        what a keystroke's suggestions need, without a transaction or the header."""
+    def reader(self) -> Iterator[tuple[sqlite3.Connection, int | None]]:
+        """A connection to the current file for one statement (SQLite runs each whole), with
+        the generation the file held just before: what a keystroke's suggestions need,
+        without a transaction or the header."""
         path, db, _ = self._open_current(begin=False)
         try:
-            yield db
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            except sqlite3.Error as err:
+                raise IndexUnavailable(str(err)) from err
+            yield db, row[0] if row else None
         finally:
             self._pool.release(db, path, self.current())
 

@@ -18,10 +18,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Flask
 
 from content.blobstore import BlobStore
+from hub.cache import current_generation, search_answers
 from hub.db import connected
 from hub.library import Library
 from hub.models import LibraryState, Pack
@@ -169,9 +171,21 @@ class SearchService:
     ) -> engine.SearchResult:
         filters = filters or engine.Filters()
         self._check_now_and_then()
+        result = search_answers.get(
+            ("search", parsed, filters, page, readers),
+            lambda: self._run(parsed, filters, page, readers),
+            keep=settled,
+        )
+        if result.notice is None and self.busy("rebuild"):
+            return replace(result, notice="updating")  # a kept result stays as it was
+        return result
+
+    def _run(
+        self, parsed: ParsedQuery, filters: engine.Filters, page: int, readers: tuple[str, ...]
+    ) -> engine.SearchResult:
         try:
             with self.index.snapshot() as snap:
-                result = engine.run(snap, parsed, filters, page, readers)
+                return engine.run(snap, parsed, filters, page, readers)
         except IndexUnavailable:
             result = engine.SearchResult(query=parsed.text, page=page)
             if self._library_has_lessons():
@@ -188,20 +202,25 @@ class SearchService:
             self.index.close()
             self._start_job("rebuild", self._repair_job)
             return engine.SearchResult(query=parsed.text, page=page, notice="rebuilding")
-        if result.notice is None and self.busy("rebuild"):
-            result.notice = "updating"
-        return result
 
     def suggest(self, text: str, readers: tuple[str, ...] = ()) -> list[Suggestion]:
         """Titles as a student types; [] rather than an error when there is no index."""
+        _, found = search_answers.get(
+            ("suggest", text, readers),
+            lambda: self._suggest(text, readers),
+            keep=lambda answer: _is_current(answer[0]),
+        )
+        return found
+
+    def _suggest(self, text: str, readers: tuple[str, ...]) -> tuple[int | None, list[Suggestion]]:
         try:
-            with self.index.reader() as db:
-                return suggest(db, text, readers)
+            with self.index.reader() as (db, generation):
+                return generation, suggest(db, text, readers)
         except IndexUnavailable:
-            return []
+            return None, []
         except Exception:  # a keystroke must never fail; the search path repairs the index
             log.exception("search: suggestions failed for %r", text)
-            return []
+            return None, []
 
     def _healthy(self) -> bool:
         """The index's own check, at most once every HEALTH_CHECK_SECONDS while it passes: it
@@ -220,6 +239,22 @@ class SearchService:
                 return Pack.select().exists()
         except Exception:  # only words a notice
             return True
+
+
+# Answers that say the index is catching up: true only for the moment.
+LAGGING = ("rebuilding", "updating", "failed")
+
+
+def settled(result: engine.SearchResult) -> bool:
+    """The answer is what the index will keep saying until the library changes: not a notice
+    that the index is catching up, nor read from an index behind the library. Only such
+    answers are kept (the index's generation is read only when a search runs, so a kept one
+    costs no turn of the index at all)."""
+    return result.notice not in LAGGING and _is_current(result.generation)
+
+
+def _is_current(index_generation: int | None) -> bool:
+    return index_generation is not None and index_generation == current_generation()[1]
 
 
 def attach(target: Flask | Library, config: Config) -> SearchService:

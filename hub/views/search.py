@@ -11,7 +11,16 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
@@ -22,8 +31,9 @@ from hub.models import Pack
 from hub.search.engine import MAX_PAGE, FacetValue, Filters, SearchResult
 from hub.search.query import ParsedQuery, QueryError, clean, parse_query
 from hub.search.schema import FACETS
-from hub.search.service import SearchService
+from hub.search.service import SearchService, settled
 from hub.template_globals import kind_label
+from hub.visitor_pages import same_for_visitors
 
 bp = Blueprint("search", __name__)
 
@@ -64,6 +74,7 @@ def _service() -> SearchService:
 
 
 @bp.get("/search")
+@same_for_visitors
 def page() -> ResponseReturnValue:
     try:
         parsed, filters, number = _read_request()
@@ -71,6 +82,13 @@ def page() -> ResponseReturnValue:
         context = {"query": request.args.get("q", "")[:200], "error": str(err)}
         return render_template("search.html", **context), 400
     result = _search(parsed, filters, number)
+    response = make_response(_results_page(parsed, result))
+    if not settled(result):
+        response.headers["Cache-Control"] = "no-store"  # nor kept for other visitors
+    return response
+
+
+def _results_page(parsed: ParsedQuery, result: SearchResult) -> str:
     return render_template(
         "search.html",
         query=parsed.text,
