@@ -92,3 +92,20 @@ def test_a_kept_answer_is_not_marked_by_a_rebuild(
     assert busy["notice"]["code"] == "updating"
     monkeypatch.setattr(service, "busy", lambda name="rebuild": False)
     assert client.get("/api/search?q=water").json["notice"] is None
+
+
+def test_a_visitors_results_page_is_kept_only_when_settled(
+    hub: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = hub.extensions["search"]
+    visitor = hub.test_client()
+    monkeypatch.setattr(service, "busy", lambda name="rebuild": True)
+    catching_up = visitor.get("/search?q=water")
+    assert catching_up.headers["Cache-Control"] == "no-store"
+    assert "being updated" in catching_up.text
+    monkeypatch.setattr(service, "busy", lambda name="rebuild": False)
+    settled = visitor.get("/search?q=water")
+    assert "being updated" not in settled.text and "no-store" not in str(settled.cache_control)
+    runs = counting(monkeypatch, engine, "run")
+    monkeypatch.setattr("hub.views.search.render_template", None)  # a kept page renders nothing
+    assert visitor.get("/search?q=water").data == settled.data and runs == []
