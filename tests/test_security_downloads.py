@@ -50,7 +50,8 @@ from tests.fake_central import FakeCentral
 from tests.hostile_server import MB, HostileServer, drip, good_json, huge, json_answer
 from tests.sync_hub_helpers import learner, new_keys, service_of
 from tests.test_admin import staff_sign_in
-from tests.test_discovery import OTHER_ID, wait_for
+from tests.test_discovery import OTHER_ID
+from tests.waiting import eventually
 
 DEADLINE = 2  # download_seconds for these tests
 PASSWORD = "operator-pw"
@@ -306,7 +307,7 @@ def test_the_hub_keeps_serving_while_a_neighbour_drips_or_floods(
         peak_before = vm_hwm_kb(server.process.pid)
         waiting = threading.Thread(target=operator_opens, args=(neighbour.url,), daemon=True)
         waiting.start()
-        wait_for(lambda: "/api/share/packs" in neighbour.requests)
+        eventually(lambda: "/api/share/packs" in neighbour.requests)
         with urllib.request.urlopen(server.url + "/healthz", timeout=5) as health:
             assert health.status == 200  # answered while a worker waits on the drip
         waiting.join(DEADLINE + 15)

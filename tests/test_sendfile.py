@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,10 +152,6 @@ def read_exactly(sock: socket.socket, count: int) -> bytes:
     return b"".join(parts)
 
 
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    return eventually(condition, seconds)
-
-
 # --- a real `learnhub serve` ----------------------------------------------------------------
 
 
@@ -203,7 +199,7 @@ def test_a_paused_reader_gets_the_rest_when_it_reads_again(hub: Hub) -> None:
 
 
 def test_clients_that_leave_mid_file_leave_nothing_open_and_no_traceback(hub: Hub) -> None:
-    assert wait_for(lambda: hub.video_fds() == 0, 10)
+    eventually(lambda: hub.video_fds() == 0, 10)
     before = hub.fd_count()
     for reset in (False, True) * 4:
         sock = raw_get(hub.port, hub.path, receive_buffer=64 * 1024)
@@ -213,10 +209,10 @@ def test_clients_that_leave_mid_file_leave_nothing_open_and_no_traceback(hub: Hu
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
     assert download_digest(hub.port, hub.path) == (200, hashlib.sha256(hub.video).hexdigest())
-    assert wait_for(lambda: hub.video_fds() == 0 and hub.fd_count() <= before, 10), (
-        hub.video_fds(),
-        hub.fd_count(),
-        before,
+    eventually(
+        lambda: hub.video_fds() == 0 and hub.fd_count() <= before,
+        10,
+        what=lambda: f"(video fds {hub.video_fds()}, fds {hub.fd_count()}, before {before})",
     )
     log = hub.server.log.read_text()
     assert "Traceback" not in log
