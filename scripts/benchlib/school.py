@@ -14,6 +14,7 @@ restart with the library to the first 200 in < 1 s.
 from __future__ import annotations
 
 import json
+import random
 import time
 import urllib.request
 from urllib.parse import quote_plus
@@ -76,6 +77,15 @@ def search_paths(library: SchoolLibrary) -> list[str]:
     return [f"/search?q={quote_plus(q)}" for q in library.queries]
 
 
+def fresh_search_paths(library: SchoolLibrary, count: int = 20_000) -> list[str]:
+    """Two-word searches made from the queries' words, so that almost none repeats in a run:
+    what a search costs when no answer is kept (the hub keeps answers a class repeats)."""
+    words = sorted({word for q in library.queries for word in q.split()})
+    rng = random.Random(12)
+    pairs = {" ".join(rng.sample(words, 2)) for _ in range(count)}
+    return [f"/search?q={quote_plus(q)}" for q in sorted(pairs)]
+
+
 def suggest_paths(library: SchoolLibrary) -> list[str]:
     return [f"/api/search/suggest?q={quote_plus(p)}" for p in library.prefixes]
 
@@ -91,6 +101,10 @@ def _targets(server: HubServer, library: SchoolLibrary) -> dict[str, tuple[str, 
             Target(port, library.lesson_paths[:1], BROWSER),
         ),
         "search": ("random searches (/search?q=)", Target(port, search_paths(library), BROWSER)),
+        "search_fresh": (
+            "searches never asked before",
+            Target(port, fresh_search_paths(library), BROWSER),
+        ),
         "suggest": (
             "search-as-you-type (/api/search/suggest)",
             Target(port, suggest_paths(library), FETCH),
