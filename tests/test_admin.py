@@ -534,7 +534,7 @@ def test_status_shows_each_caches_memory_within_its_budget(
     page = operator.get("/admin/").text
     caches = re.search(r'id="status-caches">(.*?)</dd>', page, re.S)[1]
     lines = caches.split("<br>")
-    assert len(lines) == 3
+    assert len(lines) == 4  # lesson details, pages, parsed files, search answers
     for line in lines:
         used, budget = (float(n) for n in re.findall(r"([\d.]+) (?:of|MB)", line))
         assert 0 <= used <= budget, line

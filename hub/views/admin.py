@@ -48,6 +48,7 @@ def _caches() -> list[dict[str, object]]:
         "library": _("Lesson details"),
         "pages": _("Rendered pages"),
         "parsed files": _("Exercises and subtitles"),
+        "search answers": _("Search results"),
     }
     return [
         {"label": labels[entry["name"]], "mb": entry["bytes"] / 1e6, "of": entry["budget"] / 1e6}
