@@ -1,4 +1,4 @@
-"""What one progress event adds to its learner x lesson row. The hub (hub/events.py) and
+"""What one progress event adds to its learner x lesson row. The hub (hub/learning/events.py) and
 central (sync/central/apply.py) both fold by this one rule, so a lesson's progress is the same
 wherever it is folded.
 

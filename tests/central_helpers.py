@@ -232,13 +232,13 @@ def totals() -> dict[str, Any]:
 
 
 def central_argv(*args: str) -> list[str]:
-    """`learnhub central ARGS` as a subprocess runs it. Until hub.cli registers the group,
+    """`learnhub central ARGS` as a subprocess runs it. Until hub.cli.main registers the group,
     the module's own entry point runs the same click group."""
-    from hub.cli import main
+    from hub.cli.main import main
 
     if "central" in main.commands:
         return [sys.executable, "-m", "hub", "central", *args]
-    return [sys.executable, "-m", "hub.cli_central", *args]
+    return [sys.executable, "-m", "hub.central.cli", *args]
 
 
 def database_args(url: str | None) -> list[str]:

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.app import create_app
-from hub.settings import Config, load_config
+from hub.core.settings import Config, load_config
+from hub.web.app import create_app
 from tests.appliance_helpers import in_ci
 from tests.browser import launch
 from tests.waiting import eventually

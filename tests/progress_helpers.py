@@ -19,11 +19,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from hub.app import create_app
-from hub.datadir import samples_dir
-from hub.db import connected
-from hub.people import ClassGroup, Learner, StaffUser
-from hub.settings import load_config
+from hub.core.datadir import samples_dir
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.people.models import ClassGroup, Learner, StaffUser
+from hub.web.app import create_app
 
 JSON = {"Content-Type": "application/json"}
 

@@ -10,10 +10,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
-from hub.db import connected
-from hub.people import Learner
-from hub.roster import add_learner
-from hub.sync_service import SyncService
+from hub.core.db import connected
+from hub.hubsync.service import SyncService
+from hub.people.models import Learner
+from hub.people.roster import add_learner
 from sync.bundle import PartSpec, bundle_name, read_bundle, write_bundle
 from sync.hlc import wall_millis
 from sync.identity import KeyPair, hub_id_of

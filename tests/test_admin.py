@@ -19,9 +19,9 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.routing import Rule
 from werkzeug.test import encode_multipart
 
-from hub.db import connected
-from hub.people import ClassGroup, Learner, StaffUser
-from hub.roster import add_class, add_learner
+from hub.core.db import connected
+from hub.people.models import ClassGroup, Learner, StaffUser
+from hub.people.roster import add_class, add_learner
 from tests.conftest import LiveServer
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -141,7 +141,7 @@ def test_a_coach_alone_does_not_void_the_code(app: Flask, client: FlaskClient) -
 
 
 def test_a_hub_with_an_operator_starts_without_a_code(config, app: Flask) -> None:
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     with connected():
         StaffUser.add("Op", "operator", "password1")

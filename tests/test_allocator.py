@@ -10,7 +10,7 @@ import sys
 # from its top), and prints how many MB the process kept.
 PROGRAM = """
 import sys
-from hub import allocator
+from hub.core import allocator
 if sys.argv[1] == "tuned":
     assert allocator.tune()
 def rss():

@@ -49,7 +49,7 @@ def test_the_guide_explains_the_message(message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "source", ["raspberrypi/bin/learnhub-usb", "hub/views/appliance.py", "hub/clock.py"]
+    "source", ["raspberrypi/bin/learnhub-usb", "hub/web/views/appliance.py", "hub/core/clock.py"]
 )
 def test_the_explained_messages_are_the_ones_shown(source: str) -> None:
     """Each message the guide quotes from these files is still said by them."""
@@ -62,8 +62,10 @@ def test_the_explained_messages_are_the_ones_shown(source: str) -> None:
             "The stick was removed before the hub had finished; plug it in again.",
             "No reply from central is on the stick yet (normal on a first trip).",
         ],
-        "hub/views/appliance.py": ["The hub's clock was behind; it now uses your device's time."],
-        "hub/clock.py": ["The hub is not allowed to set its clock"],
+        "hub/web/views/appliance.py": [
+            "The hub's clock was behind; it now uses your device's time."
+        ],
+        "hub/core/clock.py": ["The hub is not allowed to set its clock"],
     }[source]
     for message in quoted:
         assert message in code, message

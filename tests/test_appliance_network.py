@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.settings import load_config
+from hub.core.settings import load_config
 from tests.appliance_helpers import BIN, load_script, require_tool
 from tests.conftest import free_port
 from tests.waiting import eventually

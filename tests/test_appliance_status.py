@@ -10,10 +10,10 @@ import pytest
 from flask import Flask, render_template
 from flask.testing import FlaskClient
 
-from hub.appliance_status import appliance_status
-from hub.db import connected
-from hub.people import StaffUser
-from hub.settings import Config
+from hub.core.appliance_status import appliance_status
+from hub.core.db import connected
+from hub.core.settings import Config
+from hub.people.models import StaffUser
 from tests.progress_helpers import sign_in_staff
 
 APPLIANCE_TOML = """hub_name = "Mwanga"

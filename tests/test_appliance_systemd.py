@@ -1,4 +1,4 @@
-"""hub/systemd.py: sd_notify datagrams to a real unix socket, the watchdog thread's pace, and
+"""hub/core/systemd.py: sd_notify datagrams to a real unix socket, the watchdog thread's pace, and
 `learnhub serve` telling a (pretend) systemd that it is ready."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hub import cli, systemd
+from hub.cli import main as cli
+from hub.core import systemd
 from tests.conftest import free_port
 from tests.waiting import Rounds
 
@@ -108,8 +109,8 @@ def test_serve_tells_systemd_it_is_ready(notify_socket, tmp_path: Path) -> None:
     # calls systemd would kill the hub at the end of TimeoutStartSec, again and again.
     source = inspect.getsource(cli.serve.callback)
     assert "notify_ready" in source and "notify_stopping" in source, (
-        "hub/cli.py serve must call hub.systemd.notify_ready() before server.run() and "
-        "hub.systemd.notify_stopping() in its finally"
+        "hub/cli/main.py serve must call hub.core.systemd.notify_ready() before server.run() and "
+        "hub.core.systemd.notify_stopping() in its finally"
     )
     sock, path = notify_socket
     sock.settimeout(60)

@@ -12,11 +12,11 @@ import peewee
 import pytest
 from flask import Flask
 
-from hub import cache
-from hub.app import create_app
-from hub.db import db
-from hub.models import Lesson, Pack, PackFile, Topic, TopicLesson
-from hub.settings import load_config
+from hub.core.db import db
+from hub.core.settings import load_config
+from hub.library import cache
+from hub.library.models import Lesson, Pack, PackFile, Topic, TopicLesson
+from hub.web.app import create_app
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def test_a_lesson_page_costs_the_same_in_a_library_of_20000(
 
 def test_a_kept_lesson_view_holds_no_pack_manifest(tmp_path: Path) -> None:
     """A 20,000-lesson pack's manifest parses to megabytes; each kept view held a copy."""
-    from hub.lessons import lesson_view
+    from hub.library.lessons import lesson_view
 
     config = load_config(tmp_path / "data", {"load_samples": False})
     app = create_app(config)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from hub.app import create_app
-from hub.settings import load_config
-from hub.views.captive import PROBE_PATHS
+from hub.core.settings import load_config
+from hub.web.app import create_app
+from hub.web.views.captive import PROBE_PATHS
 from tests.conftest import LiveServer
 
 HUB = "10.42.0.1"

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from hub.cli_central import central
+from hub.central.cli import central
 from sync.bundle import peek, read_bundle
 from sync.identity import parse_identity
 from tests.central_helpers import FakeHub, database_args, uid
@@ -215,7 +215,7 @@ def test_serve_on_a_port_in_use_is_one_sentence(tmp_path):
 
 
 def test_central_keeps_a_data_dir_of_its_own(tmp_path, monkeypatch):
-    from hub.cli_central import central_dir
+    from hub.central.cli import central_dir
 
     monkeypatch.delenv("LEARNHUB_CENTRAL_DATA", raising=False)
     monkeypatch.setenv("LEARNHUB_DATA", str(tmp_path / "hub"))

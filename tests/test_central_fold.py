@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from hub.events import contribution as hub_contribution
+from hub.learning.events import contribution as hub_contribution
 from sync.progress import contribution as central_contribution
 
 FIELDS = [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli.main import main
 
 
 def test_help_lists_the_commands(runner: CliRunner) -> None:

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.clock import CORRECTION_THRESHOLD, PERSIST_EVERY, ClockError, HubClock
-from hub.db import connected
+from hub.core.clock import CORRECTION_THRESHOLD, PERSIST_EVERY, ClockError, HubClock
+from hub.core.db import connected
 from tests.progress_helpers import add_coach, add_learner, sign_in, sign_in_staff
 
 DAY = 86400.0

@@ -18,11 +18,13 @@ from flask.testing import FlaskClient
 from werkzeug.routing import IntegerConverter
 from werkzeug.security import generate_password_hash
 
-from hub import charts, people, reports
-from hub.db import connected, db
-from hub.models import Lesson, PackFile
-from hub.people import Assignment, ClassGroup, Learner, StaffUser
-from hub.views.coach import attachment, safe_cell
+from hub.core.db import connected, db
+from hub.learning import reports
+from hub.library.models import Lesson, PackFile
+from hub.people import models as people
+from hub.people.models import Assignment, ClassGroup, Learner, StaffUser
+from hub.web import charts
+from hub.web.views.coach import attachment, safe_cell
 from tests.content_helpers import EXERCISE, PACK_ID, sample_files, sample_manifest, write_pack_dir
 
 HOSTILE_PROMPT = 'Which is <b>one</b> half & "why"?'

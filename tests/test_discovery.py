@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from zeroconf import ServiceInfo
 
-from hub import discovery
-from hub.cli import main
-from hub.discovery import (
+from hub.cli.main import main
+from hub.neighbours import discovery
+from hub.neighbours.discovery import (
     HTTP_TYPE,
     HUB_TYPE,
     Advertiser,
@@ -349,7 +349,7 @@ def test_real_zeroconf_on_loopback(loopback_hub: Advertiser) -> None:
 def test_discover_command_json(loopback_hub: Advertiser, monkeypatch: pytest.MonkeyPatch) -> None:
     real = discovery.browse
     monkeypatch.setattr(
-        "hub.cli_discovery.browse", lambda timeout: real(timeout, interfaces=["127.0.0.1"])
+        "hub.cli.neighbours.browse", lambda timeout: real(timeout, interfaces=["127.0.0.1"])
     )
     for _attempt in range(3):
         result = CliRunner().invoke(main, ["discover", "--json", "--timeout", "2"])
@@ -370,7 +370,7 @@ def test_discover_without_network_is_one_sentence(monkeypatch: pytest.MonkeyPatc
     def nowhere(timeout: float) -> list:
         raise DiscoveryError("This machine is not connected to a network, so there is no hub.")
 
-    monkeypatch.setattr("hub.cli_discovery.browse", nowhere)
+    monkeypatch.setattr("hub.cli.neighbours.browse", nowhere)
     result = CliRunner().invoke(main, ["discover"])
     assert result.exit_code == 1
     assert result.output.strip() == (

@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.db import connected
-from hub.discovery import Neighbour
-from hub.models import Pack
-from hub.people import StaffUser
+from hub.core.db import connected
+from hub.library.models import Pack
+from hub.neighbours.discovery import Neighbour
+from hub.people.models import StaffUser
 from tests.content_helpers import PACK_ID, sample_manifest
 from tests.test_share_fetch import FakeNeighbour, pack_files
 from tests.waiting import eventually
@@ -82,7 +82,7 @@ def test_lists_neighbours_from_the_advertiser(operator: FlaskClient, fake: FakeN
 def test_without_an_advertiser_the_page_browses_briefly(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hub.views import neighbours as view
+    from hub.web.views import neighbours as view
 
     asked = []
     monkeypatch.setattr(view, "browse", lambda seconds, own_hub_id: asked.append(own_hub_id) or [])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from hub.db import connected, db
+from hub.core.db import connected, db
 from tests.conftest import LiveServer
 from tests.progress_helpers import Session, events_in, learner_ids, prepare_hub
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from content import durable
-from hub.datadir import secret_file
+from hub.core.datadir import secret_file
 from sync.identity import KEY_FILE, load_or_create
 from tests.conftest import LiveServer
 
@@ -103,10 +103,10 @@ BY_HAND = {
     "content/durable.py": "the helper itself",
     "content/blobstore.py": "moves a hashed, fsynced file into the store by rename",
     "content/importer.py": "staging files, hashed before they enter the store",
-    "hub/clock.py": "the corrections journal is append-only",
-    "hub/neighbour_copy.py": "a resumable download's part, hashed before use",
+    "hub/core/clock.py": "the corrections journal is append-only",
+    "hub/neighbours/copy.py": "a resumable download's part, hashed before use",
     "hub/search/index.py": "a new search index that SQLite builds, then renamed into place",
-    "hub/sync_client.py": "a resumable download's part, verified before use",
+    "hub/hubsync/client.py": "a resumable download's part, verified before use",
     "sync/central/uploads.py": "an upload's resumable part, hashed before use",
 }
 

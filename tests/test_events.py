@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from hub.app import create_app
-from hub.db import connected, db
-from hub.events import Event, EventLog, Progress, contribution, rebuild_progress
-from hub.people import Learner
-from hub.settings import Config
+from hub.core.db import connected, db
+from hub.core.settings import Config
+from hub.learning.events import Event, EventLog, Progress, contribution, rebuild_progress
+from hub.people.models import Learner
+from hub.web.app import create_app
 from sync.hlc import unpack
 from sync.progress import MAX_TIME_SPENT
 

@@ -182,7 +182,7 @@ def test_static_urls_are_immutable_when_versioned(live_server: LiveServer) -> No
     assert "immutable" in headers["Cache-Control"]
     _, headers, _ = fetch(live_server.url + "/static/css/hub.css")
     assert headers["Cache-Control"] == "no-cache"
-    assert fetch(live_server.url + "/static/../hub/app.py")[0] == 404
+    assert fetch(live_server.url + "/static/../hub/web/app.py")[0] == 404
 
 
 def test_pages_load_nothing_from_outside(live_server: LiveServer) -> None:
@@ -241,7 +241,7 @@ def test_range_download_does_not_hold_a_worker(tmp_path: Path) -> None:
     data = tmp_path / "data"
     from click.testing import CliRunner
 
-    from hub.cli import main
+    from hub.cli.main import main
 
     result = CliRunner().invoke(main, ["content", "import", "--data", str(data), str(pack)])
     assert result.exit_code == 0, result.output

@@ -22,15 +22,15 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub import i18n
-from hub.app import create_app
-from hub.cli import main
-from hub.db import connected
-from hub.i18n import COOKIE
-from hub.people import ClassGroup, Learner, StaffUser
-from hub.reports import assign
-from hub.settings import load_config
-from hub.translate import UI_LANGUAGES, console_language
+from hub.cli.main import main
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.core.translate import UI_LANGUAGES, console_language
+from hub.learning.reports import assign
+from hub.people.models import ClassGroup, Learner, StaffUser
+from hub.web import i18n
+from hub.web.app import create_app
+from hub.web.i18n import COOKIE
 from tests.conftest import ROOT
 
 LANGUAGES = UI_LANGUAGES

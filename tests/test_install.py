@@ -160,7 +160,7 @@ def test_the_hub_unit_is_hardened_as_promised() -> None:
         "User=learnhub",
     ):
         assert f"\n{line}\n" in unit, line
-    assert "ProtectClock" not in unit  # it would take CAP_SYS_TIME away (hub/clock.py)
+    assert "ProtectClock" not in unit  # it would take CAP_SYS_TIME away (hub/core/clock.py)
     assert unit.count("ReadWritePaths=") == 1
 
 

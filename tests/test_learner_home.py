@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.db import connected
-from hub.people import Assignment, ClassGroup, Learner
+from hub.core.db import connected
+from hub.people.models import Assignment, ClassGroup, Learner
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
 from tests.progress_helpers import add_coach, add_learner, sign_in, sign_in_staff
 

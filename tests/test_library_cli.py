@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub import library as library_module
-from hub.cli import main
+from hub.cli.main import main
+from hub.library import packs as library_module
 from tests.conftest import SAMPLES
 from tests.content_helpers import (
     sample_files,
@@ -240,8 +240,8 @@ def test_verify_names_damaged_files_and_lessons(runner: CliRunner, tmp_path: Pat
 
 
 def test_crash_leftovers_are_swept(tmp_path: Path) -> None:
-    from hub.app import create_app
-    from hub.settings import load_config
+    from hub.core.settings import load_config
+    from hub.web.app import create_app
 
     config = load_config(tmp_path / "data", {"load_samples": False}, environ={})
     create_app(config)
@@ -269,8 +269,8 @@ def test_a_clean_start_does_not_list_the_blob_store(
 ) -> None:
     """Listing 20,000 blobs took seconds of every start; only a crash mid-import needs it."""
     from content.blobstore import BlobStore
-    from hub.app import create_app
-    from hub.settings import load_config
+    from hub.core.settings import load_config
+    from hub.web.app import create_app
 
     config = load_config(tmp_path / "data", {"load_samples": False}, environ={})
     app = create_app(config)

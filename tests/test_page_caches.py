@@ -11,10 +11,11 @@ import pytest
 from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 
-from hub import cache, compress
-from hub.db import connected, db
-from hub.models import LibraryState
-from hub.people import ClassGroup, Learner
+from hub.core.db import connected, db
+from hub.library import cache
+from hub.library.models import LibraryState
+from hub.people.models import ClassGroup, Learner
+from hub.web import compress
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
 
 LESSON = "/lessons/fractions-en/halves"
@@ -205,7 +206,7 @@ def test_two_databases_never_share_kept_parts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both libraries are at the same generation; only the database tells them apart."""
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     monkeypatch.setattr(cache, "_clock", lambda: 1000.0)
     pages = []

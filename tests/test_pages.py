@@ -155,7 +155,7 @@ def test_app_files_come_from_inside_the_zip(browse: FlaskClient) -> None:
 
 
 def test_unexpected_error_is_a_friendly_500(config, caplog: pytest.LogCaptureFixture) -> None:
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     app = create_app(config)
 
@@ -179,7 +179,7 @@ def test_pages_follow_a_library_change_made_by_another_process(
     """Pages are cached until the library changes, wherever the change was made."""
     from click.testing import CliRunner
 
-    from hub.cli import main
+    from hub.cli.main import main
 
     assert "Later pack" not in browse.get("/").text
     assert browse.get("/lessons/fractions-en/halves").status_code == 200

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub.cli import main
-from hub.datadir import prepare
-from hub.db import connected
-from hub.events import EventLog, Progress
-from hub.people import ClassGroup, Learner, StaffUser
-from hub.settings import load_config
+from hub.cli.main import main
+from hub.core.datadir import prepare
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.learning.events import EventLog, Progress
+from hub.people.models import ClassGroup, Learner, StaffUser
 
 
 def run(runner: CliRunner, data: Path, *args: str, stdin: str | None = None):

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.db import connected
-from hub.events import Event, Progress
+from hub.core.db import connected
+from hub.learning.events import Event, Progress
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
 from tests.progress_helpers import add_coach, add_learner, sign_in, sign_in_staff
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from hub.db import connected
-from hub.people import Assignment, ClassGroup, Learner
+from hub.core.db import connected
+from hub.people.models import Assignment, ClassGroup, Learner
 from tests.browser import PHONE, shot
 from tests.conftest import LiveServer
 from tests.content_helpers import sample_manifest, write_pack_dir

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.db import connected
-from hub.people import ClassGroup, Learner, StaffUser
+from hub.core.db import connected
+from hub.people.models import ClassGroup, Learner, StaffUser
 
 ROLES = ("anonymous", "learner", "coach", "operator")
 PASSWORD = "correct horse battery"

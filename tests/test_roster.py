@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from hub import roster
-from hub.db import connected
-from hub.people import ClassGroup, Learner, PeopleError, StaffUser
-from hub.roster import RosterError, import_csv, read_csv
+from hub.core.db import connected
+from hub.people import roster
+from hub.people.models import ClassGroup, Learner, PeopleError, StaffUser
+from hub.people.roster import RosterError, import_csv, read_csv
 
 HEADER = "name,class,pin,language\n"
 

@@ -16,8 +16,8 @@ from peewee import CharField, CompositeKey, Field, ForeignKeyField, Model, Sqlit
 
 import hub
 import sync.central
-from hub.migrations import migrate as migrate_hub
-from hub.models import BaseModel
+from hub.core.db import BaseModel
+from hub.core.migrations import migrate as migrate_hub
 from sync.central.db import central_db, open_central
 from sync.central.migrations import migrate as migrate_central
 from sync.central.models import CentralModel
@@ -174,7 +174,7 @@ def test_central_model_matches_the_migrated_schema(
 
 
 def test_a_field_added_without_a_migration_is_caught(hub_database: SqliteDatabase) -> None:
-    from hub.people import Learner
+    from hub.people.models import Learner
 
     class LearnerWithNickname(Learner):
         nickname = CharField(default="")

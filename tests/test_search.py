@@ -18,11 +18,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.app import create_app
-from hub.db import open_database
+from hub.core.db import open_database
+from hub.core.settings import Config, load_config
 from hub.search.service import attach
-from hub.settings import Config, load_config
-from hub.views import search as search_views
+from hub.web.app import create_app
+from hub.web.views import search as search_views
 from tests.content_helpers import lesson, sample_manifest, write_pack_dir
 from tests.test_text import simple_pdf
 
@@ -177,7 +177,7 @@ PACKS = (science_en, science_fr, ciencias_es, afya_sw)
 
 
 def add_search(app: Flask, config: Config) -> Flask:
-    """Wire search the way hub/app.py does (idempotent: a no-op once the lead wired it)."""
+    """Wire search the way hub/web/app.py does (idempotent: a no-op once the lead wired it)."""
     attach(app, config)
     if "search" not in app.blueprints:
         app.register_blueprint(search_views.bp)

@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub import cache
-from hub.app import create_app
+from hub.core.settings import load_config
+from hub.library import cache
 from hub.search import engine, titles
-from hub.settings import load_config
+from hub.web.app import create_app
 from tests.test_search import add_search, import_packs, science_en
 
 
@@ -107,5 +107,5 @@ def test_a_visitors_results_page_is_kept_only_when_settled(
     settled = visitor.get("/search?q=water")
     assert "being updated" not in settled.text and "no-store" not in str(settled.cache_control)
     runs = counting(monkeypatch, engine, "run")
-    monkeypatch.setattr("hub.views.search.render_template", None)  # a kept page renders nothing
+    monkeypatch.setattr("hub.web.views.search.render_template", None)  # a kept page renders nothing
     assert visitor.get("/search?q=water").data == settled.data and runs == []

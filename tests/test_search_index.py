@@ -16,15 +16,15 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from hub import cache
-from hub.app import create_app
-from hub.db import connected, open_database
-from hub.library import Library
-from hub.models import LibraryState
+from hub.cli.search import search as search_cli
+from hub.core.db import connected, open_database
+from hub.core.settings import Config
+from hub.library import cache
+from hub.library.models import LibraryState
+from hub.library.packs import Library
 from hub.search import service as service_module
-from hub.search.cli import search as search_cli
 from hub.search.service import SearchService
-from hub.settings import Config
+from hub.web.app import create_app
 from tests.conftest import ROOT
 from tests.content_helpers import write_pack_dir
 from tests.test_search import PACKS, add_search, afya_sw, import_packs, science_en, science_fr
@@ -122,7 +122,7 @@ def test_a_failed_index_update_does_not_fail_the_import(
 def test_a_cli_process_updates_the_index_a_server_searches(
     hub: Flask, config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`learnhub content remove` in another process (wired like hub/cli.py's _library)."""
+    """`learnhub content remove` in another process (wired like hub/cli/main.py's _library)."""
     now = [1000.0]
     monkeypatch.setattr(cache, "_clock", lambda: now[0])
     cache.library_changed()
@@ -139,11 +139,11 @@ def run_cli_process(config: Config, action: str) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from hub.datadir import prepare
-        from hub.db import db
-        from hub.library import Library
+        from hub.core.datadir import prepare
+        from hub.core.db import db
+        from hub.library.packs import Library
         from hub.search.service import attach
-        from hub.settings import load_config
+        from hub.core.settings import load_config
 
         data = Path({str(config.data_dir)!r})
         config = load_config(data, {{"load_samples": False}}, environ={{}})

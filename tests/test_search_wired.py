@@ -1,7 +1,7 @@
 """Search as an operator and a student meet it: the `learnhub` commands and a real hub
 (waitress on 127.0.0.1 with the sample library), in headless Chromium too.
 
-These need search wired into hub/app.py, hub/cli_common.py and hub/cli.py (docs/search.md).
+These need search wired into hub/web/app.py, hub/cli/common.py and hub/cli/main.py (docs/search.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.search.index import SearchIndex
 from tests.browser import PHONE, shot
 from tests.conftest import LiveServer

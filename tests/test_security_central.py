@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from hub.central.app import create_central_app
-from hub.cli_central import central as central_cli
-from hub.people import slug
+from hub.central.cli import central as central_cli
+from hub.people.models import slug
 from sync.bundle import BundleError, PartSpec, _write, bundle_name, write_bundle
 from sync.central import quarantine, roster
 from sync.central.db import connected, writing

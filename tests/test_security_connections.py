@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.roster import MAX_CSV_BYTES
-from hub.views.admin import UPLOAD_SLACK
+from hub.people.roster import MAX_CSV_BYTES
+from hub.web.views.admin import UPLOAD_SLACK
 from sync.central.uploads import UploadLimits
 from tests.central_helpers import CentralServer
 from tests.conftest import LiveServer, ServerProcess

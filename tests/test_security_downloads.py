@@ -30,15 +30,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from zeroconf import IPVersion, ServiceInfo, Zeroconf
 
-from hub import discovery
 from hub.central.app import create_central_app
-from hub.cli import main
-from hub.db import connected
-from hub.discovery import HUB_TYPE
-from hub.people import StaffUser
-from hub.sync_client import push
-from hub.sync_models import SentBundle
-from hub.sync_service import SyncError, SyncService
+from hub.cli.main import main
+from hub.core.db import connected
+from hub.hubsync.client import push
+from hub.hubsync.models import SentBundle
+from hub.hubsync.service import SyncError, SyncService
+from hub.neighbours import discovery
+from hub.neighbours.discovery import HUB_TYPE
+from hub.people.models import StaffUser
 from sync.central.db import central_db
 from sync.central.service import Central
 from sync.central.staff import add_staff
@@ -60,7 +60,7 @@ MEASURED = (
     "import atexit, resource, sys\n"
     "atexit.register(lambda: print('PEAK_RSS_KB', "
     "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr))\n"
-    "from hub.cli import main\n"
+    "from hub.cli.main import main\n"
     "main(prog_name='learnhub')\n"
 )
 
@@ -460,7 +460,7 @@ def test_neighbour_offers_print_escaped_in_content_fetch(tmp_path: Path) -> None
 def test_a_neighbours_name_prints_escaped_in_discover(monkeypatch: pytest.MonkeyPatch) -> None:
     real = discovery.browse
     monkeypatch.setattr(
-        "hub.cli_discovery.browse", lambda timeout: real(timeout, interfaces=["127.0.0.1"])
+        "hub.cli.neighbours.browse", lambda timeout: real(timeout, interfaces=["127.0.0.1"])
     )
     # A record as a hostile hub would send it: zeroconf refuses controls in the instance name,
     # not in the TXT record's name.

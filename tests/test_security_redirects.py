@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.app import create_app
-from hub.db import connected
-from hub.people import ClassGroup, Learner, StaffUser
-from hub.settings import load_config
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.people.models import ClassGroup, Learner, StaffUser
+from hub.web.app import create_app
 from tests.central_helpers import CentralServer
 from tests.conftest import LiveServer
 from tests.security_client import Client, Reply, central_with_staff

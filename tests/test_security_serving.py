@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from hub.app import create_app
-from hub.db import connected
-from hub.people import StaffUser
-from hub.settings import load_config
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.people.models import StaffUser
+from hub.web.app import create_app
 from tests.central_helpers import CentralServer
 from tests.conftest import LiveServer
 from tests.content_helpers import lesson, sample_manifest, write_pack_dir

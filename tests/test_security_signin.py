@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from hub import people
-from hub.app import create_app
-from hub.db import connected
-from hub.people import ClassGroup, Learner, StaffUser
-from hub.settings import load_config
-from hub.throttle import Refused, Throttle
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.core.throttle import Refused, Throttle
+from hub.people import models as people
+from hub.people.models import ClassGroup, Learner, StaffUser
+from hub.web.app import create_app
 from tests.conftest import LiveServer
 from tests.security_client import Client, central_with_staff
 

@@ -20,11 +20,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.clock import ClockError, HubClock
-from hub.db import connected
-from hub.events import EventLog
-from hub.log_limit import OncePerInterval
-from hub.people import StaffUser
+from hub.core.clock import ClockError, HubClock
+from hub.core.db import connected
+from hub.core.log_limit import OncePerInterval
+from hub.learning.events import EventLog
+from hub.people.models import StaffUser
 from sync.bundle import BundleError, peek
 from sync.hlc import HybridClock, unpack
 from tests.central_helpers import CentralServer
@@ -167,14 +167,14 @@ def buggy(app: Flask) -> tuple[FlaskClient, Ticks]:
 
 
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "hub.errors" and r.exc_info]
+    return [r for r in caplog.records if r.name == "hub.web.errors" and r.exc_info]
 
 
 def test_the_same_client_error_twice_logs_one_traceback(
     buggy: tuple[FlaskClient, Ticks], caplog: pytest.LogCaptureFixture
 ) -> None:
     client, ticks = buggy
-    with caplog.at_level(logging.ERROR, logger="hub.errors"):
+    with caplog.at_level(logging.ERROR, logger="hub.web.errors"):
         assert client.get("/broken/a").status_code == 500
         assert client.get("/broken/b").status_code == 500  # same bug, another URL
         assert len(tracebacks(caplog)) == 1

@@ -14,8 +14,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-from hub.app import create_app
-from hub.settings import load_config
+from hub.core.settings import load_config
+from hub.web.app import create_app
 from sync.central import roster
 from sync.central.db import writing
 from sync.central.hubs import enrol

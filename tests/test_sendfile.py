@@ -1,4 +1,4 @@
-"""File answers go from the file to the socket by os.sendfile (hub/zerocopy.py): whole files,
+"""File answers go from the file to the socket by os.sendfile (hub/web/zerocopy.py): whole files,
 ranges, many readers at once, a paused reader, one that leaves, HEAD and 304, against a real
 `learnhub serve` on 127.0.0.1; and, in this process, proof that sendfile does the sending.
 Every socket has a timeout and every wait a deadline.
@@ -31,9 +31,9 @@ from flask import Flask, Response, request
 from waitress import wasyncore
 from waitress.buffers import ReadOnlyFileBasedBuffer
 
-from hub import zerocopy
-from hub.guarded_server import BodyLimits, Guard, create_server
-from hub.sendfile import send_path
+from hub.web import zerocopy
+from hub.web.sendfile import send_path
+from hub.web.server import BodyLimits, Guard, create_server
 from tests.conftest import LiveServer
 from tests.content_helpers import PACK_ID, sample_files, write_pack_dir
 from tests.waiting import eventually

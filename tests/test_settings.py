@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.datadir import prepare, read_secret_key
-from hub.migrations import MIGRATIONS
-from hub.settings import SETTINGS, SettingsError, default_data_dir, load_config
+from hub.core.datadir import prepare, read_secret_key
+from hub.core.migrations import MIGRATIONS
+from hub.core.settings import SETTINGS, SettingsError, default_data_dir, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +83,7 @@ def test_first_run_creates_dir_database_and_private_key(tmp_path: Path) -> None:
 
 
 def test_schema_migrations_are_recorded(tmp_path: Path) -> None:
-    from hub.db import db
+    from hub.core.db import db
 
     config = load_config(tmp_path, environ={})
     prepare(config)

@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.app import create_app
-from hub.db import connected
-from hub.models import PackFile
-from hub.settings import Config, load_config
+from hub.core.db import connected
+from hub.core.settings import Config, load_config
+from hub.library.models import PackFile
+from hub.web.app import create_app
 from tests.conftest import SAMPLES
 
 PACK = "fractions-en"

@@ -18,13 +18,13 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from hub import neighbour_copy
-from hub.app import create_app
-from hub.cli import main
-from hub.db import connected
-from hub.library import Library
-from hub.models import Lesson, Pack
-from hub.neighbour_copy import (
+from hub.cli.main import main
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.library.models import Lesson, Pack
+from hub.library.packs import Library
+from hub.neighbours import copy as neighbour_copy
+from hub.neighbours.copy import (
     FetchOutcome,
     NeighbourError,
     NeighbourHub,
@@ -32,7 +32,7 @@ from hub.neighbour_copy import (
     fetch_packs,
     neighbour_url,
 )
-from hub.settings import load_config
+from hub.web.app import create_app
 from tests.conftest import LiveServer
 from tests.content_helpers import PACK_ID, sample_files, sample_manifest, write_pack_dir
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from hub.app import create_app
-from hub.db import connected, db
-from hub.events import Event, EventLog
-from hub.migrations import MIGRATIONS
-from hub.models import Pack, PackFile
-from hub.people import Assignment, ClassGroup, ClassMember, Learner
-from hub.roster import add_class, add_learner, delete_class, remove_member, rename_class
-from hub.settings import Config
-from hub.sync_models import HubState, Receipt, RosterChange, SentBundle, SyncEpoch
-from hub.sync_roster import member_uid
-from hub.sync_service import SyncError, SyncService
+from hub.core.db import connected, db
+from hub.core.migrations import MIGRATIONS
+from hub.core.settings import Config
+from hub.hubsync.models import HubState, Receipt, RosterChange, SentBundle, SyncEpoch
+from hub.hubsync.roster import member_uid
+from hub.hubsync.service import SyncError, SyncService
+from hub.learning.events import Event, EventLog
+from hub.library.models import Pack, PackFile
+from hub.people.models import Assignment, ClassGroup, ClassMember, Learner
+from hub.people.roster import add_class, add_learner, delete_class, remove_member, rename_class
+from hub.web.app import create_app
 from sync.bundle import BundleError, read_bundle
 from sync.hlc import COUNTER_BITS
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
@@ -323,7 +323,7 @@ def test_bundles_carry_increasing_hlcs_when_the_clock_is_set_years_back(
     amina = learner()
     record(app, amina, 3)
     years_ago = 1_500_000_000_000  # 2017: the Pi restarted without a real-time clock
-    monkeypatch.setattr("hub.events.wall_millis", lambda: years_ago)
+    monkeypatch.setattr("hub.learning.events.wall_millis", lambda: years_ago)
     with connected():
         app.extensions["events"] = EventLog.start(now=lambda: years_ago)
     record(app, amina, 3)

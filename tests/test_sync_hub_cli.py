@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.cli import main
-from hub.db import connected
-from hub.people import ClassGroup, StaffUser
-from hub.sync_models import HubState, SentBundle
-from hub.views import sync_admin
+from hub.cli.main import main
+from hub.core.db import connected
+from hub.hubsync.models import HubState, SentBundle
+from hub.people.models import ClassGroup, StaffUser
+from hub.web.views import sync_admin
 from sync.identity import parse_identity, public_identity
 from tests.fake_central import FakeCentral
 from tests.sync_hub_helpers import (

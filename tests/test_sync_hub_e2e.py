@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from hub.app import create_app
-from hub.db import connected
-from hub.models import Pack
-from hub.people import ClassGroup, Learner
-from hub.roster import add_class, add_learner
-from hub.settings import load_config
+from hub.core.db import connected
+from hub.core.settings import load_config
+from hub.library.models import Pack
+from hub.people.models import ClassGroup, Learner
+from hub.people.roster import add_class, add_learner
+from hub.web.app import create_app
 from tests.conftest import SAMPLES, free_port
 from tests.waiting import eventually
 
@@ -39,11 +39,11 @@ def learnhub(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def central_command() -> list[str]:
     """`learnhub central`, or its module while the lead has not wired it into `learnhub`."""
-    from hub.cli import main
+    from hub.cli.main import main
 
     if "central" in main.commands:
         return [sys.executable, "-m", "hub", "central"]
-    return [sys.executable, "-m", "hub.cli_central"]
+    return [sys.executable, "-m", "hub.central.cli"]
 
 
 def central(data: Path, *args: str) -> subprocess.CompletedProcess:

@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from hub.db import connected, db
-from hub.events import Event
-from hub.people import ClassGroup
-from hub.sync_client import (
+from hub.core.db import connected, db
+from hub.hubsync.client import (
     BackgroundSync,
     Bandwidth,
     CentralClient,
@@ -25,8 +23,10 @@ from hub.sync_client import (
     start_background,
     stored_bandwidth,
 )
-from hub.sync_models import HubState, SentBundle
-from hub.sync_service import SyncError, SyncService
+from hub.hubsync.models import HubState, SentBundle
+from hub.hubsync.service import SyncError, SyncService
+from hub.learning.events import Event
+from hub.people.models import ClassGroup
 from tests.fake_central import FakeCentral
 from tests.sync_hub_helpers import central_record, learner, new_keys, service_of
 
@@ -305,7 +305,7 @@ def test_background_sync_starts_only_with_a_central_url(
 def test_background_attempt_syncs_when_central_answers(
     app: Flask, service: SyncService, tmp_path: Path
 ) -> None:
-    from hub.sync_client import background_attempt
+    from hub.hubsync.client import background_attempt
 
     learner()
     with central_for(app, tmp_path) as central:

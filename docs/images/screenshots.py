@@ -29,13 +29,13 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hub import appliance_status  # noqa: E402
-from hub.app import create_app  # noqa: E402
-from hub.clock import HubClock  # noqa: E402
-from hub.datadir import samples_dir  # noqa: E402
-from hub.db import connected  # noqa: E402
-from hub.models import Pack  # noqa: E402
-from hub.people import StaffUser  # noqa: E402
-from hub.settings import load_config  # noqa: E402
+from hub.core.clock import HubClock  # noqa: E402
+from hub.core.datadir import samples_dir  # noqa: E402
+from hub.core.db import connected  # noqa: E402
+from hub.core.settings import load_config  # noqa: E402
+from hub.library.models import Pack  # noqa: E402
+from hub.people.models import StaffUser  # noqa: E402
+from hub.web.app import create_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "operator-password"
@@ -109,7 +109,7 @@ def with_appliance_sections(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader(
         [DictLoader({"shots/admin.html": WITH_APPLIANCE}), app.jinja_loader]
     )
-    from hub.views import admin
+    from hub.web.views import admin
 
     def index_view() -> str:
         return render_template("shots/admin.html", packs=Pack.ordered(), status=admin._status())

@@ -14,10 +14,10 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from hub import __version__
-from hub.auth import json_body
-from hub.errors import HubError
-from hub.sendfile import send_path
-from hub.translate import gettext
+from hub.core.errors import HubError
+from hub.core.translate import gettext
+from hub.people.auth import json_body
+from hub.web.sendfile import send_path
 from sync.bundle import peek
 from sync.central.hubs import approved_sender, public_key_of, request_join
 from sync.central.models import APPROVED, REVOKED, Hub, Reply

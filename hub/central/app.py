@@ -11,18 +11,18 @@ from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 
-from hub import errors, response_headers
-from hub.auth import init_sign_in, make_throttle
 from hub.central import api, pages
 from hub.central.auth import SESSION_KEY, current_staff
 from hub.central.join_limit import JoinLimiter
-from hub.csrf import csrf_token
-from hub.datadir import secret_file
-from hub.errors import HubError
-from hub.settings import Config, load_config
-from hub.translate import SOURCE_LANGUAGE, UI_LANGUAGES
-from hub.views import static
-from hub.views.static import static_url
+from hub.core.datadir import secret_file
+from hub.core.errors import HubError
+from hub.core.settings import Config, load_config
+from hub.core.translate import SOURCE_LANGUAGE, UI_LANGUAGES
+from hub.people.auth import init_sign_in, make_throttle
+from hub.web import errors, response_headers
+from hub.web.csrf import csrf_token
+from hub.web.views import static
+from hub.web.views.static import static_url
 from sync.bundle import BundleError
 from sync.central.db import central_db
 from sync.central.errors import CentralError
@@ -31,7 +31,7 @@ from sync.central.uploads import OffsetConflict, UploadLimits, UploadStore
 from sync.identity import IdentityError
 from sync.records import RecordError
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "central"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; script-src 'none'; style-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

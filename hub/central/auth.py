@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import redirect, request, session, url_for
 
-from hub.errors import HubError
-from hub.translate import gettext
+from hub.core.errors import HubError
+from hub.core.translate import gettext
 from sync.central.models import Staff
 from sync.central.staff import end_session, staff_of_session, start_session
 

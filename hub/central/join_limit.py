@@ -1,5 +1,5 @@
 """Join requests per address: a few an hour each, so one machine cannot flood the queue of
-hubs waiting for approval. The sign-in throttle's sliding window (hub.throttle), counting
+hubs waiting for approval. The sign-in throttle's sliding window (hub.core.throttle), counting
 addresses only: its table is bounded, and forgets the address seen longest ago first (which
 can only have gained from that)."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from hub.throttle import Refused, Throttle
+from hub.core.throttle import Refused, Throttle
 
 ADDRESSES = 4096
 WINDOW = 3600.0

@@ -15,12 +15,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
-from hub import device
-from hub.auth import right_secret, take_try
 from hub.central.auth import sign_in, sign_out, staff_only
-from hub.csrf import check_csrf
-from hub.errors import HubError
-from hub.redirects import local_target
+from hub.core.errors import HubError
+from hub.people import device
+from hub.people.auth import right_secret, take_try
+from hub.web.csrf import check_csrf
+from hub.web.redirects import local_target
 from sync.central import reports
 from sync.central.hubs import set_status
 from sync.central.models import APPROVED, REVOKED, QuarantineItem

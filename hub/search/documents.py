@@ -9,7 +9,7 @@ from pathlib import Path
 
 from content.blobstore import BlobStore
 from content.text import lesson_text, subtitle_text
-from hub.models import Lesson, Pack, PackFile, Topic, TopicLesson
+from hub.library.models import Lesson, Pack, PackFile, Topic, TopicLesson
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from hub.core.translate import gettext
 from hub.search.analysis import words
-from hub.translate import gettext
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 12  # words and phrases together; the rest of a long query is ignored

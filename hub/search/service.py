@@ -23,17 +23,17 @@ from dataclasses import replace
 from flask import Flask
 
 from content.blobstore import BlobStore
-from hub.cache import current_generation, search_answers
-from hub.db import connected
-from hub.library import Library
-from hub.models import LibraryState, Pack
+from hub.core.db import connected
+from hub.core.settings import Config
+from hub.library.cache import current_generation, search_answers
+from hub.library.models import LibraryState, Pack
+from hub.library.packs import Library
 from hub.search import analysis, engine
 from hub.search.documents import library_docs, pack_docs
 from hub.search.index import SearchIndex
 from hub.search.query import ParsedQuery
 from hub.search.readers import IndexUnavailable
 from hub.search.titles import Suggestion, suggest
-from hub.settings import Config
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ The hub with its sample library; 32 clients (--clients) from 127.0.0.1 load its 
 home page and an article lesson) once alone and once while 127.0.0.2 holds 300 connections,
 half idle and half dripping headers that never end (benchlib/attacker.py). Then the same
 attack on the reference app (a bare Flask view on plain waitress): what the hub's guarded
-server (hub/guarded_server.py) changes.
+server (hub/web/server.py) changes.
 
 Budget: under attack, the hub serves at least half the pages per second it serves alone.
 """

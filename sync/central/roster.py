@@ -145,7 +145,7 @@ def touch(kind: str, uids: list[str]) -> None:
 
 def member_uid(class_uid: str, learner_uid: str) -> str:
     """A membership's uid, derived from its class and learner so a hub and central name the
-    same membership alike (the same rule as hub/sync_roster.py)."""
+    same membership alike (the same rule as hub/hubsync/roster.py)."""
     return hashlib.sha256(f"member:{class_uid}:{learner_uid}".encode()).hexdigest()[:32]
 
 

@@ -1,0 +1,460 @@
+"""`learnhub central`: the central server's commands (serve, enrol hubs, import bundles,
+publish packs and rosters to hubs, status). Errors are one sentence and exit status 1.
+
+Central keeps its own data dir: --data, else $LEARNHUB_CENTRAL_DATA, else the hub's default
+data dir's `central` folder. Its database: --database (or $LEARNHUB_CENTRAL_DATABASE), a
+postgresql:// URL, else SQLite in the data dir.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from peewee import OperationalError
+
+from content.errors import PackError
+from hub.central.app import create_central_app
+from hub.cli.common import friendly_errors
+from hub.core.settings import default_data_dir, load_config
+from hub.web.server import Guard, create_server
+from sync.bundle import BundleError
+from sync.central import roster
+from sync.central.db import connected, writing
+from sync.central.errors import CentralError
+from sync.central.hubs import enrol, known, set_status
+from sync.central.models import APPROVED, REVOKED, Roster
+from sync.central.reports import hubs_overview
+from sync.central.service import Central
+from sync.central.staff import add_staff
+from sync.fingerprint import fingerprint
+from sync.identity import IdentityError
+from sync.records import RecordError
+
+log = logging.getLogger("learnhub.central")
+
+DATA_ENV = "LEARNHUB_CENTRAL_DATA"
+
+# Not hub.cli.common's --data: central's default is a folder of its own, and the help says so.
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Central's data directory (default: $LEARNHUB_CENTRAL_DATA, else the `central` "
+    "folder of the hub's default data directory).",
+)
+
+database_option = click.option(
+    "--database",
+    "database_url",
+    envvar="LEARNHUB_CENTRAL_DATABASE",
+    default=None,
+    help="postgresql://USER:PASSWORD@HOST/DB (default: SQLite in the data dir; "
+    "$LEARNHUB_CENTRAL_DATABASE).",
+)
+
+
+def central_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Central's refusals, and an unreachable database, as one sentence."""
+
+    @functools.wraps(command)
+    @friendly_errors
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (CentralError, BundleError, RecordError, IdentityError, PackError) as err:
+            raise click.ClickException(str(err)) from None
+        except OperationalError as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise click.ClickException(f"The central database cannot be used: {first}.") from None
+
+    return wrapper
+
+
+def central_dir(data_dir: Path | None) -> Path:
+    if data_dir is not None:
+        return data_dir
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV]).expanduser()
+    return default_data_dir(os.environ) / "central"
+
+
+@contextmanager
+def opened(data_dir: Path | None, database_url: str | None) -> Iterator[Central]:
+    central = Central.open(central_dir(data_dir), database_url)
+    with connected():
+        yield central
+
+
+@click.group()
+def central() -> None:
+    """The central server: enrol hubs, apply their bundles, publish packs and rosters."""
+
+
+@central.command()
+@data_option
+@database_option
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8090, show_default=True, help="Port to listen on.")
+@click.option("--threads", type=int, default=4, show_default=True, help="Worker threads.")
+@central_errors
+def serve(
+    data_dir: Path | None, database_url: str | None, host: str, port: int, threads: int
+) -> None:
+    """Serve central's pages and the sync API hubs upload to."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    service = Central.open(central_dir(data_dir), database_url)
+    # The settings are the hub's (hub/core/settings.py): learnhub.toml in central's data dir,
+    # LEARNHUB_* in the environment. Only sync uploads take more than a small body.
+    config = load_config(service.data_dir)
+    app = create_central_app(service, config=config)
+    guard = Guard.from_config(config, {"/api/sync/uploads/": app.config["MAX_CONTENT_LENGTH"]})
+    try:
+        server = create_server(
+            app, host=host, port=port, threads=threads, ident="learnhub-central", guard=guard
+        )
+    except OSError as err:
+        raise _bind_error(err, host, port) from None
+    log.info("Learning Hub central is serving %s on http://%s:%s/", service.data_dir, host, port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+def _bind_error(err: OSError, host: str, port: int) -> click.ClickException:
+    where = f"Port {port} on {host}"
+    if err.errno == errno.EADDRINUSE:
+        return click.ClickException(f"{where} is already in use; choose another with --port.")
+    if err.errno == errno.EACCES:
+        return click.ClickException(
+            f"{where} needs more privileges (ports below 1024 need root); "
+            "choose another with --port."
+        )
+    return click.ClickException(f"{where} cannot be used: {err.strerror}.")
+
+
+@central.command("identity")
+@data_option
+@database_option
+@central_errors
+def identity(data_dir: Path | None, database_url: str | None) -> None:
+    """Print central's public identity (JSON) for hubs to pin, and its fingerprint (on
+    stderr, so that `> central.json` keeps the JSON alone)."""
+    with opened(data_dir, database_url) as service:
+        click.echo(json.dumps(service.identity(), indent=2))
+        shown = fingerprint(service.keys.public_key)
+    click.echo(
+        f"fingerprint {shown}: a hub that trusts this central shows the same one "
+        "(Admin -> Sync, `learnhub sync status`).",
+        err=True,
+    )
+
+
+@central.command("import")
+@data_option
+@database_option
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@central_errors
+def import_bundles(data_dir: Path | None, database_url: str | None, path: Path) -> None:
+    """Apply every hub bundle in PATH (a .lhb file, a folder, or a USB stick holding
+    learnhub-sync/) and write each hub's reply next to its bundles."""
+    with opened(data_dir, database_url) as service:
+        outcomes, replies = service.import_path(path)
+    if not outcomes:
+        raise click.ClickException(f"No hub bundle was found in {path}.")
+    for outcome in outcomes:
+        if outcome.error:
+            click.echo(f"refused {outcome.path.name}: {outcome.error}", err=True)
+            continue
+        done = outcome.applied
+        assert done is not None
+        click.echo(
+            f"applied {outcome.path.name}: {done.accepted} new, {done.duplicates} already here, "
+            f"{done.quarantined} quarantined; contiguous up to {done.high_water}"
+        )
+    for reply in replies:
+        click.echo(f"wrote {reply.path}")
+    refused = sum(1 for outcome in outcomes if outcome.error)
+    if refused:
+        raise click.ClickException(
+            f"{refused} of {len(outcomes)} bundle(s) were refused; they changed nothing."
+        )
+
+
+@central.command("status")
+@data_option
+@database_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@central_errors
+def status(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """Hubs, events and learners central holds."""
+    with opened(data_dir, database_url) as service:
+        found = service.status()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    click.echo(
+        f"{found['hubs']} hubs ({found['hubs_pending']} waiting for approval), "
+        f"{found['learners']} learners, {found['events']} events, "
+        f"{found['quarantined']} quarantined, {found['packs']} packs ({found['database']})"
+    )
+
+
+# ------------------------------------------------------------------------------- hubs
+
+
+@central.group()
+def hubs() -> None:
+    """Enrol, list, approve and revoke hubs."""
+
+
+@hubs.command("add")
+@data_option
+@database_option
+@click.argument("identity_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@central_errors
+def hubs_add(data_dir: Path | None, database_url: str | None, identity_file: Path) -> None:
+    """Enrol (and approve) a hub from the JSON `learnhub sync identity` printed on it."""
+    try:
+        document = json.loads(identity_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CentralError(f"{identity_file} is not a JSON identity file.") from None
+    with opened(data_dir, database_url):
+        hub = enrol(document)
+    click.echo(f"enrolled {hub.name} ({hub.hub_id})")
+
+
+@hubs.command("list")
+@data_option
+@database_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@central_errors
+def hubs_list(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """Every hub with its status, last contact, lag and counts."""
+    with opened(data_dir, database_url):
+        rows = [
+            {
+                "hub_id": row.hub.hub_id,
+                "name": row.hub.name,
+                "status": row.hub.status,
+                "last_contact": row.hub.last_contact,
+                "lag_seconds": row.lag_seconds,
+                "events": row.hub.events,
+                "learners": row.learners,
+                "missing": row.missing,
+                "quarantined": row.hub.quarantined,
+            }
+            for row in hubs_overview()
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No hub is enrolled yet.")
+    for row in rows:
+        lag = "never" if row["lag_seconds"] is None else f"{row['lag_seconds'] / 3600:.1f} h ago"
+        click.echo(
+            f"{row['hub_id']}  {row['status']:<8}  {row['events']} events  "
+            f"last contact {lag}  {row['name']}"
+        )
+
+
+def _status_command(action: str, new_status: str) -> None:
+    @hubs.command(action)
+    @data_option
+    @database_option
+    @click.argument("hub_id")
+    @central_errors
+    def command(data_dir: Path | None, database_url: str | None, hub_id: str) -> None:
+        with opened(data_dir, database_url):
+            hub = set_status(hub_id, new_status)
+        click.echo(f"{hub.name} ({hub.hub_id}) is {hub.status}")
+
+    command.__doc__ = f"{action.capitalize()} a hub (by its hub id)."
+
+
+_status_command("approve", APPROVED)
+_status_command("revoke", REVOKED)
+
+
+# ----------------------------------------------------------------------- staff users
+
+
+@central.group()
+def users() -> None:
+    """Central staff accounts (for the web pages)."""
+
+
+@users.command("add")
+@data_option
+@database_option
+@click.argument("name")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Their password."
+)
+@central_errors
+def users_add(data_dir: Path | None, database_url: str | None, name: str, password: str) -> None:
+    """Add a central staff account."""
+    with opened(data_dir, database_url):
+        staff = add_staff(name, password)
+    click.echo(f"added {staff.username}")
+
+
+# ------------------------------------------------------------- content and rosters
+
+
+@central.group()
+def packs() -> None:
+    """Content packs central publishes to hubs."""
+
+
+@packs.command("add")
+@data_option
+@database_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@central_errors
+def packs_add(data_dir: Path | None, database_url: str | None, paths: tuple[Path, ...]) -> None:
+    """Add packs (a pack folder, a .zip, or a folder holding many) to central's library."""
+    with opened(data_dir, database_url) as service:
+        added = service.library.add_paths(list(paths))
+    for item in added:
+        verb = "added" if item.new else "already here:"
+        click.echo(f"{verb} {item.pack_id} {item.version}")
+
+
+@packs.command("list")
+@data_option
+@database_option
+@central_errors
+def packs_list(data_dir: Path | None, database_url: str | None) -> None:
+    """The newest version of every pack central has."""
+    with opened(data_dir, database_url) as service:
+        releases = service.library.releases()
+    if not releases:
+        click.echo("Central has no packs yet.")
+    for release in releases:
+        click.echo(f"{release.pack_id}  {release.version}  {release.language}  {release.title}")
+
+
+@central.group()
+def assign() -> None:
+    """Send packs, classes or learners to a hub (they travel in its next reply)."""
+
+
+@assign.command("pack")
+@data_option
+@database_option
+@click.argument("pack_id")
+@click.argument("hub_id")
+@central_errors
+def assign_pack(data_dir: Path | None, database_url: str | None, pack_id: str, hub_id: str) -> None:
+    """Send PACK_ID (its newest version, now and after upgrades) to HUB_ID."""
+    with opened(data_dir, database_url) as service:
+        service.library.assign(pack_id, hub_id)
+    click.echo(f"{pack_id} goes to {hub_id} with its next reply")
+
+
+def _assign_roster(kind: str, label: str) -> None:
+    @assign.command(kind)
+    @data_option
+    @database_option
+    @click.argument("name_or_uid")
+    @click.argument("hub_id")
+    @central_errors
+    def command(
+        data_dir: Path | None, database_url: str | None, name_or_uid: str, hub_id: str
+    ) -> None:
+        with opened(data_dir, database_url), writing():
+            known(hub_id)
+            record = _find(kind, name_or_uid)
+            roster.send_to(kind, record.uid, hub_id)
+        click.echo(f"{label} {record.name} ({record.uid}) goes to {hub_id} with its next reply")
+
+    command.__doc__ = f"Send a {label} (by name or uid) to a hub."
+
+
+_assign_roster("class", "class")
+_assign_roster("learner", "learner")
+
+
+def _find(kind: str, name_or_uid: str) -> Roster:
+    found = Roster.find(kind, name_or_uid)
+    if found is not None and not found.deleted:
+        return found
+    named = Roster.named(kind, name_or_uid)
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise CentralError(f"Several {kind}es are called {name_or_uid!r}; give the uid instead.")
+    raise CentralError(f"Central knows no {kind} {name_or_uid!r}.")
+
+
+@central.group()
+def learners() -> None:
+    """Learners made at central (they reach hubs through `assign`)."""
+
+
+@learners.command("add")
+@data_option
+@database_option
+@click.argument("name")
+@click.option("--class", "class_name", default=None, help="Put them in this class (name or uid).")
+@click.option("--hub", "hub_id", default=None, help="Send them to this hub.")
+@central_errors
+def learners_add(
+    data_dir: Path | None,
+    database_url: str | None,
+    name: str,
+    class_name: str | None,
+    hub_id: str | None,
+) -> None:
+    """Add a learner at central."""
+    with opened(data_dir, database_url), writing():
+        record = roster.create("learner", name=name.strip(), language="")
+        if class_name:
+            group = _find("class", class_name)
+            roster.create_member(group.uid, record["uid"])
+        if hub_id:
+            known(hub_id)
+            roster.send_to("learner", record["uid"], hub_id)
+    click.echo(f"added learner {name.strip()} ({record['uid']})")
+
+
+@central.group()
+def classes() -> None:
+    """Classes made at central."""
+
+
+@classes.command("add")
+@data_option
+@database_option
+@click.argument("name")
+@click.option("--hub", "hub_id", default=None, help="Send the class to this hub.")
+@central_errors
+def classes_add(
+    data_dir: Path | None, database_url: str | None, name: str, hub_id: str | None
+) -> None:
+    """Add a class at central."""
+    with opened(data_dir, database_url), writing():
+        record = roster.create("class", name=name.strip())
+        if hub_id:
+            known(hub_id)
+            roster.send_to("class", record["uid"], hub_id)
+    click.echo(f"added class {name.strip()} ({record['uid']})")
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m hub.central.cli` before it is wired in
+    central()

@@ -1,0 +1,109 @@
+"""What a signed-in learner sees above the library: the lessons they were last busy with, and
+the work set for their classes with where they stand in each lesson.
+
+A topic assignment stands for the same lessons the coach's report lists
+(hub.learning.reports.expand), so the learner and the coach never disagree about what was set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from hub.learning.events import Progress
+from hub.learning.reports import LessonKey, expand, key_of, lessons_by_key, status_of
+from hub.library.models import Lesson, Pack
+from hub.people.models import Assignment, Learner
+
+CONTINUE_LIMIT = 6
+
+
+@dataclass(frozen=True)
+class LessonState:
+    """A lesson with this learner's status in it ("not_started", "in_progress", ...)."""
+
+    lesson: Lesson
+    status: str
+    progress: float  # 0..1
+    pack_title: str = ""
+
+    @property
+    def percent(self) -> int:
+        return round(self.progress * 100)
+
+
+@dataclass(frozen=True)
+class Assigned:
+    title: str
+    pack_title: str
+    is_topic: bool
+    lessons: list[LessonState]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for state in self.lessons if state.status == "completed")
+
+
+@dataclass(frozen=True)
+class LearnerHome:
+    continuing: list[LessonState]
+    assigned: list[Assigned]
+
+    @property
+    def empty(self) -> bool:
+        return not self.continuing and not self.assigned
+
+
+def learner_home(learner: Learner) -> LearnerHome:
+    rows = {(row.pack_id, row.lesson_id): row for row in Progress.of_learner(learner.id)}
+    return LearnerHome(continuing(rows), assigned(learner, rows))
+
+
+def continuing(rows: dict[LessonKey, Progress], limit: int = CONTINUE_LIMIT) -> list[LessonState]:
+    """The most recent lessons started and not finished, newest first, that are still here."""
+    open_rows = sorted(
+        (row for row in rows.values() if status_of(row) != "completed"),
+        key=lambda row: row.last_hlc,
+        reverse=True,
+    )
+    lessons = lessons_by_key((row.pack_id, row.lesson_id) for row in open_rows)
+    found = [
+        _state(lessons[key], row)
+        for row in open_rows
+        if (key := (row.pack_id, row.lesson_id)) in lessons
+    ][:limit]
+    titles = _pack_titles({state.lesson.pack_id for state in found})
+    return [replace(state, pack_title=titles.get(state.lesson.pack_id, "")) for state in found]
+
+
+def assigned(learner: Learner, rows: dict[LessonKey, Progress]) -> list[Assigned]:
+    """The learner's classes' assignments, newest first; one lesson or topic set for two of
+    their classes is listed once, and work no longer in the library is left out."""
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for a in Assignment.for_learner(learner):
+        what = (a.pack_id, a.topic_id or "", a.lesson_id or "")
+        if what not in seen:
+            seen.add(what)
+            unique.append(a)
+    return [
+        Assigned(
+            title=item.title,
+            pack_title=item.pack_title or "",
+            is_topic=item.is_topic,
+            lessons=[_state(lesson, rows.get(key_of(lesson))) for lesson in item.lessons],
+        )
+        for item in expand(unique)
+        if not item.missing and item.lessons
+    ]
+
+
+def _pack_titles(pack_ids: set[str]) -> dict[str, str]:
+    if not pack_ids:
+        return {}
+    return {p.id: p.title for p in Pack.select(Pack.id, Pack.title).where(Pack.id.in_(pack_ids))}
+
+
+def _state(lesson: Lesson, row: Progress | None) -> LessonState:
+    status = status_of(row)
+    progress = 1.0 if status == "completed" else (row.progress if row else 0.0)
+    return LessonState(lesson, status, progress)

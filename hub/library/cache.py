@@ -1,0 +1,196 @@
+"""Caches of what the library looks like, dropped whenever the library changes, each within
+a share of one byte budget (the `cache_bytes` setting) so memory never grows with the library
+or the traffic.
+
+The library changes rarely (an import, a removal), and possibly in another process (the CLI),
+so the cache is keyed by the generation counter the database keeps. Changes made in this
+process are seen at once; changes made by another process within RECHECK_SECONDS.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import fields, is_dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from peewee import Model
+
+from hub.core.db import db
+from hub.library.models import LibraryState
+
+T = TypeVar("T")
+
+# Reading the generation is a query, and under load every query is a moment when a worker
+# thread lets go of the interpreter lock and waits to get it back: one read per page cost a
+# fifth of the pages a 2-core hub serves. So it is read at most this often.
+RECHECK_SECONDS = 1.0
+_clock = time.monotonic
+Generation = tuple[str, int]  # (the database, its generation): tests open many in one process
+_known: tuple[Generation, float] | None = None  # and when it was read; replaced whole
+
+
+def current_generation() -> Generation:
+    global _known
+    known = _known
+    now = _clock()
+    if known is not None and known[0][0] == db.database and now - known[1] < RECHECK_SECONDS:
+        return known[0]
+    generation = (db.database, LibraryState.current())
+    _known = (generation, now)
+    return generation
+
+
+def library_changed() -> None:
+    """Called by this process's Library after each committed change: read it again now."""
+    global _known
+    _known = None
+
+
+class GenerationCache:
+    """Values kept until the library changes, within a byte budget: the least recently used
+    go first, and a value larger than a quarter of the budget is never kept. Sizes are
+    estimated when a value is kept (see `approximate_size`)."""
+
+    def __init__(self, name: str, share: float) -> None:
+        self.name = name
+        self.share = share  # of the `cache_bytes` setting; see configure()
+        self.budget = int(DEFAULT_BYTES * share)
+        self._generation: Generation | None = None
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._hits = self._misses = 0
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: Hashable, build: Callable[[], T], keep: Callable[[T], bool] | None = None
+    ) -> T:
+        """The kept value, else `build()`, kept when `keep` (if given) says so."""
+        generation = current_generation()
+        with self._lock:
+            if generation != self._generation:
+                self._drop_all(generation)
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self._hits += 1
+                return found[0]
+            self._misses += 1
+        value = build()
+        if self.budget <= 0 or (keep is not None and not keep(value)):
+            return value
+        size = approximate_size(key) + approximate_size(value)
+        with self._lock:
+            # Not kept if the library changed while this was built, or if it is too big.
+            if generation == self._generation and size * 4 <= self.budget:
+                self._put(key, value, size)
+        return value
+
+    def stats(self) -> dict[str, int | str]:
+        with self._lock:
+            return {
+                "name": self.name,
+                "entries": len(self._items),
+                "bytes": self._bytes,
+                "budget": self.budget,
+                "hits": self._hits,
+                "misses": self._misses,
+            }
+
+    def resize(self, budget: int) -> None:
+        with self._lock:
+            self.budget = budget
+            self._evict_for(0)
+
+    def _put(self, key: Hashable, value: Any, size: int) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1]
+        self._evict_for(size)
+        self._items[key] = (value, size)
+        self._bytes += size
+
+    def _evict_for(self, size: int) -> None:
+        """Drop the least recently used until `size` more bytes fit the budget."""
+        while self._items and self._bytes + size > self.budget:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._bytes -= dropped
+
+    def _drop_all(self, generation: Generation) -> None:
+        self._items.clear()
+        self._bytes = 0
+        self._generation = generation
+
+
+def approximate_size(value: Any, depth: int = 0) -> int:
+    """Bytes a kept value holds, counted through containers, dataclasses and database rows
+    (a row's fields and the rows joined to it); deep enough for what the caches keep.
+
+    It runs once for every page a cache misses, so plain values are told apart by their exact
+    type first: that is most of what a value holds."""
+    size = sys.getsizeof(value)
+    kind = type(value)
+    if kind in _ATOMS or depth > 6:
+        return size
+    if kind is dict:
+        return size + sum(
+            approximate_size(k, depth + 1) + approximate_size(v, depth + 1)
+            for k, v in value.items()
+        )
+    if kind in _SEQUENCES:
+        return size + sum(approximate_size(v, depth + 1) for v in value)
+    if isinstance(value, Model):
+        return (
+            size
+            + approximate_size(value.__data__, depth + 1)
+            + approximate_size(value.__rel__, depth + 1)
+        )
+    names = _field_names(kind)
+    return size + sum(approximate_size(getattr(value, name), depth + 1) for name in names)
+
+
+_ATOMS = frozenset({str, bytes, int, float, bool, type(None)})
+_SEQUENCES = frozenset({list, tuple, set, frozenset})
+
+
+@lru_cache(maxsize=128)
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names (empty for anything else); the kept types are a few."""
+    return tuple(f.name for f in fields(kind)) if is_dataclass(kind) else ()
+
+
+# The `cache_bytes` setting's default; configure() applies the setting at app start.
+DEFAULT_BYTES = 24 * 1024**2
+# Kept HTML is at most this long: a few hundred kept pages must stay a few megabytes.
+KEEP_HTML_UP_TO = 32 * 1024
+
+
+def small_enough(html: str | bytes) -> bool:
+    return len(html) <= KEEP_HTML_UP_TO
+
+
+# What each page needs that is the same for every reader: lesson views and the listing.
+library_cache = GenerationCache("library", share=0.25)
+# Rendered parts of pages: a lesson's main part per language, a visitor's whole page.
+page_parts = GenerationCache("pages", share=0.45)
+# Parsed exercises and transcripts, by blob.
+parsed_files = GenerationCache("parsed files", share=0.1)
+# Search results and suggestions. A class searches for the words its teacher gives and types
+# the same first letters; each answer is keyed by the index generation it was read from, so a
+# kept answer is never one the index has moved past.
+search_answers = GenerationCache("search answers", share=0.2)
+CACHES = (library_cache, page_parts, parsed_files, search_answers)
+
+
+def configure(total_bytes: int) -> None:
+    """Share the `cache_bytes` setting between the caches (at app start)."""
+    for cache in CACHES:
+        cache.resize(int(total_bytes * cache.share))
+
+
+def stats() -> list[dict[str, int | str]]:
+    return [cache.stats() for cache in CACHES]

@@ -1,0 +1,337 @@
+"""The library service: import, upgrade, remove and verify content packs.
+
+A pack is staged by the content library (validated, hashed into a staging dir), its blobs are
+published into the store, and its rows are written in one transaction. Any failure undoes the
+blobs this import added, so the library and the data dir are exactly as before.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from content import durable
+from content.blobstore import BlobStore
+from content.errors import PackError
+from content.importer import StagedPack, stage_pack
+from content.manifest import Manifest, TopicEntry, version_key
+from content.source import Limits, find_packs, open_source
+from hub.core.db import connected, db, write_lock
+from hub.core.settings import Config
+from hub.core.translate import gettext
+from hub.library.cache import library_changed
+from hub.library.models import Lesson, LibraryState, Pack, PackFile, Topic, TopicLesson
+
+Listener = Callable[[str, bool], None]
+
+# Orphan blobs younger than this may belong to an import still running in another process.
+SWEEP_GRACE_SECONDS = 3600
+# Present while an import or removal may leave blobs no pack uses (until it has finished, or a
+# sweep after a crash has cleared them): a start looks through the whole blob store only then,
+# since listing 20,000 blobs costs seconds on an SD card.
+UNTIDY_MARKER = "untidy"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    pack_id: str
+    version: str
+    action: str  # "installed", "upgraded" or "unchanged"
+    lessons: int
+    new_blobs: int
+    previous_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One pack found under a path the operator gave: imported, or refused with a reason."""
+
+    path: Path
+    result: ImportResult | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Damage:
+    pack_id: str
+    path: str
+    sha256: str
+    problem: str  # "missing" or "changed"
+    lessons: tuple[str, ...]
+
+
+class Library:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = BlobStore(config.blobs_dir)
+        self.limits = Limits(
+            max_total_bytes=config.max_pack_bytes,
+            max_files=config.max_pack_files,
+            max_ratio=config.max_pack_ratio,
+        )
+        self._listeners: list[Listener] = []
+
+    def on_change(self, listener: Listener) -> None:
+        """Call `listener(pack_id, removed)` after each committed change, still holding the
+        library lock: derived stores (the search index) update inside the same operation."""
+        self._listeners.append(listener)
+
+    def _notify(self, pack_id: str, *, removed: bool) -> None:
+        library_changed()
+        for listener in self._listeners:
+            listener(pack_id, removed)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Serialise library changes across threads and across processes (CLI beside server)."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = self.config.data_dir / "library.lock"
+        with write_lock, connected(), open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def import_paths(self, paths: list[Path]) -> list[Outcome]:
+        """Import every pack found under each path; one outcome per pack, in order."""
+        outcomes = []
+        for given in paths:
+            try:
+                found = find_packs(given)
+            except PackError as err:
+                outcomes.append(Outcome(given, error=str(err)))
+                continue
+            if not found:
+                outcomes.append(Outcome(given, error=f"No content packs were found in {given}."))
+            for pack_path in found:
+                try:
+                    outcomes.append(Outcome(pack_path, result=self.import_pack(pack_path)))
+                except PackError as err:
+                    outcomes.append(Outcome(pack_path, error=str(err)))
+        return outcomes
+
+    def import_pack(self, path: Path) -> ImportResult:
+        """Import one pack folder or zip, all or nothing. Raises PackError."""
+        self.config.staging_dir.mkdir(parents=True, exist_ok=True)
+        with self.exclusive(), open_source(path, self.limits) as source:
+            staged = stage_pack(source, self.store, self.config.staging_dir, self.limits)
+            try:
+                return self._install(staged)
+            finally:
+                staged.discard()
+
+    def _install(self, staged: StagedPack) -> ImportResult:
+        manifest = staged.manifest
+        installed = Pack.by_id(manifest.id)
+        if installed is not None:
+            new, old = version_key(manifest.version), version_key(installed.version)
+            if new < old:
+                raise PackError(
+                    f"Pack {manifest.id} {manifest.version} is older than the installed "
+                    f"version {installed.version}; nothing was changed."
+                )
+            if new == old:
+                return ImportResult(
+                    manifest.id,
+                    manifest.version,
+                    "unchanged",
+                    len(manifest.lessons),
+                    0,
+                    installed.version,
+                )
+        old_shas = PackFile.all_shas_of(manifest.id) if installed else set()
+        with self._untidy():
+            added = staged.publish()
+            try:
+                with db.atomic():
+                    if installed is not None:
+                        Pack.delete().where(Pack.id == manifest.id).execute()
+                    _write_pack(staged)
+                    LibraryState.bump()
+            except BaseException:
+                staged.unpublish()
+                raise
+            self._delete_unreferenced(old_shas)
+        self._notify(manifest.id, removed=False)
+        action = "upgraded" if installed else "installed"
+        return ImportResult(
+            manifest.id,
+            manifest.version,
+            action,
+            len(manifest.lessons),
+            len(added),
+            installed.version if installed else None,
+        )
+
+    def remove(self, pack_id: str) -> int:
+        """Remove a pack and every blob no other pack uses; returns the blobs deleted."""
+        with self.exclusive():
+            if Pack.by_id(pack_id) is None:
+                raise PackError(gettext("No pack with id %(pack)r is installed.", pack=pack_id))
+            shas = PackFile.all_shas_of(pack_id)
+            with self._untidy():
+                with db.atomic():
+                    Pack.delete().where(Pack.id == pack_id).execute()
+                    LibraryState.bump()
+                self._notify(pack_id, removed=True)
+                return self._delete_unreferenced(shas)
+
+    @property
+    def _untidy_marker(self) -> Path:
+        return self.config.data_dir / UNTIDY_MARKER
+
+    @contextmanager
+    def _untidy(self) -> Iterator[None]:
+        """Mark the store as possibly holding unused blobs while the block runs; a crash
+        leaves the mark, and the next start sweeps."""
+        marker = self._untidy_marker
+        durable.write_bytes(marker, b"")
+        try:
+            yield
+        finally:  # an error has undone its blobs already; only a crash leaves the mark
+            marker.unlink()
+
+    def _delete_unreferenced(self, shas: set[str]) -> int:
+        orphans = shas - PackFile.referenced_shas(shas)
+        for sha in orphans:
+            self.store.delete(sha)
+        return len(orphans)
+
+    def verify(self) -> list[Damage]:
+        """Re-hash every blob the library uses; name each damaged file and its lessons."""
+        with connected():
+            return self._damage()
+
+    def _damage(self) -> list[Damage]:
+        damage = []
+        for pack_file in PackFile.select().order_by(PackFile.pack, PackFile.path):
+            blob = self.store.path(pack_file.sha256)
+            if not blob.is_file():
+                problem = "missing"
+            elif self.store.hash_file(blob) != pack_file.sha256:
+                problem = "changed"
+            else:
+                continue
+            lessons = _lessons_using(pack_file.pack_id, pack_file.path)
+            damage.append(
+                Damage(pack_file.pack_id, pack_file.path, pack_file.sha256, problem, lessons)
+            )
+        return damage
+
+    def sweep(self) -> int:
+        """Delete stale staging dirs, and blobs no pack uses when an import or removal did not
+        finish (a crash); returns the blobs deleted."""
+        with self.exclusive():
+            cutoff = time.time() - SWEEP_GRACE_SECONDS
+            _remove_stale_staging(self.config.staging_dir, cutoff)
+            marker = self._untidy_marker
+            if not marker.exists():
+                return 0
+            used = PackFile.all_shas()
+            removed = 0
+            for sha in list(self.store.shas()):
+                if sha not in used and self.store.path(sha).stat().st_mtime < cutoff:
+                    self.store.delete(sha)
+                    removed += 1
+            marker.unlink()
+            return removed
+
+    def is_empty(self) -> bool:
+        with connected():
+            return not Pack.select().exists()
+
+
+def _write_pack(staged: StagedPack) -> None:
+    manifest = staged.manifest
+    Pack.create(
+        id=manifest.id,
+        version=manifest.version,
+        title=manifest.title,
+        description=manifest.description,
+        language=manifest.language,
+        subjects=list(manifest.subjects),
+        grades=list(manifest.grades),
+        license=manifest.license,
+        attribution=manifest.attribution,
+        manifest=manifest.raw,
+        size=sum(f.size for f in staged.files.values()),
+        installed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    lessons = _write_lessons(manifest)
+    _write_topics(manifest.id, manifest.topics, None, lessons)
+    PackFile.insert_many(
+        [
+            {
+                "pack": manifest.id,
+                "path": f.path,
+                "sha256": f.sha256,
+                "size": f.size,
+                "media_type": f.media_type,
+            }
+            for f in staged.files.values()
+        ]
+    ).execute()
+
+
+def _write_lessons(manifest: Manifest) -> dict[str, int]:
+    ids = {}
+    for position, entry in enumerate(manifest.lessons):
+        lesson = Lesson.create(
+            pack=manifest.id,
+            lesson_id=entry.id,
+            title=entry.title,
+            description=entry.description,
+            kind=entry.kind,
+            file_path=entry.file,
+            position=position,
+            duration=entry.duration,
+            keywords=list(entry.keywords),
+            meta={
+                "assets": list(entry.assets),
+                "subtitles": dict(entry.subtitles),
+                "poster": entry.poster,
+            },
+        )
+        ids[entry.id] = lesson.id
+    return ids
+
+
+def _write_topics(
+    pack_id: str, topics: tuple[TopicEntry, ...], parent: int | None, lessons: dict[str, int]
+) -> None:
+    for entry in topics:
+        position = Topic.select().where(Topic.pack == pack_id).count()
+        topic = Topic.create(
+            pack=pack_id,
+            topic_id=entry.id,
+            parent=parent,
+            title=entry.title,
+            description=entry.description,
+            position=position,
+        )
+        rows = [
+            {"topic": topic.id, "lesson": lessons[lesson_id], "position": n}
+            for n, lesson_id in enumerate(dict.fromkeys(entry.lessons))
+        ]
+        if rows:
+            TopicLesson.insert_many(rows).execute()
+        _write_topics(pack_id, entry.topics, topic.id, lessons)
+
+
+def _lessons_using(pack_id: str, path: str) -> tuple[str, ...]:
+    return tuple(lesson.lesson_id for lesson in Lesson.in_pack(pack_id) if path in lesson.paths())
+
+
+def _remove_stale_staging(staging: Path, cutoff: float) -> None:
+    if not staging.is_dir():
+        return
+    for entry in staging.iterdir():
+        if entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)

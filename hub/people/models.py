@@ -1,0 +1,228 @@
+"""Learners, coaches, operators and classes, with the queries asked of them."""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from peewee import CharField, ForeignKeyField, IntegerField, IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub.core.db import BaseModel
+from hub.core.translate import gettext
+from sync.names import username_of
+
+ROLES = ("coach", "operator")
+PIN = re.compile(r"[0-9]{4,6}")
+MIN_PASSWORD = 8
+# scrypt with 16 MiB (werkzeug's default takes 32 MiB and twice the time); hashes made before
+# with other parameters still check, each with its own.
+PASSWORD_METHOD = "scrypt:16384:8:1"
+PIN_METHOD = "pbkdf2:sha256:20000"
+# At most two secrets checked at once: a check is pure CPU on a 2-4 core Pi, so more at once
+# adds only memory (16 MiB a password), never speed.
+_CHECKING = threading.BoundedSemaphore(2)
+
+
+class PeopleError(ValueError):
+    """A person or class could not be added or changed; str() is one sentence."""
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_uid() -> str:
+    """The global id of a learner, class or assignment, the same on every hub and at central."""
+    return uuid.uuid4().hex
+
+
+def slug(name: str) -> str:
+    """A username from a display name, by the rule central shares (sync.names)."""
+    return username_of(name) or "learner"
+
+
+def hash_secret(secret: str) -> str:
+    return generate_password_hash(secret, method=PASSWORD_METHOD)
+
+
+def hash_pin(pin: str) -> str:
+    """PINs get a cheaper hash than passwords: 10,000 PINs cannot be made strong by cost (the
+    sign-in throttle is their guard), and a class list of 5,000 must import in minutes on a Pi."""
+    return generate_password_hash(pin, method=PIN_METHOD)
+
+
+def check_secret(hashed: str | None, secret: str, *, method: str = PASSWORD_METHOD) -> bool:
+    """Whether `secret` matches `hashed`. With no hash (an unknown name) a stand-in made with
+    `method` is checked instead, so the answer takes as long as for a name that exists."""
+    with _CHECKING:
+        return check_password_hash(hashed or _stand_in(method), secret) and hashed is not None
+
+
+@functools.cache
+def _stand_in(method: str) -> str:
+    return generate_password_hash("not a real secret", method=method)
+
+
+class StaffUser(BaseModel):
+    username = CharField(unique=True)
+    display_name = CharField()
+    role = CharField()
+    password_hash = CharField()
+    created_at = CharField(default=now_text)
+
+    @classmethod
+    def add(cls, name: str, role: str, password: str) -> StaffUser:
+        if role not in ROLES:
+            raise PeopleError(
+                gettext("The role must be coach or operator, not %(role)r.", role=role)
+            )
+        if len(password) < MIN_PASSWORD:
+            raise PeopleError(
+                gettext("The password must have at least %(n)d characters.", n=MIN_PASSWORD)
+            )
+        username = _username(name)
+        try:
+            return cls.create(
+                username=username,
+                display_name=name.strip(),
+                role=role,
+                password_hash=hash_secret(password),
+            )
+        except IntegrityError:
+            raise PeopleError(
+                gettext("There is already a user called %(name)r.", name=username)
+            ) from None
+
+    @classmethod
+    def by_username(cls, username: str) -> StaffUser | None:
+        return cls.get_or_none(cls.username == username.strip().lower())
+
+    @classmethod
+    def has_operator(cls) -> bool:
+        return cls.select().where(cls.role == "operator").exists()
+
+    def check_password(self, password: str) -> bool:
+        return check_secret(self.password_hash, password)
+
+
+class Learner(BaseModel):
+    username = CharField(unique=True)
+    display_name = CharField()
+    pin_hash = CharField(null=True)
+    language = CharField(default="")
+    created_at = CharField(default=now_text)
+    # Sync (migration 4): triggers stamp `hlc` and log each change in roster_change.
+    uid = CharField(unique=True, default=new_uid)
+    hlc = IntegerField(default=0)
+
+    @classmethod
+    def add(cls, name: str, pin: str | None = None, language: str = "") -> Learner:
+        if pin is not None and not PIN.fullmatch(pin):
+            raise PeopleError(gettext("A PIN is 4 to 6 digits."))
+        base = _username(name)
+        username = base
+        for n in range(2, 1000):
+            if not cls.select().where(cls.username == username).exists():
+                break
+            username = f"{base}-{n}"
+        return cls.create(
+            username=username,
+            display_name=name.strip(),
+            pin_hash=hash_pin(pin) if pin else None,
+            language=language,
+        )
+
+    @classmethod
+    def by_username(cls, username: str) -> Learner | None:
+        return cls.get_or_none(cls.username == username.strip().lower())
+
+    def check_pin(self, pin: str) -> bool:
+        """A learner without a PIN signs in with their name alone (young children)."""
+        if self.pin_hash is None:
+            return pin == ""
+        return check_secret(self.pin_hash, pin, method=PIN_METHOD)
+
+    def classes(self) -> list[ClassGroup]:
+        return list(
+            ClassGroup.select()
+            .join(ClassMember)
+            .where(ClassMember.learner == self)
+            .order_by(ClassGroup.name)
+        )
+
+
+class ClassGroup(BaseModel):
+    name = CharField(unique=True)
+    created_at = CharField(default=now_text)
+    # Sync (migration 4): triggers stamp `hlc` and log each change in roster_change.
+    uid = CharField(unique=True, default=new_uid)
+    hlc = IntegerField(default=0)
+
+    @classmethod
+    def named(cls, name: str, create: bool = False) -> ClassGroup | None:
+        name = name.strip()
+        if not name:
+            raise PeopleError(gettext("A class needs a name."))
+        found = cls.get_or_none(cls.name == name)
+        if found is None and create:
+            found = cls.create(name=name)
+        return found
+
+    @classmethod
+    def ordered(cls) -> list[ClassGroup]:
+        return list(cls.select().order_by(cls.name))
+
+    def learners(self) -> list[Learner]:
+        return list(
+            Learner.select()
+            .join(ClassMember)
+            .where(ClassMember.class_group == self)
+            .order_by(Learner.display_name)
+        )
+
+    def add_learner(self, learner: Learner) -> None:
+        ClassMember.insert(class_group=self, learner=learner).on_conflict_ignore().execute()
+
+
+class ClassMember(BaseModel):
+    class_group = ForeignKeyField(ClassGroup, on_delete="CASCADE")
+    learner = ForeignKeyField(Learner, on_delete="CASCADE")
+
+
+def _username(name: str) -> str:
+    if not name.strip():
+        raise PeopleError(gettext("A name cannot be empty."))
+    if len(name) > 100:
+        raise PeopleError(gettext("A name can have at most %(n)d characters.", n=100))
+    return slug(name)
+
+
+class Assignment(BaseModel):
+    """A lesson, or a whole topic, that a coach set for a class."""
+
+    class_group = ForeignKeyField(ClassGroup, on_delete="CASCADE")
+    pack_id = CharField()
+    topic_id = CharField(null=True)
+    lesson_id = CharField(null=True)
+    assigned_by = CharField()
+    created_at = CharField(default=now_text)
+    # Sync (migration 4): triggers stamp `hlc` and log each change in roster_change.
+    uid = CharField(unique=True, default=new_uid)
+    hlc = IntegerField(default=0)
+
+    @classmethod
+    def for_class(cls, class_group: ClassGroup) -> list[Assignment]:
+        return list(cls.select().where(cls.class_group == class_group).order_by(cls.id.desc()))
+
+    @classmethod
+    def for_learner(cls, learner: Learner) -> list[Assignment]:
+        return list(
+            cls.select()
+            .join(ClassMember, on=(ClassMember.class_group == cls.class_group))
+            .where(ClassMember.learner == learner)
+            .order_by(cls.id.desc())
+        )

@@ -1,0 +1,141 @@
+"""The app factory: settings in, a ready Flask app out. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.wrappers import Response
+
+from hub.core.datadir import prepare, read_secret_key, samples_dir
+from hub.core.db import connected, db
+from hub.core.settings import Config, load_config
+from hub.hubsync.service import SyncService
+from hub.learning.events import EventLog
+from hub.library import cache
+from hub.library.packs import Library
+from hub.people.auth import init_sign_in, make_throttle
+from hub.people.models import StaffUser
+from hub.search.service import attach as attach_search
+from hub.web import errors, i18n, response_headers, template_globals
+from hub.web.views import (
+    admin,
+    api,
+    appliance,
+    captive,
+    coach,
+    files,
+    health,
+    neighbours,
+    pages,
+    progress,
+    search,
+    session,
+    share,
+    static,
+    sync_admin,
+)
+
+log = logging.getLogger(__name__)
+
+# The hub's own pages load nothing from outside the hub and run no inline script.
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; "
+    "script-src 'self' 'wasm-unsafe-eval'; "
+    "style-src 'self'; frame-src 'self'; worker-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    data_dir: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Flask:
+    config = config or load_config(data_dir, overrides)
+    keys = prepare(config)
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=read_secret_key(config),
+        LEARNHUB=config,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    cache.configure(config.cache_bytes)
+    app.extensions["library"] = Library(config)
+    app.extensions["keys"] = keys
+    app.extensions["throttle"] = make_throttle(config.values)
+    # Before any event is recorded: a database restored from a copy starts a new sync epoch.
+    app.extensions["sync"] = SyncService(config, keys, app.extensions["library"])
+    app.extensions["sync"].ensure_epoch()
+    with connected():
+        app.extensions["events"] = EventLog.start()
+        app.extensions["setup_code"] = _setup_code()
+    i18n.init_app(app)
+    template_globals.register(app)
+    errors.register(app)
+    for blueprint in (
+        health.bp,
+        pages.bp,
+        api.bp,
+        files.bp,
+        static.bp,
+        session.bp,
+        progress.bp,
+        admin.bp,
+        coach.bp,
+        search.bp,
+        captive.bp,
+        appliance.bp,
+        share.bp,
+        neighbours.bp,
+        sync_admin.bp,
+    ):
+        app.register_blueprint(blueprint)
+    app.before_request(_connect)
+    app.after_request(_finish)
+    init_sign_in(app)
+    attach_search(app, config)  # before the first run, so the sample packs are indexed
+    _first_run(app)
+    return app
+
+
+def _connect() -> None:
+    # One connection per worker thread, kept open: reconnecting re-runs the PRAGMAs, which
+    # cost more than a small page's queries. waitress's pool is small and fixed.
+    db.connect(reuse_if_open=True)
+
+
+def _finish(response: Response) -> Response:
+    return response_headers.finish(response, PAGE_CSP)
+
+
+def _setup_code() -> str | None:
+    """Until an operator exists, a one-time code printed in the log lets the person at the
+    console create the first one through the web (/admin/setup)."""
+    if StaffUser.has_operator():
+        return None
+    code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
+    log.warning(
+        "No operator account yet. Open /admin/setup on this hub and enter the code %s", code
+    )
+    return code
+
+
+def _first_run(app: Flask) -> None:
+    """Load the sample library into an empty hub, and clear what a crash may have left."""
+    lib: Library = app.extensions["library"]
+    with db.connection_context():
+        lib.sweep()
+        if not (app.config["LEARNHUB"].load_samples and lib.is_empty()):
+            return
+        for outcome in lib.import_paths([samples_dir()]):
+            if outcome.error:
+                log.warning("sample pack %s not loaded: %s", outcome.path.name, outcome.error)

@@ -1,0 +1,49 @@
+"""Names the templates use beyond Flask's own: labels, formatting, static URLs."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext
+
+from content.importer import media_type
+from hub.people.auth import current_user
+from hub.web.csrf import csrf_token
+from hub.web.i18n import clock
+from hub.web.page_header import page_header
+from hub.web.views.static import static_url
+
+KIND_LABELS = {
+    "article": lazy_gettext("Reading"),
+    "video": lazy_gettext("Video"),
+    "audio": lazy_gettext("Listening"),
+    "pdf": lazy_gettext("Document"),
+    "image": lazy_gettext("Picture"),
+    "exercise": lazy_gettext("Practice"),
+    "app": lazy_gettext("Activity"),
+}
+
+PDFJS_MAIN = "vendor/pdfjs/pdf.min.mjs"
+PDFJS_WORKER = "vendor/pdfjs/pdf.worker.min.mjs"
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def duration(seconds: float) -> str:
+    """Clock-style length, e.g. 1:35 or 1:02:03, in the reader's locale."""
+    return clock(seconds)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        static_url=static_url,
+        page_header=page_header,
+        csrf_token=csrf_token,
+        current_user=current_user,
+        kind_label=kind_label,
+        media_type=media_type,
+        duration=duration,
+        PDFJS_MAIN=PDFJS_MAIN,
+        PDFJS_WORKER=PDFJS_WORKER,
+    )

@@ -1,0 +1,121 @@
+"""/admin/neighbours: the other hubs on the network, the packs they share, and copies from them.
+
+The list comes from the advertiser's cache when `learnhub serve` runs one, else from a short
+browse. A copy runs in a background thread (it may move gigabytes); its page refreshes itself
+until it is done, so it works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from content.errors import PackError
+from content.manifest import version_key
+from hub.core.bounded_http import Bounds
+from hub.library.models import Pack
+from hub.neighbours.copy import CopyJobs, NeighbourHub, Offer
+from hub.neighbours.discovery import Advertiser, DiscoveryError, Neighbour, browse
+from hub.people.auth import require
+from hub.web.csrf import check_csrf
+
+bp = Blueprint("neighbours", __name__, url_prefix="/admin/neighbours")
+
+BROWSE_SECONDS = 2.0
+OFFERS_TIMEOUT_SECONDS = 5.0
+MAX_PACKS_PER_COPY = 200
+
+
+@bp.get("/")
+@require("operator")
+def index() -> ResponseReturnValue:
+    neighbours, problem = _neighbours()
+    return render_template(
+        "neighbours/index.html",
+        section="neighbours",
+        neighbours=neighbours,
+        error=problem,
+        advertiser=_advertiser(),
+        job=_jobs().job,
+    )
+
+
+@bp.get("/packs")
+@require("operator")
+def packs() -> ResponseReturnValue:
+    given = request.args.get("url", "")
+    try:
+        bounds = Bounds.of(current_app.config["LEARNHUB"])
+        neighbour = NeighbourHub(given, bounds, timeout=OFFERS_TIMEOUT_SECONDS)
+        offers = neighbour.offers()
+    except PackError as err:
+        flash(str(err))
+        return redirect(url_for(".index"))
+    return render_template(
+        "neighbours/packs.html",
+        section="neighbours",
+        url=neighbour.url,
+        name=request.args.get("name", "")[:120],
+        offers=[(offer, _compare(offer)) for offer in offers],
+    )
+
+
+@bp.post("/copy")
+@require("operator")
+def copy() -> ResponseReturnValue:
+    check_csrf()
+    url = request.form.get("url", "")
+    pack_ids = request.form.getlist("pack")[:MAX_PACKS_PER_COPY]
+    if not pack_ids:
+        flash(_("Choose at least one pack to copy."))
+        return redirect(url_for(".packs", url=url))
+    try:
+        started = _jobs().start(url, pack_ids)
+    except PackError as err:
+        flash(str(err))
+        return redirect(url_for(".index"))
+    if not started:
+        flash(_("A copy is already running; wait for it to finish."))
+    return redirect(url_for(".copy_status"))
+
+
+@bp.get("/copy")
+@require("operator")
+def copy_status() -> ResponseReturnValue:
+    return render_template("neighbours/copy.html", section="neighbours", job=_jobs().job)
+
+
+def _advertiser() -> Advertiser | None:
+    return current_app.extensions.get("advertiser")
+
+
+def _neighbours() -> tuple[list[Neighbour], str | None]:
+    advertiser = _advertiser()
+    if advertiser is not None:
+        return advertiser.neighbours(), None
+    try:
+        own = current_app.extensions["keys"].hub_id
+        return browse(BROWSE_SECONDS, own_hub_id=own), None
+    except DiscoveryError as err:
+        return [], str(err)
+
+
+def _compare(offer: Offer) -> str:
+    """How the offered version compares with the installed one: new, newer, same or older."""
+    installed = Pack.by_id(offer.id)
+    if installed is None:
+        return "new"
+    theirs, ours = version_key(offer.version), version_key(installed.version)
+    if theirs == ours:
+        return "same"
+    return "newer" if theirs > ours else "older"
+
+
+def _jobs() -> CopyJobs:
+    jobs = current_app.extensions.get("neighbour_copies")
+    if jobs is None:
+        jobs = current_app.extensions.setdefault(
+            "neighbour_copies", CopyJobs(current_app.extensions["library"])
+        )
+    return jobs

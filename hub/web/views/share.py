@@ -1,0 +1,86 @@
+"""/api/share: what a neighbour hub needs to copy packs from this one, and nothing else.
+
+Only when the operator has turned `share_packs` on (403 otherwise). Only packs travel: the
+list of packs, one pack's manifest with its files (path, sha256, size), and blobs by sha256
+with byte ranges so an interrupted copy resumes. Learner data is never reachable from here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from hub.core.errors import HubError
+from hub.core.translate import gettext
+from hub.library.models import Pack, PackFile
+from hub.web.sendfile import send_path
+
+bp = Blueprint("share", __name__, url_prefix="/api/share")
+
+SHARE_FORMAT = "learnhub-share/1"
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+@bp.before_request
+def sharing_is_on() -> None:
+    if not current_app.config["LEARNHUB"].share_packs:
+        raise HubError(
+            403,
+            "sharing_off",
+            gettext(
+                "This hub does not share its packs; its operator can turn on the share_packs "
+                "setting."
+            ),
+        )
+
+
+@bp.get("/packs")
+def packs() -> ResponseReturnValue:
+    counts = Pack.lesson_counts()
+    offered = [
+        {
+            "id": p.id,
+            "version": p.version,
+            "title": p.title,
+            "description": p.description,
+            "language": p.language,
+            "size": p.size,
+            "lessons": counts.get(p.id, 0),
+        }
+        for p in Pack.ordered()
+    ]
+    return jsonify({"format": SHARE_FORMAT, "packs": offered})
+
+
+@bp.get("/packs/<pack_id>")
+def pack(pack_id: str) -> ResponseReturnValue:
+    found = Pack.with_manifest(pack_id)
+    if found is None:
+        raise HubError(
+            404, "pack_not_found", gettext("No pack %(pack)r is installed.", pack=pack_id)
+        )
+    files = PackFile.select().where(PackFile.pack == pack_id).order_by(PackFile.path)
+    return jsonify(
+        {
+            "format": SHARE_FORMAT,
+            "id": found.id,
+            "version": found.version,
+            "title": found.title,
+            "size": found.size,
+            "manifest": found.manifest,
+            "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
+        }
+    )
+
+
+@bp.route("/blobs/<sha256>", methods=["GET", "HEAD"])
+def blob(sha256: str) -> ResponseReturnValue:
+    # Only a blob some pack uses: the store may hold strays from an import in progress.
+    if not _SHA.fullmatch(sha256) or PackFile.by_sha(sha256) is None:
+        raise HubError(404, "blob_not_found", gettext("No pack on this hub has this file."))
+    path = current_app.extensions["library"].store.path(sha256)
+    if not path.is_file():
+        raise HubError(404, "blob_not_found", gettext("No pack on this hub has this file."))
+    return send_path(path, etag=sha256, media_type="application/octet-stream", immutable=True)
