@@ -24,7 +24,7 @@ from typing import Any
 from content.durable import write_text
 from hub.core.db import connected
 from hub.core.translate import gettext
-from hub.hubsync.service import SyncError, SyncService, _central_key
+from hub.hubsync.service import SyncError, SyncService, central_key
 from sync.fingerprint import fingerprint, same_fingerprint
 from sync.identity import IdentityError, parse_identity
 
@@ -125,7 +125,7 @@ def check_presented(service: SyncService, doc: Any, url: str) -> bytes:
 
 def _pinned_key() -> bytes | None:
     with connected():
-        return _central_key()
+        return central_key()
 
 
 def _central_id(doc: dict[str, Any]) -> str | None:

@@ -174,7 +174,7 @@ class SyncService:
         created: list[str] = []
         events = roster = 0
         records, first, last = local_records(
-            SentBundle.last_roster_change(), self.hub_id, _central_key()
+            SentBundle.last_roster_change(), self.hub_id, central_key()
         )
         for epoch, end in SyncEpoch.ranges():
             start = max(
@@ -355,7 +355,7 @@ class SyncService:
         """Trust replies signed by this key from now on (enrolment). PINs held back for want
         of a key to seal them to go with the next bundle."""
         with self.exclusive(), write_lock, db.atomic():
-            if _central_key() is None:
+            if central_key() is None:
                 relog_pins()
             HubState.put(
                 central_key=base64.b64encode(public_key).decode("ascii"),
@@ -384,7 +384,7 @@ class SyncService:
                 "central_url": self.config.central_url or state.central_url,
                 "central_id": state.central_id,
                 "central_pinned": bool(state.central_key),
-                "pins_held_back": pins_held_back(_central_key()),
+                "pins_held_back": pins_held_back(central_key()),
                 "last_sync": state.last_sync,
                 "last_attempt": state.last_attempt,
                 "last_error": state.last_error,
@@ -405,7 +405,7 @@ def usb_folder(dest: Path) -> Path:
     return dest if dest.name == USB_FOLDER else dest / USB_FOLDER
 
 
-def _central_key() -> bytes | None:
+def central_key() -> bytes | None:
     """Central's pinned public key: what PIN hashes are sealed to before they leave."""
     key = HubState.get_state().central_key
     return base64.b64decode(key) if key else None
