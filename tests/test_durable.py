@@ -104,9 +104,8 @@ BY_HAND = {
     "content/blobstore.py": "moves a hashed, fsynced file into the store by rename",
     "content/importer.py": "staging files, hashed before they enter the store",
     "hub/core/clock.py": "the corrections journal is append-only",
-    "hub/neighbours/copy.py": "a resumable download's part, hashed before use",
+    "hub/core/download.py": "a resumable download's part, checked whole before it is renamed",
     "hub/search/index.py": "a new search index that SQLite builds, then renamed into place",
-    "hub/hubsync/client.py": "a resumable download's part, verified before use",
     "sync/central/uploads.py": "an upload's resumable part, hashed before use",
 }
 

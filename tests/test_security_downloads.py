@@ -33,8 +33,8 @@ from zeroconf import IPVersion, ServiceInfo, Zeroconf
 from hub.central.app import create_central_app
 from hub.cli.main import main
 from hub.core.db import connected
-from hub.hubsync.client import push
 from hub.hubsync.models import SentBundle
+from hub.hubsync.push import push
 from hub.hubsync.service import SyncError, SyncService
 from hub.neighbours import discovery
 from hub.neighbours.discovery import HUB_TYPE

@@ -10,8 +10,10 @@ from hub.cli.common import config_for, data_option, echo, friendly_errors, open_
 from hub.core.bounded_http import Bounds
 from hub.core.console import printable_json
 from hub.core.translate import gettext, ngettext
-from hub.neighbours.copy import FetchOutcome, NeighbourHub, Offer, fetch_packs
 from hub.neighbours.discovery import DiscoveryError, Neighbour, browse
+from hub.neighbours.neighbour_hub import NeighbourHub
+from hub.neighbours.pack_fetcher import FetchOutcome, fetch_packs
+from hub.neighbours.share_claims import Offer
 
 
 @click.command()

@@ -15,7 +15,7 @@ from hub.cli.common import data_option, echo, friendly_errors, open_hub
 from hub.core.console import printable, printable_json
 from hub.core.translate import gettext, ngettext
 from hub.hubsync.central_pin import confirm, pin_file, trust_of
-from hub.hubsync.client import PushResult, push
+from hub.hubsync.push import PushResult, push
 from hub.hubsync.service import ReplyResult, SyncError, SyncService, usb_folder
 from hub.library.packs import Library
 from sync.bundle import BundleError

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
+import json
 import socket
 import threading
 import time
@@ -23,7 +24,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import Protocol
 from urllib.parse import SplitResult
 
 from content.source import size_text
@@ -31,6 +32,13 @@ from hub.core.settings import SETTINGS, Config
 
 PIECE = 64 * 1024
 READ_TIMEOUT = 30.0  # one read; the watchdog bounds the whole exchange
+ERROR_BODY_BYTES = 64 * 1024  # an error answer is read only this far, for its code
+
+
+class Sink(Protocol):
+    """Where a streamed body goes: a file, or one that also counts what is written."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 class TransferError(Exception):
@@ -231,10 +239,18 @@ class Exchange:
             return response.read1(cap) if declared_length(response) <= cap else b""
         return b""
 
+    def read_error_code(self, response: http.client.HTTPResponse) -> str:
+        """The code of an error answer ({"error": {"code": ...}}), or "" for any other body."""
+        try:
+            doc = json.loads(self.read_error_bytes(response, ERROR_BODY_BYTES))
+            return str(doc["error"]["code"])
+        except Exception:  # any body at all: only a well-formed error shape tells us a code
+            return ""
+
     def stream(
         self,
         response: http.client.HTTPResponse,
-        out: BinaryIO,
+        out: Sink,
         limit: int,
         grant: Callable[[int], int] = lambda want: want,
         piece_bytes: int = PIECE,

@@ -21,7 +21,7 @@ from pathlib import Path
 from benchlib.context import Context
 from benchlib.report import MB, SectionResult, info, under
 from benchlib.sync_central import bigger, hub_bundle
-from hub.hubsync.client import CentralClient
+from hub.hubsync.central_client import CentralClient
 from sync.central.db import central_db
 from sync.central.hubs import enrol
 from sync.central.service import Central
