@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from hub.central.cli import central
 from sync.bundle import peek, read_bundle
+from sync.central.db import connected, execute, writing
+from sync.central.service import Central
 from sync.identity import parse_identity
 from tests.central_helpers import FakeHub, database_args, uid
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
@@ -223,3 +225,18 @@ def test_central_keeps_a_data_dir_of_its_own(tmp_path, monkeypatch):
     monkeypatch.setenv("LEARNHUB_CENTRAL_DATA", str(tmp_path / "elsewhere"))
     assert central_dir(None) == tmp_path / "elsewhere"
     assert central_dir(tmp_path / "given") == tmp_path / "given"
+
+
+def test_a_database_from_a_newer_central_is_refused_in_one_sentence(tmp_path, run, central_url):
+    # The hub's migration runner (sync.migrate) refuses it the same way.
+    assert run("status").exit_code == 0
+    server = Central.open(tmp_path / "central", central_url)
+    with connected(), writing():
+        execute(
+            "INSERT INTO central_migration (version, name, applied_at) VALUES (?, ?, ?)",
+            (99, "from the future", "2099-01-01T00:00:00+00:00"),
+        )
+    server.close()
+    result = run("status")
+    assert result.exit_code == 1
+    assert "The database is at schema version 99, newer than this version" in result.output

@@ -37,6 +37,7 @@ from sync.central.service import Central
 from sync.central.staff import add_staff
 from sync.fingerprint import fingerprint
 from sync.identity import IdentityError
+from sync.migrate import SchemaTooNew
 from sync.records import RecordError
 
 log = logging.getLogger("learnhub.central")
@@ -71,7 +72,14 @@ def central_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (CentralError, BundleError, RecordError, IdentityError, PackError) as err:
+        except (
+            CentralError,
+            BundleError,
+            RecordError,
+            IdentityError,
+            PackError,
+            SchemaTooNew,
+        ) as err:
             raise click.ClickException(str(err)) from None
         except OperationalError as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from peewee import Database
+
+from sync.migrate import Step, split_script
+from sync.migrate import migrate as run_migrations
 
 LIBRARY_V1 = """
 CREATE TABLE pack (
@@ -156,7 +158,7 @@ CREATE INDEX progress_lesson ON progress (pack_id, lesson_id)
 
 def _sql(script: str) -> Callable[[Database], None]:
     def apply(database: Database) -> None:
-        for statement in filter(None, (s.strip() for s in script.split(";"))):
+        for statement in split_script(script):
             database.execute_sql(statement)
 
     return apply
@@ -370,7 +372,7 @@ def _statements(statements: tuple[str, ...]) -> Callable[[Database], None]:
     return apply
 
 
-MIGRATIONS: tuple[tuple[int, str, Callable[[Database], None]], ...] = (
+MIGRATIONS: tuple[Step, ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
     (3, "people and progress", _sql(PEOPLE_AND_PROGRESS)),
@@ -380,21 +382,6 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Database], None]], ...] = (
 
 
 def migrate(database: Database) -> list[int]:
-    """Apply every migration not yet applied; returns the versions applied now."""
-    database.execute_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migration ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    done = {row[0] for row in database.execute_sql("SELECT version FROM schema_migration")}
-    applied = []
-    for version, name, apply in MIGRATIONS:
-        if version in done:
-            continue
-        with database.atomic():
-            apply(database)
-            database.execute_sql(
-                "INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, datetime.now(UTC).isoformat()),
-            )
-        applied.append(version)
-    return applied
+    """Apply every migration not yet applied (by the runner central uses too); returns the
+    versions applied now. Refuses (SchemaTooNew) a database a newer hub migrated."""
+    return run_migrations(database, "schema_migration", MIGRATIONS)

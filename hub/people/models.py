@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 import uuid
 from datetime import UTC, datetime
 
 from peewee import CharField, ForeignKeyField, IntegerField, IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.core.db import BaseModel
 from hub.core.translate import gettext
 from sync.names import username_of
+from sync.passwords import MIN_PASSWORD, PIN_METHOD, check_secret, hash_pin, hash_secret
 
 ROLES = ("coach", "operator")
 PIN = re.compile(r"[0-9]{4,6}")
-MIN_PASSWORD = 8
-# scrypt with 16 MiB (werkzeug's default takes 32 MiB and twice the time); hashes made before
-# with other parameters still check, each with its own.
-PASSWORD_METHOD = "scrypt:16384:8:1"
-PIN_METHOD = "pbkdf2:sha256:20000"
-# At most two secrets checked at once: a check is pure CPU on a 2-4 core Pi, so more at once
-# adds only memory (16 MiB a password), never speed.
-_CHECKING = threading.BoundedSemaphore(2)
 
 
 class PeopleError(ValueError):
@@ -43,28 +33,6 @@ def new_uid() -> str:
 def slug(name: str) -> str:
     """A username from a display name, by the rule central shares (sync.names)."""
     return username_of(name) or "learner"
-
-
-def hash_secret(secret: str) -> str:
-    return generate_password_hash(secret, method=PASSWORD_METHOD)
-
-
-def hash_pin(pin: str) -> str:
-    """PINs get a cheaper hash than passwords: 10,000 PINs cannot be made strong by cost (the
-    sign-in throttle is their guard), and a class list of 5,000 must import in minutes on a Pi."""
-    return generate_password_hash(pin, method=PIN_METHOD)
-
-
-def check_secret(hashed: str | None, secret: str, *, method: str = PASSWORD_METHOD) -> bool:
-    """Whether `secret` matches `hashed`. With no hash (an unknown name) a stand-in made with
-    `method` is checked instead, so the answer takes as long as for a name that exists."""
-    with _CHECKING:
-        return check_password_hash(hashed or _stand_in(method), secret) and hashed is not None
-
-
-@functools.cache
-def _stand_in(method: str) -> str:
-    return generate_password_hash("not a real secret", method=method)
 
 
 class StaffUser(BaseModel):

@@ -6,9 +6,13 @@ Times are wall milliseconds (BIGINT); JSON is TEXT, read and written by Python o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from sync.central.db import central_db, execute, is_postgres, writing
+from peewee import Database
+
+from sync.central.db import central_db, is_postgres, writing
+from sync.migrate import Step, split_script
+from sync.migrate import migrate as run_migrations
 
 CENTRAL_V1 = """
 CREATE TABLE hub (
@@ -208,32 +212,22 @@ _WORDS = {
 
 
 def migrate() -> list[int]:
-    """Apply every migration not yet applied; returns the versions applied now. Safe when two
-    central processes start at once: the check runs inside the write lock."""
-    execute(
-        "CREATE TABLE IF NOT EXISTS central_migration ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    applied = []
-    for version, name, script in MIGRATIONS:
-        with writing():
-            if execute("SELECT 1 FROM central_migration WHERE version = ?", (version,)).fetchone():
-                continue
-            _run(_spelled(script))
-            execute(
-                "INSERT INTO central_migration (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, datetime.now(UTC).isoformat()),
-            )
-        applied.append(version)
-    return applied
+    """Apply every migration not yet applied (by the runner the hub uses too); returns the
+    versions applied now. Safe when two central processes start at once: each step is checked
+    inside the write lock. Refuses (SchemaTooNew) a database a newer central migrated."""
+    steps: list[Step] = [(version, name, _applier(script)) for version, name, script in MIGRATIONS]
+    return run_migrations(central_db, "central_migration", steps, transaction=writing)
+
+
+def _applier(script: str) -> Callable[[Database], None]:
+    def apply(database: Database) -> None:
+        for statement in split_script(_spelled(script)):
+            database.execute_sql(statement)
+
+    return apply
 
 
 def _spelled(script: str) -> str:
     for word, spelling in _WORDS[is_postgres()].items():
         script = script.replace("{" + word + "}", spelling)
     return script
-
-
-def _run(script: str) -> None:
-    for statement in filter(None, (s.strip() for s in script.split(";"))):
-        central_db.execute_sql(statement)

@@ -1,10 +1,8 @@
-"""Central staff accounts: a name and a password (scrypt), checked in constant time."""
+"""Central staff accounts: a name and a password, hashed and checked by the hasher the hub
+uses (sync.passwords): a wrong name costs as much as a wrong password."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 
 from peewee import IntegrityError
@@ -13,32 +11,11 @@ from sync.central.db import writing
 from sync.central.errors import CentralError
 from sync.central.models import Staff, StaffSession, now_ms
 from sync.names import username_of
+from sync.passwords import MIN_PASSWORD, check_secret, hash_secret
 
-MIN_PASSWORD = 8
 # Devices one staff member stays signed in on; one more ends the oldest session, so the table
 # stays as small as the staff list.
 SESSIONS_PER_STAFF = 10
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-# Checked when the name is unknown, so a wrong name costs as much as a wrong password.
-_DUMMY = (
-    "scrypt$" + base64.b64encode(bytes(16)).decode() + "$" + base64.b64encode(bytes(32)).decode()
-)
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, **SCRYPT, dklen=32)
-    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
-
-
-def check_password(stored: str | None, password: str) -> bool:
-    try:
-        _, salt, key = (stored or _DUMMY).split("$")
-        expected = base64.b64decode(key)
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), **SCRYPT, dklen=32)
-    except ValueError:
-        return False
-    return hmac.compare_digest(got, expected) and stored is not None
 
 
 def add_staff(name: str, password: str) -> Staff:
@@ -52,7 +29,7 @@ def add_staff(name: str, password: str) -> Staff:
             return Staff.create(
                 username=username,
                 display_name=name.strip(),
-                password_hash=hash_password(password),
+                password_hash=hash_secret(password),
                 created_at=now_ms(),
             )
     except IntegrityError:
@@ -61,7 +38,7 @@ def add_staff(name: str, password: str) -> Staff:
 
 def authenticate(username: str, password: str) -> Staff | None:
     staff = Staff.by_username(username)
-    ok = check_password(staff.password_hash if staff else None, password)
+    ok = check_secret(staff.password_hash if staff else None, password)
     return staff if ok and staff else None
 
 

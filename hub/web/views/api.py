@@ -11,6 +11,7 @@ from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.library import lessons as lesson_service
 from hub.library.models import Lesson, Pack, TopicNode
+from hub.library.responses import pack_json, pack_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -23,11 +24,7 @@ def packs() -> ResponseReturnValue:
 
 @bp.get("/packs/<pack_id>")
 def pack(pack_id: str) -> ResponseReturnValue:
-    found = Pack.by_id(pack_id)
-    if found is None:
-        raise HubError(
-            404, "pack_not_found", gettext("No pack %(pack)r is installed.", pack=pack_id)
-        )
+    found = pack_or_404(pack_id, named=True)
     body = _pack_json(found, len(Lesson.in_pack(pack_id)))
     body["topics"] = [_topic_json(node) for node in found.topic_tree()]
     body["lessons"] = [_lesson_summary(lesson) for lesson in Lesson.in_pack(pack_id)]
@@ -69,20 +66,7 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
 
 
 def _pack_json(pack: Pack, lessons: int) -> dict:
-    return {
-        "id": pack.id,
-        "version": pack.version,
-        "title": pack.title,
-        "description": pack.description,
-        "language": pack.language,
-        "subjects": pack.subjects,
-        "grades": pack.grades,
-        "license": pack.license,
-        "attribution": pack.attribution,
-        "size": pack.size,
-        "lessons": lessons,
-        "url": url_for("pages.pack", pack_id=pack.id),
-    }
+    return {**pack_json(pack, lessons), "url": url_for("pages.pack", pack_id=pack.id)}
 
 
 def _topic_json(node: TopicNode) -> dict:

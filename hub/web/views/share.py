@@ -15,11 +15,14 @@ from flask.typing import ResponseReturnValue
 from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.library.models import Pack, PackFile
+from hub.library.responses import pack_json, pack_or_404
 from hub.web.sendfile import send_path
 
 bp = Blueprint("share", __name__, url_prefix="/api/share")
 
 SHARE_FORMAT = "learnhub-share/1"
+# What a hub offers of each pack: enough to choose, without the manifest.
+OFFERED_FIELDS = ("id", "version", "title", "description", "language", "size", "lessons")
 _SHA = re.compile(r"[0-9a-f]{64}")
 
 
@@ -39,37 +42,18 @@ def sharing_is_on() -> None:
 @bp.get("/packs")
 def packs() -> ResponseReturnValue:
     counts = Pack.lesson_counts()
-    offered = [
-        {
-            "id": p.id,
-            "version": p.version,
-            "title": p.title,
-            "description": p.description,
-            "language": p.language,
-            "size": p.size,
-            "lessons": counts.get(p.id, 0),
-        }
-        for p in Pack.ordered()
-    ]
+    offered = [pack_json(p, counts.get(p.id, 0), OFFERED_FIELDS) for p in Pack.ordered()]
     return jsonify({"format": SHARE_FORMAT, "packs": offered})
 
 
 @bp.get("/packs/<pack_id>")
 def pack(pack_id: str) -> ResponseReturnValue:
-    found = Pack.with_manifest(pack_id)
-    if found is None:
-        raise HubError(
-            404, "pack_not_found", gettext("No pack %(pack)r is installed.", pack=pack_id)
-        )
+    found = pack_or_404(pack_id, named=True, find=Pack.with_manifest)
     files = PackFile.select().where(PackFile.pack == pack_id).order_by(PackFile.path)
     return jsonify(
         {
             "format": SHARE_FORMAT,
-            "id": found.id,
-            "version": found.version,
-            "title": found.title,
-            "size": found.size,
-            "manifest": found.manifest,
+            **pack_json(found, fields=("id", "version", "title", "size", "manifest")),
             "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
         }
     )
