@@ -70,9 +70,9 @@ def test_watchdog_interval_is_half_of_what_systemd_asks() -> None:
 def test_watchdog_pings_until_stopped_and_only_while_healthy() -> None:
     sent: list[str] = []
     healthy = [True]
-    dog = systemd.Watchdog(0.02, healthy=lambda: healthy[0], send=sent.append)
     # Counts the rounds, so pings are counted per round, not per stretch of time.
-    dog._stop = rounds = Rounds()  # type: ignore[assignment]
+    rounds = Rounds()
+    dog = systemd.Watchdog(0.02, healthy=lambda: healthy[0], send=sent.append, wait=rounds.wait)
     dog.start()
     rounds.passed(3)
     assert len(sent) >= 3 and set(sent) == {"WATCHDOG=1"}
@@ -83,7 +83,7 @@ def test_watchdog_pings_until_stopped_and_only_while_healthy() -> None:
     rounds.passed(3)
     dog.stop()
     assert len(sent) == pinged  # not healthy: no pings, so systemd restarts a hung hub
-    assert not dog._thread.is_alive()
+    assert not dog.worker.is_alive()
 
 
 def test_ready_starts_the_watchdog_and_stopping_ends_it(notify_socket, monkeypatch) -> None:
@@ -91,16 +91,18 @@ def test_ready_starts_the_watchdog_and_stopping_ends_it(notify_socket, monkeypat
     monkeypatch.setenv("NOTIFY_SOCKET", path)
     monkeypatch.setenv("WATCHDOG_USEC", "40000")  # pings every 20 ms
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
-    systemd.notify_ready("serving")
+    rounds = Rounds()  # the watchdog's rounds are counted, not waited for
+    systemd.notify_ready("serving", wait=rounds.wait)
     try:
-        messages = [sock.recv(4096) for _ in range(4)]
+        rounds.passed(3)  # each round pings before it waits: three pings at least
     finally:
         systemd.notify_stopping()
-    assert b"READY=1\nSTATUS=serving" in messages
-    assert messages.count(b"WATCHDOG=1") >= 2
-    rest: list[bytes] = []
-    while b"STOPPING=1" not in rest:  # pings sent before it may come first
-        rest.append(sock.recv(4096))
+    assert rounds.delays[0] == 0.02  # half of WATCHDOG_USEC
+    messages = [sock.recv(4096)]
+    while messages[-1] != b"STOPPING=1":  # a datagram socket keeps them in order
+        messages.append(sock.recv(4096))
+    assert messages[0] == b"READY=1\nSTATUS=serving"
+    assert messages[1:-1].count(b"WATCHDOG=1") >= 3
     assert systemd._watchdog is None
 
 

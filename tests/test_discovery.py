@@ -165,17 +165,16 @@ class World:
         return FakeResponder(self.log)
 
     def advertiser(self, **options) -> Advertiser:
-        advertiser = Advertiser(
+        return Advertiser(
             profile(),
             packs=lambda: self.packs,
             addresses=lambda host: list(self.addresses),
             open_responder=self.open,
             poll=0.02,
+            # Counts the polls, so "nothing happened" is asserted after whole polls, not a sleep.
+            wait=self.rounds.wait,
             **options,
         )
-        # Counts the polls, so "nothing happened" is asserted after whole polls, not a sleep.
-        advertiser._stop = self.rounds = Rounds()  # type: ignore[assignment]
-        return advertiser
 
     def entries(self, kind: str) -> list:
         return [entry for entry in self.log if entry[0] == kind]
@@ -282,7 +281,7 @@ def test_stop_says_goodbye(world: World) -> None:
     eventually(lambda: advertiser.state == "announced")
     advertiser.stop()
     assert world.log[-1] == ("close",)
-    assert not advertiser._thread.is_alive()
+    assert not advertiser.worker.is_alive()
 
 
 def test_addresses_follow_the_listening_host(monkeypatch: pytest.MonkeyPatch) -> None:

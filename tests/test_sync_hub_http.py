@@ -14,16 +14,11 @@ import pytest
 from flask import Flask
 
 from hub.core.db import connected, db
-from hub.hubsync.client import (
-    BackgroundSync,
-    Bandwidth,
-    CentralClient,
-    DailyLimitReached,
-    push,
-    start_background,
-    stored_bandwidth,
-)
+from hub.hubsync.background import BackgroundSync, start_background
+from hub.hubsync.bandwidth import Bandwidth, DailyLimitReached, stored_bandwidth
+from hub.hubsync.central_client import CentralClient
 from hub.hubsync.models import HubState, SentBundle
+from hub.hubsync.push import push
 from hub.hubsync.service import SyncError, SyncService
 from hub.learning.events import Event
 from hub.people.models import ClassGroup
@@ -287,7 +282,7 @@ def test_background_sync_stops_at_once(tmp_path: Path) -> None:
     started = time.monotonic()
     worker.stop()
     assert time.monotonic() - started < 2
-    assert not worker._thread.is_alive() and calls == []
+    assert not worker.worker.is_alive() and calls == []
 
 
 def test_background_sync_starts_only_with_a_central_url(
@@ -296,16 +291,16 @@ def test_background_sync_starts_only_with_a_central_url(
     assert start_background(service) is None
     worker = start_background(with_settings(service, central_url="http://127.0.0.1:9"))
     try:
-        assert worker is not None and worker._thread.is_alive()
+        assert worker is not None and worker.worker.is_alive()
     finally:
         worker.stop()
-    assert not worker._thread.is_alive()
+    assert not worker.worker.is_alive()
 
 
 def test_background_attempt_syncs_when_central_answers(
     app: Flask, service: SyncService, tmp_path: Path
 ) -> None:
-    from hub.hubsync.client import background_attempt
+    from hub.hubsync.background import background_attempt
 
     learner()
     with central_for(app, tmp_path) as central:

@@ -1,6 +1,7 @@
 """Waiting in tests without hanging and without guessing: `eventually` polls a check until it
-holds or a deadline passes; `Rounds` stands in for a background loop's stop event so a test
-counts the loop's rounds instead of sleeping before it asserts that nothing happened."""
+holds or a deadline passes; `Rounds` is the `wait` a background loop (hub.core.periodic) is
+given, so a test counts the loop's rounds instead of sleeping before it asserts that nothing
+happened."""
 
 from __future__ import annotations
 
@@ -39,10 +40,10 @@ def eventually(
 
 
 class Rounds:
-    """A `threading.Event` for a loop that runs `while ...: work(); stop.wait(delay)`, which
-    counts the loop's rounds and keeps every pause short. Put it in place of the loop's event
-    before the thread starts; `passed(n)` returns once `n` more rounds have ended, so "after
-    three more polls nothing changed" needs no sleep and holds on a slow machine too."""
+    """The pause of a loop that runs `while ...: work(); wait(delay)`, which counts the loop's
+    rounds and keeps every pause short. Give `rounds.wait` to the loop (a PeriodicWorker's
+    `wait=`) before its thread starts; `passed(n)` returns once `n` more rounds have ended, so
+    "after three more polls nothing changed" needs no sleep and holds on a slow machine too."""
 
     def __init__(self, pause: float = 0.002) -> None:
         self.pause = pause

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable, Mapping
+
+from hub.core.periodic import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -50,48 +51,51 @@ def watchdog_interval(environ: Mapping[str, str] | None = None) -> float | None:
 
 
 class Watchdog:
-    """A daemon thread that sends WATCHDOG=1 every `interval` seconds while `healthy()`."""
+    """Sends WATCHDOG=1 every `interval` seconds while `healthy()`, on a daemon thread
+    (hub.core.periodic; `wait` is there for tests)."""
 
     def __init__(
         self,
         interval: float,
         healthy: Callable[[], bool] = lambda: True,
         send: Callable[[str], bool] = notify,
+        *,
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
         self.interval = interval
         self._healthy = healthy
         self._send = send
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sd-watchdog", daemon=True)
+        self.worker = PeriodicWorker("sd-watchdog", self._ping, interval, wait=wait)
 
     def start(self) -> Watchdog:
-        self._thread.start()
+        self.worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=self.interval + 1)
+        self.worker.stop(timeout=self.interval + 1)
 
-    def _run(self) -> None:
-        while True:
-            if self._healthy():
-                self._send("WATCHDOG=1")
-            if self._stop.wait(self.interval):
-                return
+    def _ping(self) -> None:
+        # Not healthy: no ping, so systemd restarts a hub that hangs.
+        if self._healthy():
+            self._send("WATCHDOG=1")
 
 
 _watchdog: Watchdog | None = None
 
 
-def notify_ready(status: str = "", healthy: Callable[[], bool] = lambda: True) -> None:
+def notify_ready(
+    status: str = "",
+    healthy: Callable[[], bool] = lambda: True,
+    *,
+    wait: Callable[[float], bool] | None = None,
+) -> None:
     """The hub answers requests: tell systemd (Type=notify), and start the watchdog pings
-    when the unit asks for them (WatchdogSec=)."""
+    when the unit asks for them (WatchdogSec=). `wait` is the watchdog's pause, for tests."""
     global _watchdog
     notify("READY=1" + (f"\nSTATUS={status}" if status else ""))
     interval = watchdog_interval()
     if interval is not None and _watchdog is None:
-        _watchdog = Watchdog(interval, healthy).start()
+        _watchdog = Watchdog(interval, healthy, wait=wait).start()
 
 
 def notify_stopping() -> None:

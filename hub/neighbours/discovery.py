@@ -32,6 +32,7 @@ from zeroconf import (
 from hub import __version__
 from hub.core.console import printable
 from hub.core.db import connected
+from hub.core.periodic import PeriodicWorker
 from hub.core.translate import gettext
 from hub.library.models import Pack
 
@@ -344,13 +345,16 @@ class Advertiser:
         open_responder: Callable[[list[str]], Responder] = ZeroconfResponder,
         poll: float = POLL_SECONDS,
         max_backoff: float = MAX_BACKOFF_SECONDS,
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
         self.profile = profile
         self._packs, self._addresses, self._open = packs, addresses, open_responder
         self.poll, self.max_backoff = poll, max_backoff
         self.cache = NeighbourCache(profile.hub_id)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # Closes the responder on its own thread after the last round: goodbye packets.
+        self.worker = PeriodicWorker(
+            "learnhub-advertiser", self._round, self._delay, wait=wait, on_exit=self._close
+        )
         self._zc: Responder | None = None
         self._infos: dict[str, ServiceInfo] = {}
         self._announced: tuple[list[str], dict[str, str]] | None = None
@@ -361,15 +365,12 @@ class Advertiser:
     # The public face: start, stop, what the operator page shows.
 
     def start(self) -> Advertiser:
-        self._thread = threading.Thread(target=self._run, name="learnhub-advertiser", daemon=True)
-        self._thread.start()
+        self.worker.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Withdraw the records (goodbye packets) and end the thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.worker.stop(timeout)
 
     def neighbours(self) -> list[Neighbour]:
         return self.cache.neighbours() if self._zc is not None else []
@@ -390,22 +391,20 @@ class Advertiser:
 
     # The thread.
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._refresh()
-                self.failures = 0
-            except Exception as err:  # zeroconf fails in many ways; none may stop the hub
-                self.failures += 1
-                self._state = "retrying"
-                self._close()
-                log.warning(
-                    "Cannot announce the hub on the network (%s); trying again in %.0f s.",
-                    err or type(err).__name__,
-                    self._delay(),
-                )
-            self._stop.wait(self._delay())
-        self._close()
+    def _round(self) -> None:
+        try:
+            self._refresh()
+            self.failures = 0
+        except Exception as err:  # zeroconf fails in many ways; none may stop the hub
+            # Caught here rather than by the worker: the failures set the backoff and the state.
+            self.failures += 1
+            self._state = "retrying"
+            self._close()
+            log.warning(
+                "Cannot announce the hub on the network (%s); trying again in %.0f s.",
+                err or type(err).__name__,
+                self._delay(),
+            )
 
     def _delay(self) -> float:
         if not self.failures:
