@@ -1,4 +1,9 @@
-"""First run and every run: the data dir, the secret key, the database schema."""
+"""First run and every run: the data dir, the secret key, the database schema.
+
+`prepare` makes them (the CLI runs it before anything else); `open_prepared` only checks
+they are there and binds the database, for the app factory, which must not change a data dir
+by being called (as flaskr keeps `init-db` out of `create_app`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,17 @@ import secrets
 from importlib.resources import files
 from pathlib import Path
 
+from peewee import DatabaseError
+
 from content.durable import write_bytes
-from hub.core.db import db, open_database
-from hub.core.migrations import migrate
+from hub.core.db import connected, db, open_database
+from hub.core.migrations import MIGRATIONS, migrate
 from hub.core.settings import Config
-from sync.identity import KeyPair, load_or_create
+from sync.identity import KEY_FILE, KeyPair, load_or_create
+
+
+class NotPrepared(RuntimeError):
+    """The data dir lacks what `prepare` makes; str() is one sentence."""
 
 
 def samples_dir() -> Path:
@@ -29,6 +40,41 @@ def prepare(config: Config) -> KeyPair:
     with db.connection_context():
         migrate(db)
     return keys
+
+
+def open_prepared(config: Config) -> KeyPair:
+    """Bind the database of a data dir `prepare` made, and return the hub's key pair, writing
+    nothing; NotPrepared when a part is missing or the schema is behind this code."""
+    missing = _missing(config)
+    if missing:
+        raise NotPrepared(
+            f"The data dir {config.data_dir} is not prepared ({missing}): call "
+            "prepare_data_dir(config) from hub.cli.common before create_app, as `learnhub "
+            "serve` does."
+        )
+    return load_or_create(config.data_dir)  # it exists, so this only reads it
+
+
+def _missing(config: Config) -> str:
+    """What `prepare` would still have to make, in a few words; "" when nothing."""
+    key = config.data_dir / KEY_FILE
+    if not config.data_dir.is_dir():
+        return "no such directory"
+    if _read_secret(config.secret_key_path) is None:
+        return f"no secret key in {config.secret_key_path.name}"
+    if not key.is_file() or key.stat().st_size == 0:
+        return f"no hub key in {KEY_FILE}"
+    # SQLite would create a missing file on connecting: look before binding.
+    if not config.db_path.is_file():
+        return "no database"
+    open_database(config.db_path)
+    try:
+        with connected():
+            applied = {row[0] for row in db.execute_sql("SELECT version FROM schema_migration")}
+    except DatabaseError:
+        return "no schema"
+    behind = sorted({version for version, _, _ in MIGRATIONS} - applied)
+    return f"schema migrations {behind} not applied" if behind else ""
 
 
 def read_secret_key(config: Config) -> str:
