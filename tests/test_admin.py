@@ -88,6 +88,7 @@ def test_first_operator_from_the_setup_code(app: Flask, client: FlaskClient) -> 
     # The code is spent: the page is gone, for everyone, even with the right code.
     assert app.extensions["setup_code"] is None
     assert client.get("/admin/setup").status_code == 404
+    form["csrf_token"] = csrf(client)  # signing in started a new session, with a new token
     again = client.post("/admin/setup", data={**form, "code": code, "password2": form["password"]})
     assert again.status_code == 404
     # A new visit signs in with what was chosen, and lands on /admin.
@@ -178,7 +179,8 @@ def test_every_admin_page_is_guarded(app: Flask, client: FlaskClient) -> None:
         StaffUser.add("Coach Carol", "coach", "coach-pw1")
         add_learner("Lulu", pin="1234")
     for method, url in requests:
-        assert client.open(url, method=method).status_code == 401, (method, url)
+        response = client.open(url, method=method, data={"csrf_token": csrf(client)})
+        assert response.status_code == 401, (method, url)
     coach = app.test_client()
     staff_sign_in(coach, "coach-carol", "coach-pw1")
     learner = app.test_client()

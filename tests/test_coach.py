@@ -26,6 +26,7 @@ from hub.people.models import Assignment, ClassGroup, Learner, StaffUser
 from hub.web import charts
 from hub.web.views.coach import attachment, safe_cell
 from tests.content_helpers import EXERCISE, PACK_ID, sample_files, sample_manifest, write_pack_dir
+from tests.test_admin import csrf
 
 HOSTILE_PROMPT = 'Which is <b>one</b> half & "why"?'
 COACH_PASSWORD = "coach-pass-1"
@@ -201,8 +202,11 @@ def test_every_coach_route_wants_a_coach(school: School) -> None:
     learner = school.app.test_client()
     sign_in(learner, "amina-juma", pin="1234")
     for method, url in routes:
-        assert anonymous.open(url, method=method).status_code == 401, (method, url)
-        assert learner.open(url, method=method).status_code == 403, (method, url)
+        # With the session's token: the role is checked, not the form's token.
+        sent = anonymous.open(url, method=method, data={"csrf_token": csrf(anonymous)})
+        assert sent.status_code == 401, (method, url)
+        sent = learner.open(url, method=method, data={"csrf_token": csrf(learner)})
+        assert sent.status_code == 403, (method, url)
 
 
 def test_operators_may_look_too(school: School) -> None:

@@ -16,6 +16,7 @@ from hub.library.models import Pack
 from hub.neighbours.discovery import Neighbour
 from hub.people.models import StaffUser
 from tests.content_helpers import PACK_ID, sample_manifest
+from tests.test_admin import csrf
 from tests.test_share_fetch import FakeNeighbour, pack_files
 from tests.waiting import eventually
 
@@ -66,7 +67,8 @@ def test_operators_only(app: Flask, client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 401
     sign_in(client, "coach")
     assert client.get(path).status_code == 403
-    assert client.post("/admin/neighbours/copy", data={}).status_code == 403
+    refused = client.post("/admin/neighbours/copy", data={"csrf_token": csrf(client)})
+    assert refused.status_code == 403
 
 
 def test_lists_neighbours_from_the_advertiser(operator: FlaskClient, fake: FakeNeighbour):

@@ -30,6 +30,7 @@ from sync.hlc import HybridClock, unpack
 from tests.central_helpers import CentralServer
 from tests.conftest import LiveServer
 from tests.progress_helpers import Session, add_coach, add_learner, prepare_hub, sign_in_staff
+from tests.test_admin import csrf
 from tests.test_clock import DAY, NOW, FakeTime, make_clock
 
 DEEP = "[" * 100000
@@ -353,10 +354,11 @@ def test_only_an_operator_may_take_back_a_correction(
 ) -> None:
     t = FakeTime(NOW - 3 * DAY)
     app.extensions["clock"] = make_clock(tmp_path / "clock", t)
-    assert client.post("/admin/clock/undo").status_code == 401
+    # With the session's token, so that the role is what refuses.
+    assert client.post("/admin/clock/undo", data={"csrf_token": csrf(client)}).status_code == 401
     with connected():
         add_coach()
     sign_in_staff(client, "coach-carter")
     client.post("/api/clock", json={"browser_ms": NOW * 1000})
-    assert client.post("/admin/clock/undo", data={"csrf_token": "x"}).status_code == 403
+    assert client.post("/admin/clock/undo", data={"csrf_token": csrf(client)}).status_code == 403
     assert t.set_to == [NOW]

@@ -20,7 +20,7 @@ from hub.core.settings import Config, load_config
 from hub.core.translate import SOURCE_LANGUAGE, UI_LANGUAGES
 from hub.people.auth import init_sign_in, make_throttle
 from hub.web import errors, response_headers
-from hub.web.csrf import csrf_token
+from hub.web.csrf import csrf_token, protect
 from hub.web.views import static
 from hub.web.views.static import static_url
 from sync.bundle import BundleError
@@ -76,6 +76,7 @@ def create_central_app(
     for blueprint in (static.bp, api.bp, pages.bp):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
+    app.before_request(protect)
     app.after_request(_finish)
     init_sign_in(app, signed_in_key=SESSION_KEY)
     app.extensions["uploads"].sweep()

@@ -21,7 +21,7 @@ from hub.library.packs import Library
 from hub.people.auth import init_sign_in, make_throttle
 from hub.people.models import StaffUser
 from hub.search.service import attach as attach_search
-from hub.web import errors, i18n, response_headers, template_globals
+from hub.web import csrf, errors, i18n, response_headers, template_globals
 from hub.web.views import (
     admin,
     api,
@@ -100,6 +100,7 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
+    app.before_request(csrf.protect)  # after _connect: a refusal speaks the learner's language
     app.after_request(_finish)
     init_sign_in(app)
     attach_search(app, config)  # before the first run, so the sample packs are indexed

@@ -27,7 +27,6 @@ from hub.core.translate import SOURCE_LANGUAGE, TRANSLATIONS, UI_LANGUAGES, gett
 from hub.library.listing import library_listing
 from hub.people.auth import current_learner, current_user
 from hub.people.models import Learner
-from hub.web.csrf import check_csrf
 from hub.web.redirects import local_target
 
 COOKIE = "hub_language"
@@ -101,7 +100,6 @@ def choose() -> Response:
             400, "unknown_language", gettext("The hub has no translation for this language.")
         )
     if request.method == "POST":
-        check_csrf()
         _save_for_learner(code)
     response = redirect(local_target(source.get("next"), url_for("pages.home")), 303)
     response.set_cookie(

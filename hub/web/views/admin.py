@@ -18,6 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from hub.core.errors import HubError
 from hub.learning.events import Event
@@ -27,7 +28,7 @@ from hub.people import device, roster
 from hub.people.auth import check_role, current_user, require, right_secret, sign_in, take_try
 from hub.people.models import ROLES, ClassGroup, Learner, PeopleError, StaffUser
 from hub.people.sessions import SigninSession
-from hub.web.csrf import check_csrf
+from hub.web.csrf import larger_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -77,7 +78,6 @@ def setup() -> ResponseReturnValue:
     device.remember()
     if request.method == "GET":
         return render_template("admin/setup.html", error=None, form={})
-    check_csrf()
     # Per client: a stranger's wrong codes slow the stranger, not the person at the console.
     slot = take_try("setup")
     if not _same_code(request.form.get("code", ""), code):
@@ -132,7 +132,6 @@ def users() -> ResponseReturnValue:
 @bp.post("/users")
 @require("operator")
 def add_user() -> ResponseReturnValue:
-    check_csrf()
     form = request.form
     try:
         user = roster.add_staff(form.get("name", ""), form.get("role", ""), _password())
@@ -169,7 +168,6 @@ def user(user_id: int) -> ResponseReturnValue:
 @bp.post("/users/<int:user_id>/password")
 @require("operator")
 def user_password(user_id: int) -> ResponseReturnValue:
-    check_csrf()
     found = _staff(user_id)
     try:
         roster.set_password(found, _password())
@@ -182,7 +180,6 @@ def user_password(user_id: int) -> ResponseReturnValue:
 @bp.post("/users/<int:user_id>/delete")
 @require("operator")
 def user_delete(user_id: int) -> ResponseReturnValue:
-    check_csrf()
     found = _staff(user_id)
     try:
         roster.remove_staff(found, check_role("operator").username)
@@ -195,7 +192,6 @@ def user_delete(user_id: int) -> ResponseReturnValue:
 @bp.post("/users/<int:user_id>/signout")
 @require("operator")
 def user_signout(user_id: int) -> ResponseReturnValue:
-    check_csrf()
     return _signed_out_everywhere(_staff(user_id), url_for("admin.user", user_id=user_id))
 
 
@@ -234,7 +230,6 @@ def learners() -> ResponseReturnValue:
 @bp.post("/learners")
 @require("operator")
 def add_learner() -> ResponseReturnValue:
-    check_csrf()
     form = request.form
     try:
         learner = roster.add_learner(
@@ -313,7 +308,6 @@ def learner(learner_id: int) -> ResponseReturnValue:
         raise HubError(404, "learner_not_found", _("There is no such learner on this hub."))
     if request.method == "GET":
         return _learner_page(found, {group.id for group in found.classes()})
-    check_csrf()
     form = request.form
     try:
         roster.update_learner(
@@ -334,7 +328,6 @@ def learner(learner_id: int) -> ResponseReturnValue:
 @bp.post("/learners/<int:learner_id>/signout")
 @require("operator")
 def learner_signout(learner_id: int) -> ResponseReturnValue:
-    check_csrf()
     found = Learner.get_or_none(Learner.id == learner_id)
     if found is None:
         raise HubError(404, "learner_not_found", _("There is no such learner on this hub."))
@@ -368,7 +361,6 @@ def classes() -> ResponseReturnValue:
 @bp.post("/classes")
 @require("operator")
 def add_class() -> ResponseReturnValue:
-    check_csrf()
     try:
         group = roster.add_class(request.form.get("name", ""))
     except PeopleError as err:
@@ -397,7 +389,6 @@ def class_page(class_id: int) -> ResponseReturnValue:
 @bp.post("/classes/<int:class_id>/rename")
 @require("operator")
 def rename_class(class_id: int) -> ResponseReturnValue:
-    check_csrf()
     group = _class(class_id)
     try:
         roster.rename_class(group, request.form.get("name", ""))
@@ -410,7 +401,6 @@ def rename_class(class_id: int) -> ResponseReturnValue:
 @bp.post("/classes/<int:class_id>/delete")
 @require("operator")
 def delete_class(class_id: int) -> ResponseReturnValue:
-    check_csrf()
     group = _class(class_id)
     if request.form.get("confirm") != "1":
         return _class_page(group, _("Tick the box to confirm, then delete."), 400)
@@ -422,7 +412,6 @@ def delete_class(class_id: int) -> ResponseReturnValue:
 @bp.post("/classes/<int:class_id>/members")
 @require("operator")
 def add_members(class_id: int) -> ResponseReturnValue:
-    check_csrf()
     group = _class(class_id)
     ids = [_int(value, -1) for value in request.form.getlist("learner")]
     chosen = list(Learner.select().where(Learner.id.in_(ids)))
@@ -436,7 +425,6 @@ def add_members(class_id: int) -> ResponseReturnValue:
 @bp.post("/classes/<int:class_id>/members/<int:learner_id>/remove")
 @require("operator")
 def remove_member(class_id: int, learner_id: int) -> ResponseReturnValue:
-    check_csrf()
     group = _class(class_id)
     found = Learner.get_or_none(Learner.id == learner_id)
     if found is not None:
@@ -469,15 +457,13 @@ def _class_page(
 
 @bp.route("/import", methods=["GET", "POST"])
 @require("operator")
+@larger_form(
+    roster.MAX_CSV_BYTES + UPLOAD_SLACK,
+    lazy_gettext("The file is larger than 1 MB; split it into smaller files."),
+)
 def import_roster() -> ResponseReturnValue:
     if request.method == "GET":
         return _import_page()
-    if (request.content_length or 0) > roster.MAX_CSV_BYTES + UPLOAD_SLACK:
-        raise HubError(
-            413, "too_large", _("The file is larger than 1 MB; split it into smaller files.")
-        )
-    request.max_content_length = roster.MAX_CSV_BYTES + UPLOAD_SLACK
-    check_csrf()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _import_page(error=_("Choose a CSV file first."), status=400)

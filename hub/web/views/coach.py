@@ -25,7 +25,6 @@ from hub.library.models import Lesson, Pack
 from hub.people.auth import current_user, require
 from hub.people.models import Assignment, ClassGroup, Learner
 from hub.web import charts, i18n
-from hub.web.csrf import check_csrf
 
 bp = Blueprint("coach", __name__, url_prefix="/coach")
 COACHES = ("coach", "operator")
@@ -169,7 +168,6 @@ def assign_page(class_id: int) -> ResponseReturnValue:
 @bp.post("/classes/<int:class_id>/assignments")
 @require(*COACHES)
 def assign(class_id: int) -> ResponseReturnValue:
-    check_csrf()
     group = _class(class_id)
     who = current_user()
     try:
@@ -188,7 +186,6 @@ def assign(class_id: int) -> ResponseReturnValue:
 @bp.post("/classes/<int:class_id>/assignments/<int:assignment_id>/remove")
 @require(*COACHES)
 def unassign(class_id: int, assignment_id: int) -> ResponseReturnValue:
-    check_csrf()
     group = _class(class_id)
     if not reports.unassign(group, assignment_id):
         raise HubError(404, "assignment_not_found", gettext("This class has no such assignment."))

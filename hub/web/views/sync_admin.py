@@ -19,7 +19,6 @@ from hub.hubsync.central_pin import confirm, trust_of
 from hub.hubsync.client import push
 from hub.hubsync.service import SyncError, SyncService, usb_folder
 from hub.people.auth import require
-from hub.web.csrf import check_csrf
 from sync.bundle import BundleError
 from sync.records import RecordError
 
@@ -104,7 +103,6 @@ def ago(stamp: str | None) -> str:
 @bp.post("/export")
 @require("operator")
 def export() -> ResponseReturnValue:
-    check_csrf()
     try:
         folder = _chosen_folder()
         result = _service().export(folder)
@@ -123,7 +121,6 @@ def export() -> ResponseReturnValue:
 @bp.post("/import")
 @require("operator")
 def import_replies() -> ResponseReturnValue:
-    check_csrf()
     try:
         results = _service().import_path(_chosen_folder())
     except (SyncError, BundleError, RecordError, OSError) as err:
@@ -138,7 +135,6 @@ def import_replies() -> ResponseReturnValue:
 @bp.post("/push")
 @require("operator")
 def push_now() -> ResponseReturnValue:
-    check_csrf()
     if not _service().status()["central_url"]:
         return _page(_("No central server is set: set central_url in learnhub.toml first."), 400)
     if runner().start(_service()):
@@ -152,7 +148,6 @@ def push_now() -> ResponseReturnValue:
 @require("operator")
 def confirm_key() -> ResponseReturnValue:
     """The operator compared the fingerprint with central's: the kept key is confirmed."""
-    check_csrf()
     try:
         shown = confirm(_service(), request.form.get("fingerprint", "")[:64])
     except SyncError as err:
