@@ -5,8 +5,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 MAX_USERNAME = 40
+
+
+def find_by_name(typed: str, lookup: Callable[[str], T | None]) -> T | None:
+    """The account a typed user name means, on the hub and at central alike: the one named by
+    the rule ("Amina Juma" finds amina-juma), else the one named as typed, trimmed and in
+    lower case (an account named before the rule)."""
+    for name in dict.fromkeys((username_of(typed), typed.strip().lower())):
+        found = lookup(name) if name else None
+        if found is not None:
+            return found
+    return None
 
 
 def username_of(name: str) -> str:

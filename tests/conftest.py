@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.core.settings import Config, load_config
 from hub.web.app import create_app
 from tests.appliance_helpers import in_ci
@@ -52,7 +53,7 @@ def config(data_dir: Path) -> Config:
 
 @pytest.fixture
 def app(config: Config) -> Flask:
-    return create_app(config)
+    return create_app(prepare_data_dir(config))
 
 
 @pytest.fixture

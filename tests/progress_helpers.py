@@ -19,6 +19,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.core.datadir import samples_dir
 from hub.core.db import connected
 from hub.core.settings import load_config
@@ -54,7 +55,7 @@ def prepare_hub(
 ) -> None:
     """A data dir with a database, the given learners (PIN 1234) and packs, ready to serve."""
     config = load_config(data_dir, {"load_samples": False}, environ={})
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     with connected():
         for name in learners:
             add_learner(name)

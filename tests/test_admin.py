@@ -19,6 +19,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.routing import Rule
 from werkzeug.test import encode_multipart
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected
 from hub.people.models import ClassGroup, Learner, StaffUser
 from hub.people.roster import add_class, add_learner
@@ -146,7 +147,7 @@ def test_a_hub_with_an_operator_starts_without_a_code(config, app: Flask) -> Non
 
     with connected():
         StaffUser.add("Op", "operator", "password1")
-    restarted = create_app(config)
+    restarted = create_app(prepare_data_dir(config))
     assert restarted.extensions["setup_code"] is None
     assert restarted.test_client().get("/admin/setup").status_code == 404
 
@@ -536,7 +537,7 @@ def test_status_shows_each_caches_memory_within_its_budget(
     page = operator.get("/admin/").text
     caches = re.search(r'id="status-caches">(.*?)</dd>', page, re.S)[1]
     lines = caches.split("<br>")
-    assert len(lines) == 4  # lesson details, pages, parsed files, search answers
+    assert len(lines) == 5  # lesson details, pages, parsed files, search answers, responses
     for line in lines:
         used, budget = (float(n) for n in re.findall(r"([\d.]+) (?:of|MB)", line))
         assert 0 <= used <= budget, line

@@ -12,6 +12,7 @@ import peewee
 import pytest
 from flask import Flask
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import db
 from hub.core.settings import load_config
 from hub.library import cache
@@ -56,7 +57,7 @@ def test_database_rows_are_sized_by_their_fields() -> None:
 
 def test_the_budget_follows_the_setting(tmp_path: Path) -> None:
     config = load_config(tmp_path / "data", {"load_samples": False, "cache_bytes": 1_000_000})
-    create_app(config)
+    create_app(prepare_data_dir(config))
     budgets = {entry["name"]: entry["budget"] for entry in cache.stats()}
     assert sum(budgets.values()) <= 1_000_000
     assert all(budget > 0 for budget in budgets.values())
@@ -123,7 +124,7 @@ def cost_of_a_lesson_page(
 ) -> tuple[int, int]:
     """(queries, rows read) for one uncached lesson page."""
     config = load_config(tmp_path / f"data-{lessons}", {"load_samples": False, "cache_bytes": 0})
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     middle = library_of(app, lessons)
     client = app.test_client()
     client.get("/")  # the first request's one-time work is not the page's
@@ -165,7 +166,7 @@ def test_a_kept_lesson_view_holds_no_pack_manifest(tmp_path: Path) -> None:
     from hub.library.lessons import lesson_view
 
     config = load_config(tmp_path / "data", {"load_samples": False})
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     middle = library_of(app, 20_000)
     with app.test_request_context(), db.connection_context():
         view = lesson_view("big-pack", middle)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from hub.cli.common import prepare_data_dir
 from hub.core.settings import load_config
 from hub.web.app import create_app
 from hub.web.views.captive import PROBE_PATHS
@@ -98,7 +99,9 @@ def test_the_sign_in_sheet_lands_on_the_home_page(portal_server) -> None:
 
 
 def test_without_a_portal_host_the_phone_stays_on_the_host_it_asked(tmp_path: Path) -> None:
-    app: Flask = create_app(load_config(tmp_path / "data", {"load_samples": False}, environ={}))
+    app: Flask = create_app(
+        prepare_data_dir(load_config(tmp_path / "data", {"load_samples": False}, environ={}))
+    )
     response = app.test_client().get("/generate_204", headers={"Host": "hub.school.example"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected, db
 from hub.core.settings import Config
 from hub.learning.events import Event, EventLog, Progress, contribution, rebuild_progress
@@ -186,12 +187,12 @@ def test_hlcs_rise_across_a_restart_with_the_clock_set_back(learners: list[int])
 def test_a_restarted_app_resumes_after_the_newest_stored_hlc(config: Config) -> None:
     """The real factory: events stamped in 2036 (the clock ran ahead), then the hub restarts
     with a correct clock; its next event still sorts after them."""
-    create_app(config)
+    create_app(prepare_data_dir(config))
     with connected():
         amina = Learner.add("Amina").id
         ahead = EventLog.start(now=FakeWall(NOV_2026 + 10 * YEAR_MS))
         newest = max(ahead.record(amina, "p", "l", "viewed").hlc for _ in range(3))
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     with app.app_context(), connected():
         event = app.extensions["events"].record(amina, "p", "l", "viewed")
     assert event.hlc > newest

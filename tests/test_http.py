@@ -53,7 +53,13 @@ def test_healthz(live_server: LiveServer) -> None:
     body = get_json(live_server, "/healthz")
     assert body["status"] == "ok"
     assert body["packs"] >= 3
-    assert set(body["caches"]) == {"library", "pages", "parsed files", "search answers"}
+    assert set(body["caches"]) == {
+        "library",
+        "pages",
+        "parsed files",
+        "search answers",
+        "responses",
+    }
     for kept in body["caches"].values():
         assert 0 <= kept["bytes"] <= kept["budget"]
 

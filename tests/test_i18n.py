@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.cli.main import main
 from hub.core.db import connected
 from hub.core.settings import load_config
@@ -144,7 +145,7 @@ class Hub:
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[Hub]:
     data = tmp_path / "data"
-    app = create_app(load_config(data, {"load_samples": True}, environ={}))
+    app = create_app(prepare_data_dir(load_config(data, {"load_samples": True}, environ={})))
     with connected():
         group = ClassGroup.named("4A", create=True)
         amina = Learner.add("Amina Juma", pin="2580")
@@ -273,7 +274,11 @@ def html_lang(response) -> str:
 
 def test_accept_language_then_the_default(tmp_path: Path) -> None:
     app = create_app(
-        load_config(tmp_path / "d", {"load_samples": False, "default_language": "sw"}, environ={})
+        prepare_data_dir(
+            load_config(
+                tmp_path / "d", {"load_samples": False, "default_language": "sw"}, environ={}
+            )
+        )
     )
     client = app.test_client()
     assert html_lang(client.get("/")) == "sw"
@@ -284,7 +289,11 @@ def test_accept_language_then_the_default(tmp_path: Path) -> None:
 
 def test_an_unknown_default_language_falls_back_to_english(tmp_path: Path) -> None:
     app = create_app(
-        load_config(tmp_path / "d", {"load_samples": False, "default_language": "xx"}, environ={})
+        prepare_data_dir(
+            load_config(
+                tmp_path / "d", {"load_samples": False, "default_language": "xx"}, environ={}
+            )
+        )
     )
     assert html_lang(app.test_client().get("/")) == "en"
 

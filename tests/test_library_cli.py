@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from hub.cli.common import prepare_data_dir
 from hub.cli.main import main
 from hub.library import packs as library_module
 from tests.conftest import SAMPLES
@@ -244,7 +245,7 @@ def test_crash_leftovers_are_swept(tmp_path: Path) -> None:
     from hub.web.app import create_app
 
     config = load_config(tmp_path / "data", {"load_samples": False}, environ={})
-    create_app(config)
+    create_app(prepare_data_dir(config))
     orphan = config.blobs_dir / "ab" / ("ab" + "0" * 62)
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"left by a crash")
@@ -258,7 +259,7 @@ def test_crash_leftovers_are_swept(tmp_path: Path) -> None:
     for path in (orphan, stale):
         os.utime(path, (old, old))
     (config.data_dir / library_module.UNTIDY_MARKER).write_bytes(b"")  # the crash left it
-    create_app(config)
+    create_app(prepare_data_dir(config))
     assert not orphan.exists() and not stale.exists()
     assert fresh.exists()
     assert not (config.data_dir / library_module.UNTIDY_MARKER).exists()
@@ -273,7 +274,7 @@ def test_a_clean_start_does_not_list_the_blob_store(
     from hub.web.app import create_app
 
     config = load_config(tmp_path / "data", {"load_samples": False}, environ={})
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     app.extensions["library"].import_paths([SAMPLES / "fractions-en"])
     assert not (config.data_dir / library_module.UNTIDY_MARKER).exists()
 
@@ -281,7 +282,7 @@ def test_a_clean_start_does_not_list_the_blob_store(
         raise AssertionError("the blob store was listed at start")
 
     monkeypatch.setattr(BlobStore, "shas", listed)
-    create_app(config)
+    create_app(prepare_data_dir(config))
 
 
 def test_not_a_pack_at_all(runner: CliRunner, tmp_path: Path) -> None:

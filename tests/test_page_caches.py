@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask, template_rendered
+from flask import Flask, request, request_started, template_rendered
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected, db
+from hub.core.settings import load_config
 from hub.library import cache
 from hub.library.models import LibraryState
 from hub.people.models import ClassGroup, Learner
@@ -213,7 +215,7 @@ def test_two_databases_never_share_kept_parts(
     for name, title in (("one", "First title"), ("two", "Second title")):
         manifest = sample_manifest()
         manifest["lessons"][0]["title"] = title
-        app = create_app(data_dir=tmp_path / name, overrides={"load_samples": False})
+        app = create_app(prepare_data_dir(load_config(tmp_path / name, {"load_samples": False})))
         outcome = app.extensions["library"].import_paths(
             [write_pack_dir(tmp_path / f"pack-{name}", manifest, sample_files())]
         )
@@ -232,3 +234,107 @@ def test_identical_bodies_are_compressed_once() -> None:
     compress.gzip_bytes(big)
     compress.gzip_bytes(big)
     assert compress._gzip_remembered.cache_info().hits == before + 1  # large ones are not kept
+
+
+# --- whole answers kept for visitors without cookies (hub/web/kept_responses.py) ----------
+
+
+@pytest.fixture
+def asked(library: Flask) -> Iterator[list[str]]:
+    """Paths of the requests that reached Flask (a kept answer never does)."""
+    seen: list[str] = []
+
+    def started(sender: Flask, **extra: object) -> None:
+        seen.append(request.path)
+
+    request_started.connect(started, library)
+    yield seen
+    request_started.disconnect(started, library)
+
+
+def test_a_visitors_repeated_request_never_reaches_flask(library: Flask, asked: list[str]) -> None:
+    visitor = library.test_client()
+    gzip_please = {"Accept-Encoding": "gzip"}
+    first, again = (visitor.get(LESSON, headers=gzip_please) for _ in range(2))
+    assert asked == [LESSON]
+    assert again.data == first.data and again.status_code == 200
+    assert again.headers == first.headers  # CSP, nosniff, Vary, gzip: all kept
+    assert again.headers["Content-Encoding"] == "gzip"
+    assert "X-Learnhub-Shareable" not in again.headers  # the view's mark is never sent
+    assert visitor.get(LESSON).headers.get("Content-Encoding") is None  # another key
+    french = visitor.get(LESSON, headers={"Accept-Language": "fr"}).text
+    assert "Bibliothèque" in french and len(asked) == 3
+    suggest = "/api/search/suggest?q=hal"
+    assert visitor.get(suggest).json == visitor.get(suggest).json
+    assert asked.count("/api/search/suggest") == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # with a cookie (the test client sends its own jar's, not a Cookie header)
+        {"Authorization": "Basic eDp5"},
+        {"Range": "bytes=0-10"},
+        {"If-None-Match": '"x"'},
+        {"If-Modified-Since": "Sat, 05 Dec 2026 10:00:00 GMT"},
+        {"Accept-Language": "fr," * 400},  # a key too long to keep
+    ],
+)
+def test_requests_that_may_be_personal_always_reach_flask(
+    library: Flask, asked: list[str], headers: dict[str, str]
+) -> None:
+    visitor = library.test_client()
+    if not headers:
+        visitor.set_cookie("anything", "1")
+    for _ in range(2):
+        visitor.get(LESSON, headers=headers)
+    assert asked == [LESSON, LESSON]
+
+
+def test_only_marked_answers_are_kept(library: Flask, asked: list[str]) -> None:
+    visitor = library.test_client()
+    for path in ("/healthz", "/lessons/fractions-en/nothing-here", "/static/css/hub.css"):
+        for _ in range(2):
+            visitor.get(path)
+    assert len(asked) == 6  # unmarked, a 404, a file: each reached the app both times
+    visitor.post(LESSON)
+    visitor.post(LESSON)
+    assert len(asked) == 8
+
+
+def test_a_kept_answer_goes_when_the_library_changes(library: Flask, asked: list[str]) -> None:
+    visitor = library.test_client()
+    assert visitor.get(LESSON).status_code == 200
+    library.extensions["library"].remove("fractions-en")
+    assert visitor.get(LESSON).status_code == 404
+    assert asked == [LESSON, LESSON]
+
+
+def test_a_kept_answer_still_lets_the_hub_see_the_time(
+    library: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    clock = library.extensions["clock"]
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: seen.append(1) or real_now())
+    visitor = library.test_client()
+    for _ in range(3):
+        visitor.get(LESSON)
+    assert len(seen) == 3
+
+
+def test_a_real_server_keeps_and_answers_a_visitors_page(live_server) -> None:
+    import urllib.request
+
+    def fetch() -> tuple[bytes, dict[str, str]]:
+        asking = urllib.request.Request(
+            live_server.url + "/lessons/fractions-en/what-is-a-fraction",
+            headers={"Accept-Encoding": "gzip"},
+        )
+        with urllib.request.urlopen(asking, timeout=10) as answer:
+            return answer.read(), dict(answer.headers)
+
+    (first, first_headers), (again, headers) = fetch(), fetch()
+    assert again == first and gzip.decompress(again).startswith(b"<!doctype html>")
+    assert headers["Content-Security-Policy"] and headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Learnhub-Shareable" not in headers and "X-Learnhub-Shareable" not in first_headers

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from tests.content_helpers import EXERCISE, sample_files, sample_manifest, write_pack_dir
 from tests.test_admin import csrf
 
@@ -160,7 +161,7 @@ def test_app_files_come_from_inside_the_zip(browse: FlaskClient) -> None:
 def test_unexpected_error_is_a_friendly_500(config, caplog: pytest.LogCaptureFixture) -> None:
     from hub.web.app import create_app
 
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
 
     def broken() -> str:
         raise RuntimeError("a bug")

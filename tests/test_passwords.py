@@ -44,3 +44,15 @@ def test_the_format_is_werkzeugs_both_ways(method: str) -> None:
     assert check_secret(theirs, "2580 or a password") and not check_secret(theirs, "2581")
     ours = hash_secret("long enough")
     assert check_password_hash(ours, "long enough")
+
+
+def test_one_rule_finds_a_typed_name_on_the_hub_and_at_central() -> None:
+    from sync.names import find_by_name
+
+    accounts = {"amina-juma": "by the rule", "mr.okello": "named before the rule"}
+    assert find_by_name("  Amina Juma ", accounts.get) == "by the rule"
+    assert find_by_name("amina-juma", accounts.get) == "by the rule"
+    assert find_by_name("Mr.Okello", accounts.get) == "named before the rule"
+    assert find_by_name("   ", accounts.get) is None
+    both = {"amina-juma": "the rule's", "amina_juma": "older"}
+    assert find_by_name("Amina_Juma", both.get) == "the rule's"  # the rule's name comes first

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import open_database
 from hub.core.settings import Config, load_config
 from hub.search.service import attach
@@ -197,7 +198,7 @@ def import_packs(app: Flask, root: Path, packs: tuple = PACKS) -> None:
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, Config]]:
     root = tmp_path_factory.mktemp("search")
     config = load_config(root / "data", {"load_samples": False}, environ={})
-    app = add_search(create_app(config), config)
+    app = add_search(create_app(prepare_data_dir(config)), config)
     import_packs(app, root)
     yield app, config
     app.extensions["search"].wait_idle()

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.core.settings import load_config
 from hub.library import cache
 from hub.search import engine, titles
@@ -19,7 +20,7 @@ from tests.test_search import add_search, import_packs, science_en
 @pytest.fixture
 def hub(tmp_path: Path) -> Flask:
     config = load_config(tmp_path / "data", {"load_samples": False}, environ={})
-    app = add_search(create_app(config), config)
+    app = add_search(create_app(prepare_data_dir(config)), config)
     import_packs(app, tmp_path, (science_en,))
     app.extensions["search"].wait_idle()
     return app

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from hub.cli.common import prepare_data_dir
 from hub.cli.search import search as search_cli
 from hub.core.db import connected, open_database
 from hub.core.settings import Config
@@ -57,7 +58,7 @@ def answer(app: Flask, q: str) -> dict:
 
 def restart(config: Config) -> Flask:
     """A new app on the same data dir, as after `learnhub serve` starts again."""
-    return add_search(create_app(config), config)
+    return add_search(create_app(prepare_data_dir(config)), config)
 
 
 def index_generation(app: Flask) -> int | None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected
 from hub.core.settings import load_config
 from hub.people.models import ClassGroup, Learner, StaffUser
@@ -69,7 +70,7 @@ def _q(value: str) -> str:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp("redirects") / "data"
-    app = create_app(load_config(data, {"load_samples": False}, environ={}))
+    app = create_app(prepare_data_dir(load_config(data, {"load_samples": False}, environ={})))
     with app.app_context(), connected():
         ClassGroup.named("Class 4", create=True).add_learner(Learner.add("Amina Juma", pin="1234"))
         StaffUser.add("Coach Carter", "coach", "coach-password")

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected
 from hub.core.settings import load_config
 from hub.people.models import StaffUser
@@ -107,7 +108,9 @@ def hostile_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         lessons=[lesson("page", file="page.html", assets=ASSETS)],
     )
     pack = write_pack_dir(root / "pack", manifest, HOSTILE)
-    app = create_app(load_config(root / "data", {"load_samples": False}, environ={}))
+    app = create_app(
+        prepare_data_dir(load_config(root / "data", {"load_samples": False}, environ={}))
+    )
     with connected():
         StaffUser.add(OPERATOR, "operator", PASSWORD)
         [outcome] = app.extensions["library"].import_paths([pack])

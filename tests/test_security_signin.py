@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected
 from hub.core.settings import load_config
 from hub.core.throttle import Refused, Throttle
 from hub.people import models as people
 from hub.people.models import ClassGroup, Learner, StaffUser
 from hub.web.app import create_app
+from sync import passwords
 from tests.conftest import LiveServer
 from tests.security_client import Client, central_with_staff
 
@@ -35,7 +37,7 @@ COACH = {"username": "coach-carter", "password": "coach-password"}
 
 def _prepare(data_dir: Path, *, staff: bool = True) -> dict[str, int]:
     """Learners Amina and Baraka (PINs 1234 and 5678), six more, a coach and an operator."""
-    app = create_app(load_config(data_dir, {"load_samples": False}, environ={}))
+    app = create_app(prepare_data_dir(load_config(data_dir, {"load_samples": False}, environ={})))
     ids = {}
     with app.app_context(), connected():
         group = ClassGroup.named("Class 4", create=True)
@@ -168,18 +170,20 @@ def test_an_unknown_name_takes_as_long_as_a_known_one(hub: tuple[LiveServer, dic
 def test_a_known_and_an_unknown_name_check_the_same_kind_of_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = create_app(load_config(tmp_path / "data", {"load_samples": False}, environ={}))
+    app = create_app(
+        prepare_data_dir(load_config(tmp_path / "data", {"load_samples": False}, environ={}))
+    )
     with app.app_context(), connected():
         Learner.add("Amina Juma", pin="1234")
         StaffUser.add("Coach Carter", "coach", "coach-password")
     checked: list[str] = []
-    real = people.check_password_hash
+    real = passwords._matches
 
     def spy(hashed: str, secret: str) -> bool:
         checked.append(hashed.split("$", 1)[0])
         return real(hashed, secret)
 
-    monkeypatch.setattr(people, "check_password_hash", spy)
+    monkeypatch.setattr(passwords, "_matches", spy)
     client: FlaskClient = app.test_client()
     for body in (
         {"username": "amina-juma", "pin": "0000"},
@@ -188,9 +192,10 @@ def test_a_known_and_an_unknown_name_check_the_same_kind_of_hash(
         {"username": "nobody", "password": "wrong-password"},
     ):
         assert client.post("/api/session", json=body).status_code == 401
-    assert checked == [people.PIN_METHOD] * 2 + [people.PASSWORD_METHOD] * 2
+    assert checked == [passwords.PIN_METHOD] * 2 + [passwords.PASSWORD_METHOD] * 2
     # Both cheap enough for a class signing in at once: no 32 MiB scrypt for a PIN.
-    assert people.PIN_METHOD.startswith("pbkdf2:") and people.PASSWORD_METHOD == "scrypt:16384:8:1"
+    assert passwords.PIN_METHOD.startswith("pbkdf2:")
+    assert passwords.PASSWORD_METHOD == "scrypt:16384:8:1"
 
 
 @pytest.mark.server
@@ -275,7 +280,9 @@ def test_a_copied_session_cookie_stops_working_when_the_session_ends(
 def test_a_pin_or_password_changed_by_any_path_ends_the_sessions(tmp_path: Path) -> None:
     """A database trigger ends them, whoever writes the new hash (the CLI, a roster from
     central): here a bare UPDATE, as the roster applier makes."""
-    app = create_app(load_config(tmp_path / "data", {"load_samples": False}, environ={}))
+    app = create_app(
+        prepare_data_dir(load_config(tmp_path / "data", {"load_samples": False}, environ={}))
+    )
     with app.app_context(), connected():
         amina = Learner.add("Amina Juma", pin="1234")
         coach = StaffUser.add("Coach Carter", "coach", "coach-password")

@@ -14,6 +14,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+from hub.cli.common import prepare_data_dir
 from hub.core.settings import load_config
 from hub.web.app import create_app
 from sync.central import roster
@@ -106,7 +107,7 @@ def test_a_stick_carries_no_pin_hash_yet_central_and_other_hubs_can_use_them(tmp
     learnhub("sync", "import", str(stick), "--data", str(hub_b))
     assert_no_hash_readable(stick, pin_hashes(hub_a))
     assert a_id != b_id
-    app = create_app(load_config(hub_b, {"load_samples": False}, environ={}))
+    app = create_app(prepare_data_dir(load_config(hub_b, {"load_samples": False}, environ={})))
     client = app.test_client()
     for name, pin in PINS.items():
         username = learners[name].as_record()["username"]
@@ -140,7 +141,7 @@ def test_a_hub_without_central_s_key_holds_pins_back_and_says_so(tmp_path, centr
 def test_the_sync_page_says_pins_are_held_back(tmp_path):
     hub = tmp_path / "hub"
     learnhub("learners", "add", "Amina", "--pin", "4821", "--data", str(hub))
-    app = create_app(load_config(hub, {"load_samples": False}, environ={}))
+    app = create_app(prepare_data_dir(load_config(hub, {"load_samples": False}, environ={})))
     learnhub(
         "users",
         "add",

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected
 from hub.core.settings import Config, load_config
 from hub.library.models import PackFile
@@ -21,7 +22,7 @@ PACK = "fractions-en"
 @pytest.fixture
 def sharing_app(data_dir) -> Flask:
     config = load_config(data_dir, {"load_samples": True, "share_packs": True}, environ={})
-    return create_app(config)
+    return create_app(prepare_data_dir(config))
 
 
 @pytest.fixture

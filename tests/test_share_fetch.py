@@ -18,20 +18,16 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from hub.cli.common import prepare_data_dir
 from hub.cli.main import main
 from hub.core.db import connected
 from hub.core.settings import load_config
 from hub.library.models import Lesson, Pack
 from hub.library.packs import Library
-from hub.neighbours import copy as neighbour_copy
-from hub.neighbours.copy import (
-    FetchOutcome,
-    NeighbourError,
-    NeighbourHub,
-    PackFetcher,
-    fetch_packs,
-    neighbour_url,
-)
+from hub.neighbours import pack_fetcher as neighbour_copy
+from hub.neighbours.errors import NeighbourError
+from hub.neighbours.neighbour_hub import NeighbourHub, neighbour_url
+from hub.neighbours.pack_fetcher import FetchOutcome, PackFetcher, fetch_packs
 from hub.web.app import create_app
 from tests.conftest import LiveServer
 from tests.content_helpers import PACK_ID, sample_files, sample_manifest, write_pack_dir
@@ -356,7 +352,7 @@ def test_hostile_claims_are_refused_before_any_download(
     tmp_path: Path, fake: FakeNeighbour, bend: Callable[[dict], Any], words: list[str]
 ) -> None:
     config = load_config(tmp_path / "small", {"load_samples": False, "max_pack_files": 20}, {})
-    library = create_app(config).extensions["library"]
+    library = create_app(prepare_data_dir(config)).extensions["library"]
     bend(fake.doc)
     assert_refused(library, fetch(library, fake.url), *words)
     assert fake.blob_requests() == []
@@ -369,7 +365,7 @@ def _extra() -> dict[str, Any]:
 
 def test_claimed_total_over_the_pack_limit_is_refused(tmp_path: Path, fake: FakeNeighbour):
     config = load_config(tmp_path / "small", {"load_samples": False, "max_pack_bytes": 1000}, {})
-    library = create_app(config).extensions["library"]
+    library = create_app(prepare_data_dir(config)).extensions["library"]
     assert_refused(library, fetch(library, fake.url), "the limit is 1000 bytes")
     assert fake.blob_requests() == []
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected, db
 from hub.core.migrations import MIGRATIONS
 from hub.core.settings import Config
@@ -174,7 +175,7 @@ def copy_database(config: Config, dest: Path) -> None:
 
 
 def test_restored_database_starts_a_new_epoch_and_reuses_no_key(config: Config) -> None:
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     amina = learner()
     record(app, amina, 3)
     backup = config.data_dir.parent / "backup.db"
@@ -186,7 +187,7 @@ def test_restored_database_starts_a_new_epoch_and_reuses_no_key(config: Config) 
     assert sorted(seq for _, seq in old) == [1, 2, 3, 4, 5]
 
     shutil.copyfile(backup, config.db_path)  # the operator restores yesterday's copy
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     new_epoch = state().epoch
     assert new_epoch != old_epoch
     with connected():

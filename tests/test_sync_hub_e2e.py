@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.cli.common import prepare_data_dir
 from hub.core.db import connected
 from hub.core.settings import load_config
 from hub.library.models import Pack
@@ -103,7 +104,9 @@ def central_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def make_hub(data: Path, name: str, events: int) -> str:
     """A hub with a class, a learner and some progress; returns the learner's uid."""
-    app = create_app(load_config(data, {"load_samples": False, "hub_name": name}, environ={}))
+    app = create_app(
+        prepare_data_dir(load_config(data, {"load_samples": False, "hub_name": name}, environ={}))
+    )
     log = app.extensions["events"]
     with connected():
         group = add_class("4A")
@@ -150,7 +153,7 @@ def test_push_receipt_and_a_reply_with_roster_and_content(
     central(central_data, "packs", "add", str(SAMPLES / "fractions-en"))
     central(central_data, "assign", "pack", "fractions-en", hub_id)
     learnhub("sync", "push", url, "--data", str(hub))
-    create_app(load_config(hub, {"load_samples": False}, environ={}))
+    create_app(prepare_data_dir(load_config(hub, {"load_samples": False}, environ={})))
     with connected():
         group = ClassGroup.get(ClassGroup.name == "5C")
         assert [learner.display_name for learner in group.learners()] == ["Zawadi"]

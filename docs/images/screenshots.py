@@ -29,6 +29,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hub import appliance_status  # noqa: E402
+from hub.cli.common import prepare_data_dir  # noqa: E402
 from hub.core.clock import HubClock  # noqa: E402
 from hub.core.datadir import samples_dir  # noqa: E402
 from hub.core.db import connected  # noqa: E402
@@ -78,7 +79,7 @@ def prepare(data: Path, work: Path) -> Flask:
     data.mkdir(parents=True)
     (data / "learnhub.toml").write_text(SETTINGS)
     config = load_config(data, {"load_samples": True}, environ={})
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     with connected():
         StaffUser.add("Grace Operator", "operator", PASSWORD)
     env = {
@@ -163,7 +164,7 @@ def shoot(url: str) -> None:
 def shoot_setup(work: Path) -> None:
     """The first-run page, on a hub with no operator yet."""
     data = work / "fresh"
-    app = create_app(load_config(data, {"load_samples": False}, environ={}))
+    app = create_app(prepare_data_dir(load_config(data, {"load_samples": False}, environ={})))
     with serving(app) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 720, "height": 760}, device_scale_factor=1)

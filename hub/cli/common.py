@@ -4,6 +4,7 @@ data dir. Command groups live in their own modules and hub.cli.main assembles th
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,13 +14,17 @@ import click
 
 from content.errors import PackError
 from hub.core.console import printable
-from hub.core.datadir import prepare
+from hub.core.datadir import prepare, samples_dir
 from hub.core.db import db
 from hub.core.settings import Config, SettingsError, load_config
 from hub.core.translate import gettext
+from hub.hubsync.service import SyncService
 from hub.library.packs import Library
 from hub.search.service import attach as attach_search
 from sync.identity import IdentityError
+from sync.migrate import SchemaTooNew
+
+log = logging.getLogger(__name__)
 
 data_option = click.option(
     "--data",
@@ -30,7 +35,7 @@ data_option = click.option(
 )
 
 # Errors whose message is already the one sentence a user should read.
-USER_ERRORS: tuple[type[Exception], ...] = (SettingsError, PackError, IdentityError)
+USER_ERRORS: tuple[type[Exception], ...] = (SettingsError, PackError, IdentityError, SchemaTooNew)
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,6 +67,32 @@ def echo(line: str, *, err: bool = False) -> None:
 
 def config_for(data_dir: Path | None, **overrides: Any) -> Config:
     return load_config(data_dir, overrides)
+
+
+def prepare_data_dir(config: Config) -> Config:
+    """Make a data dir ready to serve; `learnhub serve` runs it before create_app, which only
+    wires an app over it. The dir, keys and schema (hub.core.datadir.prepare); a new sync
+    epoch when the database was restored from a copy; what a crash left swept away; the
+    sample library in an empty hub. Returns `config`: `create_app(prepare_data_dir(config))`.
+    The search index is not rebuilt here: the app's search service catches up in the
+    background, so a hub with a large library starts serving at once after a crash."""
+    keys = prepare(config)
+    library = Library(config)
+    # Before any event is recorded: a database restored from a copy starts a new sync epoch.
+    SyncService(config, keys, library).ensure_epoch()
+    with db.connection_context():
+        library.sweep()
+        if config.load_samples and library.is_empty():
+            search = attach_search(library, config)  # the samples are indexed as they arrive
+            try:
+                for outcome in library.import_paths([samples_dir()]):
+                    if outcome.error:
+                        log.warning(
+                            "sample pack %s not loaded: %s", outcome.path.name, outcome.error
+                        )
+            finally:
+                search.index.close()  # the app opens its own
+    return config
 
 
 @contextmanager

@@ -14,7 +14,14 @@ from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from hub import __version__
 from hub.central.cli import central
-from hub.cli.common import config_for, data_option, echo, friendly_errors, open_library
+from hub.cli.common import (
+    config_for,
+    data_option,
+    echo,
+    friendly_errors,
+    open_library,
+    prepare_data_dir,
+)
 from hub.cli.neighbours import discover, fetch
 from hub.cli.people import learners, progress, users
 from hub.cli.search import search
@@ -23,9 +30,10 @@ from hub.core import allocator, systemd
 from hub.core.console import printable_json
 from hub.core.settings import Config
 from hub.core.translate import gettext, ngettext
-from hub.hubsync.client import start_background
+from hub.hubsync.background import start_background
 from hub.library.models import Pack, PackFile
 from hub.library.packs import Outcome
+from hub.library.responses import pack_json
 from hub.neighbours.discovery import start_advertiser
 from hub.people import roster
 from hub.web.app import create_app
@@ -54,7 +62,7 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     allocator.tune()  # before any thread starts
     config = config_for(data_dir, host=host, port=port, threads=threads)
-    app = create_app(config)
+    app = create_app(prepare_data_dir(config))
     server = _bind(app, config)
     advertiser = start_advertiser(app)  # None when the `advertise` setting is off
     syncer = start_background(app.extensions["sync"])  # None when central_url is not set
@@ -190,17 +198,8 @@ def content_list(data_dir: Path | None, as_json: bool) -> None:
     """List the installed packs."""
     with open_library(data_dir):
         counts = Pack.lesson_counts()
-        rows = [
-            {
-                "id": p.id,
-                "version": p.version,
-                "title": p.title,
-                "language": p.language,
-                "lessons": counts.get(p.id, 0),
-                "size": p.size,
-            }
-            for p in Pack.ordered()
-        ]
+        fields = ("id", "version", "title", "language", "lessons", "size")
+        rows = [pack_json(p, counts.get(p.id, 0), fields) for p in Pack.ordered()]
     if as_json:
         click.echo(printable_json(rows))
         return

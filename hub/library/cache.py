@@ -176,14 +176,16 @@ def small_enough(html: str | bytes) -> bool:
 # What each page needs that is the same for every reader: lesson views and the listing.
 library_cache = GenerationCache("library", share=0.25)
 # Rendered parts of pages: a lesson's main part per language, a visitor's whole page.
-page_parts = GenerationCache("pages", share=0.45)
+page_parts = GenerationCache("pages", share=0.25)
 # Parsed exercises and transcripts, by blob.
 parsed_files = GenerationCache("parsed files", share=0.1)
 # Search results and suggestions. A class searches for the words its teacher gives and types
 # the same first letters; each answer is keyed by the index generation it was read from, so a
 # kept answer is never one the index has moved past.
-search_answers = GenerationCache("search answers", share=0.2)
-CACHES = (library_cache, page_parts, parsed_files, search_answers)
+search_answers = GenerationCache("search answers", share=0.15)
+# Whole answers (headers and gzip bytes) for visitors without cookies: hub/web/kept_responses.
+kept_responses = GenerationCache("responses", share=0.25)
+CACHES = (library_cache, page_parts, parsed_files, search_answers, kept_responses)
 
 
 def configure(total_bytes: int) -> None:

@@ -10,7 +10,7 @@ from peewee import CharField, ForeignKeyField, IntegerField, IntegrityError
 
 from hub.core.db import BaseModel
 from hub.core.translate import gettext
-from sync.names import username_of
+from sync.names import find_by_name, username_of
 from sync.passwords import MIN_PASSWORD, PIN_METHOD, check_secret, hash_pin, hash_secret
 
 ROLES = ("coach", "operator")
@@ -67,7 +67,7 @@ class StaffUser(BaseModel):
 
     @classmethod
     def by_username(cls, username: str) -> StaffUser | None:
-        return cls.get_or_none(cls.username == username.strip().lower())
+        return find_by_name(username, lambda name: cls.get_or_none(cls.username == name))
 
     @classmethod
     def has_operator(cls) -> bool:
@@ -106,7 +106,7 @@ class Learner(BaseModel):
 
     @classmethod
     def by_username(cls, username: str) -> Learner | None:
-        return cls.get_or_none(cls.username == username.strip().lower())
+        return find_by_name(username, lambda name: cls.get_or_none(cls.username == name))
 
     def check_pin(self, pin: str) -> bool:
         """A learner without a PIN signs in with their name alone (young children)."""

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import NamedTuple
 
 from flask import Flask
 
@@ -40,6 +41,11 @@ log = logging.getLogger(__name__)
 EXTENSION = "search"
 CHECK_EVERY_SECONDS = 2.0  # how often a search looks for changes made by another process
 HEALTH_CHECK_SECONDS = 60.0
+
+
+class Suggested(NamedTuple):
+    items: list[Suggestion]
+    settled: bool
 
 
 class SearchService:
@@ -205,12 +211,17 @@ class SearchService:
 
     def suggest(self, text: str, readers: tuple[str, ...] = ()) -> list[Suggestion]:
         """Titles as a student types; [] rather than an error when there is no index."""
-        _, found = search_answers.get(
+        return self.suggested(text, readers).items
+
+    def suggested(self, text: str, readers: tuple[str, ...] = ()) -> Suggested:
+        """The suggestions, and whether they are what the index will keep saying until the
+        library changes."""
+        generation, found = search_answers.get(
             ("suggest", text, readers),
             lambda: self._suggest(text, readers),
             keep=lambda answer: _is_current(answer[0]),
         )
-        return found
+        return Suggested(found, _is_current(generation))
 
     def _suggest(self, text: str, readers: tuple[str, ...]) -> tuple[int | None, list[Suggestion]]:
         try:

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.wrappers import Response
 
-from hub.core.datadir import prepare, read_secret_key, samples_dir
+from hub.core.datadir import open_prepared, read_secret_key
 from hub.core.db import connected, db
 from hub.core.settings import Config, load_config
 from hub.hubsync.service import SyncService
@@ -22,6 +22,7 @@ from hub.people.auth import init_sign_in, make_throttle
 from hub.people.models import StaffUser
 from hub.search.service import attach as attach_search
 from hub.web import csrf, errors, i18n, response_headers, template_globals
+from hub.web.kept_responses import KeptResponses
 from hub.web.views import (
     admin,
     api,
@@ -57,8 +58,10 @@ def create_app(
     data_dir: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Flask:
+    """Wire an app over a prepared data dir (hub.cli.common.prepare_data_dir); it changes
+    nothing there, and raises NotPrepared (one sentence) over a dir that is not ready."""
     config = config or load_config(data_dir, overrides)
-    keys = prepare(config)
+    keys = open_prepared(config)
     app = Flask(__name__, static_folder=None)
     app.config.update(
         SECRET_KEY=read_secret_key(config),
@@ -72,9 +75,7 @@ def create_app(
     app.extensions["library"] = Library(config)
     app.extensions["keys"] = keys
     app.extensions["throttle"] = make_throttle(config.values)
-    # Before any event is recorded: a database restored from a copy starts a new sync epoch.
     app.extensions["sync"] = SyncService(config, keys, app.extensions["library"])
-    app.extensions["sync"].ensure_epoch()
     with connected():
         app.extensions["events"] = EventLog.start()
         app.extensions["setup_code"] = _setup_code()
@@ -103,8 +104,14 @@ def create_app(
     app.before_request(csrf.protect)  # after _connect: a refusal speaks the learner's language
     app.after_request(_finish)
     init_sign_in(app)
-    attach_search(app, config)  # before the first run, so the sample packs are indexed
-    _first_run(app)
+
+    # Outermost: a visitor's repeated request is answered before Flask (kept_responses.py).
+    def see_the_time() -> None:
+        app.extensions["clock"].now()
+
+    app.wsgi_app = KeptResponses(app.wsgi_app, on_request=see_the_time)  # type: ignore[method-assign]
+    # Catches up in the background when the index is behind the library (after a crash).
+    attach_search(app, config)
     return app
 
 
@@ -128,15 +135,3 @@ def _setup_code() -> str | None:
         "No operator account yet. Open /admin/setup on this hub and enter the code %s", code
     )
     return code
-
-
-def _first_run(app: Flask) -> None:
-    """Load the sample library into an empty hub, and clear what a crash may have left."""
-    lib: Library = app.extensions["library"]
-    with db.connection_context():
-        lib.sweep()
-        if not (app.config["LEARNHUB"].load_samples and lib.is_empty()):
-            return
-        for outcome in lib.import_paths([samples_dir()]):
-            if outcome.error:
-                log.warning("sample pack %s not loaded: %s", outcome.path.name, outcome.error)

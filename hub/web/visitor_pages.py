@@ -5,6 +5,11 @@ A classroom opens the same few pages at once; without this, each visitor's copy 
 hub a full render. Nothing personal can be kept: a request with anything in its session
 (signed in, or holding a form's CSRF token) is rendered afresh, and so is a page whose
 rendering put something in the session.
+
+A visitor who sends no cookie at all gets more: the page is marked, and
+hub/web/kept_responses.py keeps the whole answer (headers and gzip bytes) and gives it to the
+next such request before it reaches Flask. The rendered page is kept here for visitors with a
+cookie (a language chosen with the picker, a device remembered).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from flask.wrappers import Response
 
 from hub.library.cache import page_parts, small_enough
 from hub.web.i18n import reader_languages, ui_locale
+from hub.web.kept_responses import mark_shareable
 
 View = Callable[..., ResponseReturnValue]
 # A stranger chooses the address and Accept-Language: keys past these sizes are not kept, so
@@ -31,18 +37,15 @@ def same_for_visitors(view: View) -> View:
     def wrapper(**kwargs: str) -> ResponseReturnValue:
         if request.method != "GET" or session:
             return view(**kwargs)
+        if not request.cookies:  # kept whole, gzip and headers too, by kept_responses
+            return _marked_if_shareable(make_response(view(**kwargs)))
         rendered: list[Response] = []
 
         def render() -> tuple[bytes, bool]:
             response = make_response(view(**kwargs))
             rendered.append(response)
-            shareable = (
-                response.status_code == 200
-                and response.mimetype == "text/html"
-                and not response.cache_control.no_store  # the page says it is of the moment
-            )
             body = response.get_data()
-            return body, shareable and not session and small_enough(body)
+            return body, _shareable(response) and small_enough(body)
 
         key = _key()
         if key is None:
@@ -51,6 +54,21 @@ def same_for_visitors(view: View) -> View:
         return rendered[0] if rendered else Response(body, mimetype="text/html")
 
     return wrapper
+
+
+def _shareable(response: Response) -> bool:
+    return (
+        response.status_code == 200
+        and response.mimetype == "text/html"
+        and not response.cache_control.no_store  # the page says it is of the moment
+        and not session  # rendering it put something personal in the session
+    )
+
+
+def _marked_if_shareable(response: Response) -> Response:
+    if _shareable(response) and small_enough(response.get_data()):
+        mark_shareable(response)
+    return response
 
 
 def _key() -> tuple[str, ...] | None:

@@ -20,7 +20,7 @@ from peewee import (
 )
 
 from sync.central.db import central_db
-from sync.names import username_of
+from sync.names import find_by_name
 
 PENDING, APPROVED, REVOKED = "pending", "approved", "revoked"
 
@@ -331,8 +331,7 @@ class Staff(CentralModel):
 
     @classmethod
     def by_username(cls, username: str) -> Staff | None:
-        # The rule names were made by, so "Amina Juma" finds amina-juma as well.
-        return cls.get_or_none(cls.username == (username_of(username) or username.strip()))
+        return find_by_name(username, lambda name: cls.get_or_none(cls.username == name))
 
 
 class StaffSession(CentralModel):

@@ -51,6 +51,7 @@ def _caches() -> list[dict[str, object]]:
         "pages": _("Rendered pages"),
         "parsed files": _("Exercises and subtitles"),
         "search answers": _("Search results"),
+        "responses": _("Pages kept for visitors"),
     }
     return [
         {"label": labels[entry["name"]], "mb": entry["bytes"] / 1e6, "of": entry["budget"] / 1e6}

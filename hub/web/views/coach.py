@@ -22,6 +22,7 @@ from hub.core.errors import HubError
 from hub.learning import reports
 from hub.learning.events import Progress
 from hub.library.models import Lesson, Pack
+from hub.library.responses import pack_or_404
 from hub.people.auth import current_user, require
 from hub.people.models import Assignment, ClassGroup, Learner
 from hub.web import charts, i18n
@@ -110,10 +111,7 @@ def _chosen_pack() -> Pack | None:
     pack_id = request.args.get("pack", "")
     if not pack_id:
         return None
-    pack = Pack.by_id(pack_id)
-    if pack is None:
-        raise HubError(404, "pack_not_found", gettext("There is no such pack in this library."))
-    return pack
+    return pack_or_404(pack_id)
 
 
 def _grid_lessons(items: list[reports.AssignedItem], pack: Pack | None) -> list[Lesson]:

@@ -15,8 +15,10 @@ from content.errors import PackError
 from content.manifest import version_key
 from hub.core.bounded_http import Bounds
 from hub.library.models import Pack
-from hub.neighbours.copy import CopyJobs, NeighbourHub, Offer
+from hub.neighbours.copy_jobs import CopyJobs
 from hub.neighbours.discovery import Advertiser, DiscoveryError, Neighbour, browse
+from hub.neighbours.neighbour_hub import NeighbourHub
+from hub.neighbours.share_claims import Offer
 from hub.people.auth import require
 
 bp = Blueprint("neighbours", __name__, url_prefix="/admin/neighbours")

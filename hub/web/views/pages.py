@@ -14,7 +14,8 @@ from hub.learning.quiz import grade_attempt
 from hub.library import lessons as lesson_service
 from hub.library.cache import page_parts, small_enough
 from hub.library.listing import group_by_language, library_listing, subjects_of
-from hub.library.models import Lesson, Pack
+from hub.library.models import Lesson
+from hub.library.responses import pack_or_404
 from hub.people.auth import LEARNER, current_learner, current_user
 from hub.web.i18n import reader_languages, ui_locale
 from hub.web.visitor_pages import same_for_visitors
@@ -48,9 +49,7 @@ def home() -> ResponseReturnValue:
 @bp.get("/packs/<pack_id>")
 @same_for_visitors
 def pack(pack_id: str) -> ResponseReturnValue:
-    found = Pack.by_id(pack_id)
-    if found is None:
-        raise HubError(404, "pack_not_found", gettext("There is no such pack in this library."))
+    found = pack_or_404(pack_id)
     return render_template(
         "pack.html", pack=found, tree=found.topic_tree(), loose=found.loose_lessons()
     )

@@ -32,6 +32,7 @@ from hub.search.query import ParsedQuery, QueryError, clean, parse_query
 from hub.search.schema import FACETS
 from hub.search.service import SearchService, settled
 from hub.web.i18n import language_name, reader_languages
+from hub.web.kept_responses import mark_shareable
 from hub.web.template_globals import kind_label
 from hub.web.visitor_pages import same_for_visitors
 
@@ -136,7 +137,7 @@ def suggest() -> ResponseReturnValue:
         )
     # A trailing space means the last word is complete: keep it through the cleaning.
     text = clean(raw) + (" " if raw[-1:].isspace() else "")
-    found = _service().suggest(text, tuple(reader_languages())) if text.strip() else []
+    found = _service().suggested(text, tuple(reader_languages())) if text.strip() else None
     response = jsonify(
         {
             "query": text.strip(),
@@ -148,12 +149,14 @@ def suggest() -> ResponseReturnValue:
                     "language": s.language,
                     "url": url_for("pages.lesson", pack_id=s.pack_id, lesson_id=s.lesson_id),
                 }
-                for s in found
+                for s in (found.items if found else [])
             ],
         }
     )
     response.headers["Cache-Control"] = "max-age=60"
     response.headers["Vary"] = "Accept-Language"
+    if found is None or found.settled:
+        mark_shareable(response)
     return response
 
 

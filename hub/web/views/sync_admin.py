@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from content.source import size_text
 from hub.hubsync.central_pin import confirm, trust_of
-from hub.hubsync.client import push
+from hub.hubsync.push import push
 from hub.hubsync.service import SyncError, SyncService, usb_folder
 from hub.people.auth import require
 from sync.bundle import BundleError

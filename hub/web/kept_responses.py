@@ -1,0 +1,136 @@
+"""A visitor's repeated request answered from a kept copy of the whole response, before Flask.
+
+A class opens the same lesson, searches for the same words and types the same first letters,
+and most of a kept page's cost was Flask itself: routing, the request context, the session,
+the after-request hooks and gzip (about 0.5 ms of each request on a 2-core hub, more than half
+of a kept page). So a view whose answer is the same for every visitor who sends the same
+request marks it (`mark_shareable`), and this middleware keeps the final bytes, headers
+and all, and answers the next such request itself.
+
+Only requests that carry nothing personal are answered this way: a GET with no cookie, no
+credentials and no conditional or range header. The key is every part of the request such a
+view's answer depends on (address, query, host, languages, encodings and media types accepted),
+each kept short, so a stranger cannot make the keys hold megabytes. Kept answers live in the
+`responses` cache: within its share of `cache_bytes`, least recently used first out, and
+dropped when the library changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask.wrappers import Response
+
+from hub.core.db import db
+from hub.library.cache import kept_responses
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+# The header a view sets on an answer any visitor may be given; removed before it is sent.
+MARK = "X-Learnhub-Shareable"
+# The request's parts a marked answer may depend on.
+KEY_PARTS = (
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "HTTP_HOST",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT",
+)
+KEY_UP_TO = 1024  # characters in all; longer requests are answered by the app, never kept
+PERSONAL = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_RANGE")
+
+
+def mark_shareable(response: Response) -> Response:
+    response.headers[MARK] = "1"
+    return response
+
+
+@dataclass(frozen=True)
+class Kept:
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class KeptResponses:
+    def __init__(self, app: WSGIApp, on_request: Callable[[], None]) -> None:
+        self.app = app
+        # What the app does on every request whatever it answers (the hub sees the time).
+        self.on_request = on_request
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        key = request_key(environ)
+        if key is None:
+            return self.app(environ, start_response)
+        db.connect(reuse_if_open=True)  # the library's generation may need reading
+        asked: list[Iterable[bytes] | None] = []  # the app's own answer, when it was asked
+        kept = kept_responses.get(
+            key, lambda: self._ask_app(environ, start_response, asked), keep=_is_kept
+        )
+        if asked and asked[0] is not None:
+            return asked[0]  # not to be kept: handed on as the app gave it
+        if not asked:
+            self.on_request()  # the app was not asked: do what it does for every request
+        assert kept is not None
+        start_response(kept.status, kept.headers)
+        return [kept.body]
+
+    def _ask_app(
+        self, environ: Environ, start_response: StartResponse, asked: list[Iterable[bytes] | None]
+    ) -> Kept | None:
+        """The app's answer as a Kept when the app marked it; otherwise None, and the answer
+        goes to `asked` untouched (a file being sent must stay a stream)."""
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen.update(status=status, headers=headers)
+            if not _shareable(status, headers):
+                return start_response(status, headers, exc_info)
+            return _never_written  # a marked answer is a buffered body, not written piecemeal
+
+        body = self.app(environ, capture)
+        if not _shareable(seen["status"], seen["headers"]):
+            asked.append(body)
+            return None
+        asked.append(None)
+        try:
+            data = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        headers = [(n, v) for n, v in seen["headers"] if n != MARK]
+        return Kept(seen["status"], headers, data)
+
+
+def _never_written(data: bytes) -> None:
+    raise RuntimeError("a shareable answer must be returned, not written")
+
+
+def _is_kept(kept: Kept | None) -> bool:
+    return kept is not None
+
+
+def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:
+    names = {name.lower() for name, _ in headers}
+    return status.startswith("200") and MARK.lower() in names and "set-cookie" not in names
+
+
+def request_key(environ: Environ) -> tuple[str, ...] | None:
+    """The request's key if a kept answer may serve it, else None."""
+    if environ.get("REQUEST_METHOD") != "GET":
+        return None
+    if any(name in environ for name in PERSONAL) or any(
+        name.startswith("HTTP_IF_") for name in environ
+    ):
+        return None
+    parts = tuple(str(environ.get(name, "")) for name in KEY_PARTS)
+    if sum(map(len, parts)) > KEY_UP_TO:
+        return None
+    return ("response", *parts)
