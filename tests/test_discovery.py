@@ -4,6 +4,7 @@ with a fake responder, then with real zeroconf on loopback."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -295,9 +296,7 @@ def test_addresses_follow_the_listening_host(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_start_advertiser_respects_the_setting(app) -> None:
-    app.config["LEARNHUB"] = app.config["LEARNHUB"].__class__(
-        app.config["LEARNHUB"].data_dir, {**app.config["LEARNHUB"].values, "advertise": False}
-    )
+    app.config["LEARNHUB"] = dataclasses.replace(app.config["LEARNHUB"], advertise=False)
     assert discovery.start_advertiser(app) is None
     assert "advertiser" not in app.extensions
 

@@ -196,7 +196,7 @@ def test_a_reply_over_the_limit_is_refused_before_a_byte_is_written(
 
 
 def with_settings(service: SyncService, **values: Any) -> SyncService:
-    config = dataclasses.replace(service.config, values={**service.config.values, **values})
+    config = dataclasses.replace(service.config, **values)
     return SyncService(config, service.keys, service.library)
 
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
+import typing
 from pathlib import Path
 
 import pytest
 
 from hub.core.datadir import prepare, read_secret_key
 from hub.core.migrations import MIGRATIONS
-from hub.core.settings import SETTINGS, SettingsError, default_data_dir, load_config
+from hub.core.settings import (
+    SETTINGS,
+    Config,
+    SettingsError,
+    default_data_dir,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +28,17 @@ def test_every_setting_has_help_and_is_in_the_readme() -> None:
     for setting in SETTINGS:
         assert setting.help.strip(), setting.name
         assert f"`{setting.name}`" in readme, f"{setting.name} is not documented in README.md"
+
+
+def test_config_fields_are_the_settings_with_their_types() -> None:
+    # SETTINGS is read from Config's fields, so the two cannot drift; each field's declared
+    # type is its default's type (mypy sees the field's type, the layers coerce by the default).
+    hints = typing.get_type_hints(Config)
+    fields = [f.name for f in dataclasses.fields(Config)]
+    assert fields == ["data_dir", *(s.name for s in SETTINGS)]
+    for setting in SETTINGS:
+        assert hints[setting.name] is type(setting.default), setting.name
+    assert load_config(Path("/nonexistent"), environ={}) == Config(Path("/nonexistent"))
 
 
 def test_layers_in_order(tmp_path: Path) -> None:

@@ -225,9 +225,7 @@ def test_push_button_syncs_in_the_background(
     with FakeCentral(new_keys(), app.extensions["keys"], folder) as central:
         config = app.config["LEARNHUB"]
         service = app.extensions["sync"]
-        service.config = dataclasses.replace(
-            config, values={**config.values, "central_url": central.url}
-        )
+        service.config = dataclasses.replace(config, central_url=central.url)
         assert post(operator, "/admin/sync/push").status_code == 303
         sync_admin_runner(app).join(30)
     page = operator.get("/admin/sync/")

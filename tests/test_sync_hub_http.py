@@ -85,7 +85,7 @@ def unlimited() -> Bandwidth:
 
 
 def with_settings(service: SyncService, **values: object) -> SyncService:
-    config = dataclasses.replace(service.config, values={**service.config.values, **values})
+    config = dataclasses.replace(service.config, **values)
     return SyncService(config, service.keys, service.library)
 
 

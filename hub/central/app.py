@@ -59,7 +59,7 @@ def create_central_app(
     app.extensions["uploads"] = UploadStore(central.data_dir / "uploads", limits)
     app.extensions["join_limit"] = JoinLimiter(per_window=config.central_joins_per_hour)
     app.extensions["hubs_waiting"] = config.central_hubs_waiting
-    app.extensions["throttle"] = make_throttle(config.values)
+    app.extensions["throttle"] = make_throttle(config)
     Babel(app, locale_selector=_locale)
     app.jinja_env.globals.update(
         static_url=static_url,

@@ -28,7 +28,7 @@ from typing import Protocol
 from urllib.parse import SplitResult
 
 from content.source import size_text
-from hub.core.settings import SETTINGS, Config
+from hub.core.settings import Config
 
 PIECE = 64 * 1024
 READ_TIMEOUT = 30.0  # one read; the watchdog bounds the whole exchange
@@ -93,7 +93,7 @@ class Bounds:
 
 def default_config() -> Config:
     """The settings' defaults, for callers that have no configuration at hand (scripts)."""
-    return Config(Path("."), {setting.name: setting.default for setting in SETTINGS})
+    return Config(Path("."))
 
 
 class Watchdog:

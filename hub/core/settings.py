@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.core.translate import gettext, lazy_gettext
 
@@ -21,6 +21,8 @@ CONFIG_FILE = "learnhub.toml"
 # access point and names (raspberrypi/), in the same file so an operator edits one file.
 OTHER_TABLES = frozenset({"appliance"})
 ENV_PREFIX = "LEARNHUB_"
+
+T = TypeVar("T", int, str, bool)
 
 
 class SettingsError(Exception):
@@ -48,265 +50,173 @@ def _bool(text: str) -> bool:
     raise ValueError(text)
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "0.0.0.0", "Address the hub listens on (0.0.0.0 = every network).", str),
-    Setting("port", 8080, "TCP port the hub listens on.", int),
-    # 8, not 4: with more requests in hand the server's I/O thread overlaps the workers, and
-    # on 2 cores the lesson page answered 1,650 instead of 1,200 req/s (p95 31 vs 50 ms).
-    Setting("threads", 8, "Worker threads that answer requests.", int),
-    # One client must not shut the others out (hub/web/server.py): plain waitress held
-    # 100 connections, and one phone holding them stopped the hub for two minutes.
-    Setting(
-        "connection_limit",
-        400,
-        "Most connections the server holds open at once (a class of 40 phones opens about "
-        "240; a browser opens up to 6).",
-        int,
-    ),
-    Setting(
-        "connections_per_address",
-        64,
-        "Most connections one address may hold open; more are closed at once. Raise it when "
-        "many devices reach the server through one address (a NAT router, a proxy).",
-        int,
-    ),
-    Setting(
-        "header_timeout",
-        10,
-        "Seconds a client has, from connecting or from the first byte of a request, to send "
-        "all of that request's headers; slower connections are closed.",
-        int,
-    ),
-    Setting(
-        "idle_timeout",
-        20,
-        "Seconds a connection may sit idle between requests, or in the middle of sending a "
-        "body, before it is closed.",
-        int,
-    ),
-    Setting(
-        "send_timeout",
-        120,
-        "Seconds an answer may wait for its client to read more of it (a paused video) before "
-        "the connection is closed.",
-        int,
-    ),
-    Setting(
-        "max_body_bytes",
-        1024**2,
-        "Largest request body (forms, JSON calls), in bytes; a larger one is refused (413) as "
-        "soon as its headers arrive. The roster import and central's sync uploads have "
-        "their own limits.",
-        int,
-    ),
-    # Central's own limits (`learnhub central serve` reads learnhub.toml in central's data
-    # dir): its join and upload APIs are open to the internet, so no address or hub may fill them.
-    Setting(
-        "central_hubs_waiting",
-        200,
-        "Hubs that may wait for central staff's approval at once; further join requests are "
-        "refused until staff review them (central).",
-        int,
-    ),
-    Setting(
-        "central_joins_per_hour",
-        5,
-        "Join requests central takes from one address in an hour (central).",
-        int,
-    ),
-    Setting(
-        "central_uploads_per_hub",
-        4,
-        "Uploads one hub may have open at central at once (central).",
-        int,
-    ),
-    Setting(
-        "central_upload_quota_bytes",
-        1024**3,
-        "Bytes one hub's open uploads at central may add up to, by their announced sizes "
-        "(central).",
-        int,
-    ),
-    # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
-    Setting(
-        "cache_bytes",
-        24 * 1024**2,
-        "Memory the hub may use to keep rendered pages and lesson details, in bytes.",
-        int,
-    ),
-    # Searches read the index file through a few SQLite connections with small page caches
-    # (hub/search/readers.py): memory stays the same whatever the library's size. Two: most of
-    # a search is Python, which runs one thread at a time; more searches at once only took
-    # turns (8 threads on 2 cores: 195-270 req/s with 4, 250-280 with 2).
-    Setting(
-        "search_readers",
-        2,
-        "Searches the hub runs at once; more wait for one of these to finish.",
-        int,
-    ),
-    Setting(
-        "search_cache_bytes",
-        2 * 1024**2,
-        "Memory each running search may use to keep pages of the search index, in bytes.",
-        int,
-    ),
-    Setting(
-        "search_word_memory",
-        30_000,
-        "Words each language's search analyser remembers with their index terms (about 250 "
-        "bytes each), so snippets and queries do not analyse them again.",
-        int,
-    ),
-    Setting("hub_name", "Learning Hub", "Name shown to students and on the network.", str),
-    # A phone that says 2099 would date every event after it; two years covers a hub left
-    # switched off for a long holiday (docs/operator-guide.md, "The clock").
-    Setting(
-        "clock_max_ahead_days",
-        730,
-        "Furthest, in days, a coach's or operator's device may move the hub's clock forward "
-        "past the latest time the hub can vouch for.",
-        int,
-    ),
-    Setting("default_language", "en", "Language used when a browser asks for none we have.", str),
-    # Sign-in guessing is slowed per client, never per account (docs/security.md): a 4-digit
-    # PIN at 10 a minute takes a day to find from one phone, and nobody else is slowed.
-    Setting(
-        "signin_tries_per_minute",
-        10,
-        "Wrong PINs, passwords or setup codes one client (a browser, else an address) may "
-        "try in a minute.",
-        int,
-    ),
-    Setting(
-        "signin_tries_per_address_minute",
-        30,
-        "Wrong tries all the browsers at one address may make together in a minute.",
-        int,
-    ),
-    Setting(
-        "throttle_clients",
-        4096,
-        "Clients whose recent wrong tries the hub remembers (the oldest are forgotten first).",
-        int,
-    ),
-    Setting(
-        "load_samples",
-        True,
-        "Load the sample library on first run when the library is empty.",
-        _bool,
-    ),
-    Setting(
-        "max_pack_bytes",
-        4 * 1024**3,
-        "Largest unpacked size of one content pack, in bytes (zip-bomb guard).",
-        int,
-    ),
-    Setting(
-        "max_pack_ratio",
-        200,
-        "Largest compression ratio accepted in a pack zip (zip-bomb guard).",
-        int,
-    ),
-    Setting("max_pack_files", 20000, "Most files one content pack may hold.", int),
-    Setting(
-        "portal_host",
-        "",
-        "The hub's own address on its Wi-Fi (e.g. 10.42.0.1); phones caught by the captive "
-        "portal are sent there. Empty: the address the phone asked for.",
-        str,
-    ),
-    Setting(
-        "advertise",
-        True,
-        "Announce the hub on the local network (mDNS/DNS-SD) so devices and other hubs find it.",
-        _bool,
-    ),
-    Setting(
-        "share_packs",
-        False,
-        "Let other hubs on the local network copy this hub's content packs.",
-        _bool,
-    ),
-    Setting(
-        "central_url",
-        "",
-        "Address of the central server (http://...); when set, the hub syncs on its own "
-        "whenever central can be reached.",
-        str,
-    ),
-    Setting(
-        "sync_bytes_per_second",
-        0,
-        "Most bytes per second sync may send and receive (0 = no limit; for satellite links).",
-        int,
-    ),
-    Setting(
-        "sync_bytes_per_day",
-        0,
-        "Most bytes sync may send and receive per day (0 = no limit).",
-        int,
-    ),
-    Setting(
-        "sync_interval",
-        900,
-        "Seconds between automatic syncs; after a failure the hub retries sooner, backing off.",
-        int,
-    ),
-    # What the hub downloads (central's answers, a neighbour's offers and files) is bounded:
-    # a fake central's 400 MB answer once took a hub to 870 MB, a dripping neighbour held a
-    # worker thread for good.
-    Setting(
-        "download_json_bytes",
-        4 * 1024**2,
-        "Largest JSON answer the hub reads from central or a neighbour hub, in bytes.",
-        int,
-    ),
-    Setting(
-        "sync_reply_max_bytes",
-        4 * 1024**3,
-        "Largest reply bundle (roster and content packs) the hub downloads from central, "
-        "in bytes; it is written to disk as it arrives.",
-        int,
-    ),
-    Setting(
-        "download_seconds",
-        60,
-        "Seconds any answer from central or a neighbour hub may take, plus the time its size "
-        "needs at download_min_rate; a server that stalls or drips is cut off then.",
-        int,
-    ),
-    Setting(
-        "download_min_rate",
-        4096,
-        "Slowest average speed, in bytes per second, a download or upload may keep before it "
-        "is cut off (sync_bytes_per_second lowers it when smaller).",
-        int,
-    ),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
-
-
-def default_data_dir(environ: Mapping[str, str]) -> Path:
-    """`LEARNHUB_DATA`, else the XDG per-user data dir."""
-    if environ.get(ENV_PREFIX + "DATA"):
-        return Path(environ[ENV_PREFIX + "DATA"]).expanduser()
-    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "learnhub"
+def setting(default: T, help: str) -> T:
+    """One setting of Config: its default and the help the README repeats. Typed as its
+    default, so mypy checks the default against the field's declared type."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class Config:
-    """Resolved settings for one hub: a data dir plus every value in SETTINGS."""
+    """Resolved settings for one hub: a data dir plus every setting, each declared here once
+    (name, type, default, help). SETTINGS below is read from these fields."""
 
     data_dir: Path
-    values: Mapping[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    host: str = setting("0.0.0.0", "Address the hub listens on (0.0.0.0 = every network).")
+    port: int = setting(8080, "TCP port the hub listens on.")
+    # 8, not 4: with more requests in hand the server's I/O thread overlaps the workers, and
+    # on 2 cores the lesson page answered 1,650 instead of 1,200 req/s (p95 31 vs 50 ms).
+    threads: int = setting(8, "Worker threads that answer requests.")
+    # One client must not shut the others out (hub/web/server.py): plain waitress held
+    # 100 connections, and one phone holding them stopped the hub for two minutes.
+    connection_limit: int = setting(
+        400,
+        "Most connections the server holds open at once (a class of 40 phones opens about "
+        "240; a browser opens up to 6).",
+    )
+    connections_per_address: int = setting(
+        64,
+        "Most connections one address may hold open; more are closed at once. Raise it when "
+        "many devices reach the server through one address (a NAT router, a proxy).",
+    )
+    header_timeout: int = setting(
+        10,
+        "Seconds a client has, from connecting or from the first byte of a request, to send "
+        "all of that request's headers; slower connections are closed.",
+    )
+    idle_timeout: int = setting(
+        20,
+        "Seconds a connection may sit idle between requests, or in the middle of sending a "
+        "body, before it is closed.",
+    )
+    send_timeout: int = setting(
+        120,
+        "Seconds an answer may wait for its client to read more of it (a paused video) before "
+        "the connection is closed.",
+    )
+    max_body_bytes: int = setting(
+        1024**2,
+        "Largest request body (forms, JSON calls), in bytes; a larger one is refused (413) as "
+        "soon as its headers arrive. The roster import and central's sync uploads have "
+        "their own limits.",
+    )
+    # Central's own limits (`learnhub central serve` reads learnhub.toml in central's data
+    # dir): its join and upload APIs are open to the internet, so no address or hub may fill them.
+    central_hubs_waiting: int = setting(
+        200,
+        "Hubs that may wait for central staff's approval at once; further join requests are "
+        "refused until staff review them (central).",
+    )
+    central_joins_per_hour: int = setting(
+        5, "Join requests central takes from one address in an hour (central)."
+    )
+    central_uploads_per_hub: int = setting(
+        4, "Uploads one hub may have open at central at once (central)."
+    )
+    central_upload_quota_bytes: int = setting(
+        1024**3,
+        "Bytes one hub's open uploads at central may add up to, by their announced sizes "
+        "(central).",
+    )
+    # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
+    cache_bytes: int = setting(
+        24 * 1024**2, "Memory the hub may use to keep rendered pages and lesson details, in bytes."
+    )
+    # Searches read the index file through a few SQLite connections with small page caches
+    # (hub/search/readers.py): memory stays the same whatever the library's size. Two: most of
+    # a search is Python, which runs one thread at a time; more searches at once only took
+    # turns (8 threads on 2 cores: 195-270 req/s with 4, 250-280 with 2).
+    search_readers: int = setting(
+        2, "Searches the hub runs at once; more wait for one of these to finish."
+    )
+    search_cache_bytes: int = setting(
+        2 * 1024**2,
+        "Memory each running search may use to keep pages of the search index, in bytes.",
+    )
+    search_word_memory: int = setting(
+        30_000,
+        "Words each language's search analyser remembers with their index terms (about 250 "
+        "bytes each), so snippets and queries do not analyse them again.",
+    )
+    hub_name: str = setting("Learning Hub", "Name shown to students and on the network.")
+    # A phone that says 2099 would date every event after it; two years covers a hub left
+    # switched off for a long holiday (docs/operator-guide.md, "The clock").
+    clock_max_ahead_days: int = setting(
+        730,
+        "Furthest, in days, a coach's or operator's device may move the hub's clock forward "
+        "past the latest time the hub can vouch for.",
+    )
+    default_language: str = setting("en", "Language used when a browser asks for none we have.")
+    # Sign-in guessing is slowed per client, never per account (docs/security.md): a 4-digit
+    # PIN at 10 a minute takes a day to find from one phone, and nobody else is slowed.
+    signin_tries_per_minute: int = setting(
+        10,
+        "Wrong PINs, passwords or setup codes one client (a browser, else an address) may "
+        "try in a minute.",
+    )
+    signin_tries_per_address_minute: int = setting(
+        30, "Wrong tries all the browsers at one address may make together in a minute."
+    )
+    throttle_clients: int = setting(
+        4096, "Clients whose recent wrong tries the hub remembers (the oldest are forgotten first)."
+    )
+    load_samples: bool = setting(
+        True, "Load the sample library on first run when the library is empty."
+    )
+    max_pack_bytes: int = setting(
+        4 * 1024**3, "Largest unpacked size of one content pack, in bytes (zip-bomb guard)."
+    )
+    max_pack_ratio: int = setting(
+        200, "Largest compression ratio accepted in a pack zip (zip-bomb guard)."
+    )
+    max_pack_files: int = setting(20000, "Most files one content pack may hold.")
+    portal_host: str = setting(
+        "",
+        "The hub's own address on its Wi-Fi (e.g. 10.42.0.1); phones caught by the captive "
+        "portal are sent there. Empty: the address the phone asked for.",
+    )
+    advertise: bool = setting(
+        True,
+        "Announce the hub on the local network (mDNS/DNS-SD) so devices and other hubs find it.",
+    )
+    share_packs: bool = setting(
+        False, "Let other hubs on the local network copy this hub's content packs."
+    )
+    central_url: str = setting(
+        "",
+        "Address of the central server (http://...); when set, the hub syncs on its own "
+        "whenever central can be reached.",
+    )
+    sync_bytes_per_second: int = setting(
+        0, "Most bytes per second sync may send and receive (0 = no limit; for satellite links)."
+    )
+    sync_bytes_per_day: int = setting(
+        0, "Most bytes sync may send and receive per day (0 = no limit)."
+    )
+    sync_interval: int = setting(
+        900, "Seconds between automatic syncs; after a failure the hub retries sooner, backing off."
+    )
+    # What the hub downloads (central's answers, a neighbour's offers and files) is bounded:
+    # a fake central's 400 MB answer once took a hub to 870 MB, a dripping neighbour held a
+    # worker thread for good.
+    download_json_bytes: int = setting(
+        4 * 1024**2, "Largest JSON answer the hub reads from central or a neighbour hub, in bytes."
+    )
+    sync_reply_max_bytes: int = setting(
+        4 * 1024**3,
+        "Largest reply bundle (roster and content packs) the hub downloads from central, "
+        "in bytes; it is written to disk as it arrives.",
+    )
+    download_seconds: int = setting(
+        60,
+        "Seconds any answer from central or a neighbour hub may take, plus the time its size "
+        "needs at download_min_rate; a server that stalls or drips is cut off then.",
+    )
+    download_min_rate: int = setting(
+        4096,
+        "Slowest average speed, in bytes per second, a download or upload may keep before it "
+        "is cut off (sync_bytes_per_second lowers it when smaller).",
+    )
 
     @property
     def db_path(self) -> Path:
@@ -325,6 +235,26 @@ class Config:
         return self.data_dir / "secret_key"
 
 
+# How a value from the environment becomes a setting's type.
+_PARSE: dict[type, Callable[[str], Any]] = {int: int, str: str, bool: _bool}
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], _PARSE[type(f.default)])
+    for f in fields(Config)
+    if "help" in f.metadata
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """`LEARNHUB_DATA`, else the XDG per-user data dir."""
+    if environ.get(ENV_PREFIX + "DATA"):
+        return Path(environ[ENV_PREFIX + "DATA"]).expanduser()
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "learnhub"
+
+
 def load_config(
     data_dir: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -339,7 +269,7 @@ def load_config(
     values.update(
         {k: _coerce(_setting(k), v) for k, v in (overrides or {}).items() if v is not None}
     )
-    return Config(data_dir=data, values=values)
+    return Config(data_dir=data, **values)
 
 
 def _setting(name: str) -> Setting:

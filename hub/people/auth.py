@@ -10,7 +10,7 @@ browser.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
 
 from hub.core.errors import HubError
+from hub.core.settings import Config
 from hub.core.throttle import Refused, Slot, Throttle
 from hub.core.translate import gettext, ngettext
 from hub.people import device
@@ -160,12 +161,12 @@ def right_secret(slot: Slot) -> None:
     current_app.extensions["throttle"].give_back(slot)
 
 
-def make_throttle(values: Mapping[str, Any]) -> Throttle:
-    """The throttle the settings in `values` ask for."""
+def make_throttle(config: Config) -> Throttle:
+    """The throttle `config`'s settings ask for."""
     return Throttle(
-        per_client=values["signin_tries_per_minute"],
-        per_address=values["signin_tries_per_address_minute"],
-        max_keys=values["throttle_clients"],
+        per_client=config.signin_tries_per_minute,
+        per_address=config.signin_tries_per_address_minute,
+        max_keys=config.throttle_clients,
     )
 
 

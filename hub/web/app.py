@@ -74,7 +74,7 @@ def create_app(
     cache.configure(config.cache_bytes)
     app.extensions["library"] = Library(config)
     app.extensions["keys"] = keys
-    app.extensions["throttle"] = make_throttle(config.values)
+    app.extensions["throttle"] = make_throttle(config)
     app.extensions["sync"] = SyncService(config, keys, app.extensions["library"])
     with connected():
         app.extensions["events"] = EventLog.start()
