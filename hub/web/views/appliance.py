@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from hub.core.appliance_status import appliance_status
 from hub.core.clock import ClockError, HubClock
 from hub.core.errors import HubError
-from hub.people.auth import check_json_call, check_role, json_body
+from hub.people.auth import check_role, json_body
 
 bp = Blueprint("appliance", __name__)
 
@@ -40,7 +40,6 @@ def hub_clock() -> HubClock:
 
 @bp.post("/api/clock")
 def correct_clock() -> ResponseReturnValue:
-    check_json_call()
     who = check_role("coach", "operator")
     browser_ms = json_body().get("browser_ms")
     if isinstance(browser_ms, bool) or not isinstance(browser_ms, int | float):

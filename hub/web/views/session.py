@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.people import device
-from hub.people.auth import check_json_call, current_user, json_body, sign_out
+from hub.people.auth import current_user, json_body, sign_out
 from hub.people.models import ClassGroup, Learner
 from hub.people.signin import authenticate
 from hub.web.redirects import local_target
@@ -20,7 +20,6 @@ bp = Blueprint("session", __name__)
 
 @bp.post("/api/session")
 def create() -> ResponseReturnValue:
-    check_json_call()
     body = json_body()
     username, pin, password = body.get("username"), body.get("pin"), body.get("password")
     if not isinstance(username, str) or not username.strip():
@@ -43,7 +42,6 @@ def show() -> ResponseReturnValue:
 
 @bp.delete("/api/session")
 def delete() -> ResponseReturnValue:
-    check_json_call()
     sign_out()
     return "", 204
 
