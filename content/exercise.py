@@ -14,7 +14,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from functools import cache
@@ -156,9 +156,17 @@ def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # json keeps the last of two equal keys silently; an author meant one of them.
     value = dict(pairs)
     if len(value) != len(pairs):
-        seen: set[str] = set()
-        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+        raise _RepeatedKey(_first_repeat(k for k, _ in pairs))
     return value
+
+
+def _first_repeat(keys: Iterable[str]) -> str:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    raise ValueError("no key repeats")
 
 
 def _refuse(name: str) -> Any:

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from content.errors import PackError
 
@@ -136,7 +136,7 @@ class PackSource:
             raise PackError(f"{self.name} has no file {quote(path)}.")
         return key
 
-    def _open_entry(self, key: str) -> BinaryIO:
+    def _open_entry(self, key: str) -> io.RawIOBase:
         raise NotImplementedError
 
 
@@ -192,7 +192,7 @@ class FolderSource(PackSource):
                 else:
                     raise PackError(f"{self.name} contains a special file at {quote(rel)}.")
 
-    def _open_entry(self, key: str) -> BinaryIO:
+    def _open_entry(self, key: str) -> io.RawIOBase:
         try:
             return _open_nofollow(self.root, self._real[key])
         except OSError as err:
@@ -262,14 +262,14 @@ class ZipSource(PackSource):
             )
         _check_no_overlap(self.name, list(files.values()))
 
-    def _open_entry(self, key: str) -> BinaryIO:
+    def _open_entry(self, key: str) -> io.RawIOBase:
         # zipfile silently stops at the declared size and checks the CRC there; asking for one
         # byte more (and checking the CRC ourselves) lets the size check see an entry whose
         # real content is larger than its header says.
         declared = self._infos[key]
         info = copy.copy(declared)
         info.file_size += 1
-        info.CRC = None
+        del info.CRC  # zipfile checks no CRC on an entry without one
         label = f"{self.name}: {quote(key)}"
         try:
             return _ZipEntryReader(self._zip.open(info), declared.CRC, label)
@@ -421,7 +421,7 @@ def _declared_entries(stream: BinaryIO) -> int | None:
     return count
 
 
-def _open_nofollow(root: Path, rel: str) -> BinaryIO:
+def _open_nofollow(root: Path, rel: str) -> io.FileIO:
     """Open root/rel refusing a link at any step, even one swapped in after the listing."""
     nofollow = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     dir_flags = os.O_RDONLY | nofollow | getattr(os, "O_DIRECTORY", 0)
@@ -445,7 +445,7 @@ class _ZipEntryReader(io.RawIOBase):
     """Turns the zip module's errors (truncated or corrupt streams) and a CRC mismatch at the
     end into one-sentence PackErrors."""
 
-    def __init__(self, inner: BinaryIO, crc: int, label: str) -> None:
+    def __init__(self, inner: IO[bytes], crc: int, label: str) -> None:
         super().__init__()
         self._inner, self._label = inner, label
         self._expected_crc, self._crc = crc, zlib.crc32(b"")
@@ -473,7 +473,7 @@ class _CheckedReader(io.RawIOBase):
     """Yields exactly the listed number of bytes: more is a lying header (or a file that grew
     after it was listed), fewer a truncated entry; both raise PackError."""
 
-    def __init__(self, inner: BinaryIO, expected: int, label: str) -> None:
+    def __init__(self, inner: io.RawIOBase, expected: int, label: str) -> None:
         super().__init__()
         self._inner, self._expected, self._label = inner, expected, label
         self._seen = 0
@@ -485,7 +485,8 @@ class _CheckedReader(io.RawIOBase):
         if len(buffer) == 0:
             return 0
         try:
-            count = self._inner.readinto(buffer)  # type: ignore[attr-defined]
+            # None comes only from a non-blocking stream, which no entry is.
+            count = self._inner.readinto(buffer) or 0
         except OSError as err:
             raise PackError(f"{self._label} cannot be read: {reason(err)}.") from None
         self._seen += count

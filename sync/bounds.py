@@ -11,7 +11,7 @@ bound on times; the future is bounded by central's own clock plus FUTURE_MS.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from sync.hlc import COUNTER_BITS
 from sync.progress import MAX_TIME_SPENT
@@ -65,5 +65,5 @@ def roster_problem(record: dict[str, Any], now_ms: int) -> str | None:
     return None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)

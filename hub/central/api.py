@@ -194,10 +194,14 @@ def reply(reply_id: str) -> ResponseReturnValue:
     found = Reply.get_or_none(Reply.reply_id == reply_id, Reply.hub_id == hub_id)
     path = Path(found.file) if found else None
     replies = _central().replies_dir.resolve()
-    if path is None or not path.resolve().is_relative_to(replies) or not path.is_file():
+    if found is None or path is None or not _kept_in(path, replies):
         raise HubError(
             404, "unknown_reply", gettext("No such reply; upload a bundle to get a new one.")
         )
     return send_path(
         path, etag=found.bundle_id, media_type="application/octet-stream", immutable=True
     )
+
+
+def _kept_in(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder) and path.is_file()

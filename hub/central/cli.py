@@ -253,7 +253,7 @@ def hubs_add(data_dir: Path | None, database_url: str | None, identity_file: Pat
 def hubs_list(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
     """Every hub with its status, last contact, lag and counts."""
     with opened(data_dir, database_url):
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "hub_id": row.hub.hub_id,
                 "name": row.hub.name,

@@ -169,7 +169,7 @@ def learners_list(data_dir: Path | None, as_json: bool) -> None:
     with _database(data_dir):
         everyone = list(Learner.select().order_by(Learner.display_name, Learner.id))
         classes = roster.classes_of(everyone)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "username": learner.username,
             "name": learner.display_name,

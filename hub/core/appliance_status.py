@@ -62,7 +62,8 @@ def appliance_status(
 ) -> ApplianceStatus:
     folder = config.data_dir / STATUS_DIR
     usb = _read_json(folder / USB_FILE) or {}
-    runs = usb.get("runs") if isinstance(usb.get("runs"), list) else []
+    runs = usb.get("runs")
+    runs = runs if isinstance(runs, list) else []
     return ApplianceStatus(
         wifi=_wifi(config.data_dir / CONFIG_FILE),
         portal=_portal(portal_state or PORTAL_STATE),

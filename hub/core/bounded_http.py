@@ -159,6 +159,8 @@ class Exchange:
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         timeout = min(READ_TIMEOUT, bounds.seconds)
+        if not parts.hostname:  # the clients refuse such an address before any exchange
+            raise ValueError(f"{who}: the address names no host.")
         self.connection = kind(parts.hostname, parts.port, timeout=timeout)
 
     def __enter__(self) -> Exchange:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from peewee import Model, SqliteDatabase
 
@@ -50,6 +51,15 @@ def connected() -> Iterator[None]:
 
 class BaseModel(Model):
     """Every hub table's model: in this database, with snake_case table names."""
+
+    if TYPE_CHECKING:
+        # The one place peewee's dynamic attributes are silenced for mypy (sync/central's
+        # CentralModel repeats it for central's tables): the implicit `id` primary key, the
+        # `<field>_id` column of every ForeignKeyField, and the aliases of a query's
+        # `.alias("n")` columns are set at runtime and invisible to peewee's stubs.
+        id: Any
+
+        def __getattr__(self, name: str) -> Any: ...
 
     class Meta:
         database = db

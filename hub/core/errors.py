@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 class HubError(HTTPException):
     """An error we raise on purpose: a status, a stable code, and one sentence."""
 
+    code: int  # always set, unlike werkzeug's own (int | None)
+
     def __init__(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
     ) -> None:

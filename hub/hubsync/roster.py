@@ -207,7 +207,10 @@ def _apply_learner(record: dict[str, Any]) -> bool:
                 Learner.delete().where(Learner.id == learner.id).execute()
         return True
     name = _text(record, "display_name" if "display_name" in record else "name", MAX_NAME)
-    values = {"display_name": name, "language": _text(record, "language", 35, empty=True)}
+    values: dict[str, str | None] = {
+        "display_name": name,
+        "language": _text(record, "language", 35, empty=True),
+    }
     if "pin_hash" in record:
         pin_hash = record["pin_hash"]
         if pin_hash is not None and not isinstance(pin_hash, str):

@@ -228,8 +228,8 @@ class SyncService:
             SentBundle.create(
                 bundle_id=bundle_id,
                 epoch=epoch.epoch,
-                seq_first=header["seq"] and header["seq"]["first"],
-                seq_last=header["seq"] and header["seq"]["last"],
+                seq_first=rows[0].seq if rows else None,
+                seq_last=rows[-1].seq if rows else None,
                 roster_first=roster_first if records else None,
                 roster_last=roster_last if records else None,
                 file_name=path.name,
@@ -441,7 +441,9 @@ def _events(base: int, after: int, end: int | None, limit: int) -> list[EventRow
     )
     if end is not None:
         query = query.where(Event.seq <= end)
-    return [EventRow(seq - base, *rest) for seq, *rest in query.tuples()]
+    # Plain tuples, no model per row; execute() gives the cursor's rows as they are, which
+    # peewee's stubs (typing a query's rows as its model) cannot tell apart.
+    return [EventRow(seq - base, *rest) for seq, *rest in query.tuples().execute()]
 
 
 def _hlc_range(rows: list[EventRow]) -> dict[str, int] | None:

@@ -93,7 +93,7 @@ def assigned(learner: Learner, rows: dict[LessonKey, Progress]) -> list[Assigned
             lessons=[_state(lesson, rows.get(key_of(lesson))) for lesson in item.lessons],
         )
         for item in expand(unique)
-        if not item.missing and item.lessons
+        if item.title is not None and item.lessons  # not missing
     ]
 
 

@@ -127,7 +127,7 @@ def expand(assignments: Sequence[Assignment]) -> list[AssignedItem]:
             title = lesson.title if lesson else None
             items.append(AssignedItem(a, title, pack_title, [lesson] if lesson else []))
         else:
-            node = topics.get(a.pack_id, {}).get(a.topic_id)
+            node = topics.get(a.pack_id, {}).get(a.topic_id) if a.topic_id else None
             title = node.topic.title if node else None
             items.append(AssignedItem(a, title, pack_title, topic_lessons(node) if node else []))
     return items

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import fields, is_dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from peewee import Model
 
@@ -49,6 +49,15 @@ def library_changed() -> None:
     """Called by this process's Library after each committed change: read it again now."""
     global _known
     _known = None
+
+
+class CacheStats(TypedDict):
+    name: str
+    entries: int
+    bytes: int
+    budget: int
+    hits: int
+    misses: int
 
 
 class GenerationCache:
@@ -90,7 +99,7 @@ class GenerationCache:
                 self._put(key, value, size)
         return value
 
-    def stats(self) -> dict[str, int | str]:
+    def stats(self) -> CacheStats:
         with self._lock:
             return {
                 "name": self.name,
@@ -133,7 +142,7 @@ def approximate_size(value: Any, depth: int = 0) -> int:
     It runs once for every page a cache misses, so plain values are told apart by their exact
     type first: that is most of what a value holds."""
     size = sys.getsizeof(value)
-    kind = type(value)
+    kind: type = type(value)
     if kind in _ATOMS or depth > 6:
         return size
     if kind is dict:
@@ -194,5 +203,5 @@ def configure(total_bytes: int) -> None:
         cache.resize(int(total_bytes * cache.share))
 
 
-def stats() -> list[dict[str, int | str]]:
+def stats() -> list[CacheStats]:
     return [cache.stats() for cache in CACHES]

@@ -126,9 +126,10 @@ class LessonView:
 
 def _build_view(pack_id: str, lesson_id: str) -> LessonView | None:
     lesson = Lesson.row(pack_id, lesson_id)
-    if lesson is None:
+    pack = _pack(pack_id) if lesson is not None else None
+    if lesson is None or pack is None:  # no pack: removed since the lesson was read
         return None
-    lesson.pack = _pack(pack_id)
+    lesson.pack = pack
     topic = lesson.topic()
     previous, following = lesson.neighbours(topic)
     return LessonView(

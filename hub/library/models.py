@@ -38,7 +38,7 @@ class Pack(BaseModel):
     installed_at = CharField()
 
     @classmethod
-    def light(cls) -> ModelSelect:
+    def light(cls) -> ModelSelect[Pack]:
         """Packs without their manifest: a big pack's manifest parses to megabytes, and pages,
         caches and reports only need the columns beside it."""
         return cls.select(*_PACK_LIGHT_FIELDS)
@@ -73,7 +73,7 @@ class Pack(BaseModel):
         nodes = {t.id: TopicNode(t) for t in topics}
         for link in links:
             nodes[link.topic_id].lessons.append(link.lesson)
-        roots = []
+        roots: list[TopicNode] = []
         for topic in topics:
             parent = nodes.get(topic.parent_id)
             (parent.children if parent else roots).append(nodes[topic.id])
@@ -114,8 +114,10 @@ class Lesson(BaseModel):
     def find(cls, pack_id: str, lesson_id: str) -> Lesson | None:
         """The lesson, with its pack (without the manifest) as `.pack`."""
         lesson = cls.row(pack_id, lesson_id)
-        if lesson is not None:
-            lesson.pack = Pack.by_id(pack_id)
+        pack = Pack.by_id(pack_id) if lesson is not None else None
+        if lesson is None or pack is None:  # no pack: removed since the lesson was read
+            return None
+        lesson.pack = pack
         return lesson
 
     @classmethod

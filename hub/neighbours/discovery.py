@@ -111,7 +111,7 @@ def announced_addresses(host: str) -> list[str]:
 
 
 def _machine_addresses() -> set[str]:
-    found = set()
+    found: set[str] = set()
     for adapter in ifaddr.get_adapters():
         if not _is_up(adapter.name):
             continue

@@ -12,24 +12,25 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from peewee import IntegrityError, fn
 
 from hub.core.db import db, write_lock
 from hub.core.translate import gettext, lazy_gettext, ngettext
 from hub.people.models import (
-    MIN_PASSWORD,
     PIN,
     ClassGroup,
     ClassMember,
     Learner,
     PeopleError,
     StaffUser,
-    hash_pin,
-    hash_secret,
 )
+from sync.passwords import MIN_PASSWORD, hash_pin, hash_secret
+
+T = TypeVar("T")
 
 MAX_NAME = 100
 MAX_CLASS_NAME = 60
@@ -375,7 +376,7 @@ def _not_on_hub(rows: list[RosterRow]) -> list[RosterRow]:
 
 
 def _new(rows: list[RosterRow]) -> tuple[str, ...]:
-    known, new = classes_by_key(), {}
+    known, new = classes_by_key(), dict[str, str]()
     for row in rows:
         for name in row.classes:
             if name.casefold() not in known:
@@ -521,17 +522,23 @@ def _row(
     values = {name: unescape_cell(cell) for name, cell in zip(header, cells, strict=False) if name}
     if any(cell.strip() for name, cell in zip(header, cells, strict=False) if not name):
         found.append(gettext("line %(line)d: a value under a column with no name.", line=line))
-    fields = {}
-    for column, check in (("name", clean_name), ("pin", clean_pin), ("language", clean_language)):
-        try:
-            fields[column] = check(values.get(column, ""))
-        except PeopleError as err:
-            found.append(_on_line(line, err))
+    name = _checked(clean_name, values.get("name", ""), line, found)
+    pin = _checked(clean_pin, values.get("pin", ""), line, found)
+    language = _checked(clean_language, values.get("language", ""), line, found)
     classes = _row_classes(values.get("class", ""), line, found)
     problems.extend(found)
-    if found:
+    if found or name is None or language is None:
         return None
-    return RosterRow(line, fields["name"], classes, fields["pin"], fields["language"])
+    return RosterRow(line, name, classes, pin, language)
+
+
+def _checked(check: Callable[[str], T], cell: str, line: int, found: list[str]) -> T | None:
+    """The cell as `check` cleans it, or None with its problem added to `found`."""
+    try:
+        return check(cell)
+    except PeopleError as err:
+        found.append(_on_line(line, err))
+        return None
 
 
 def _row_classes(cell: str, line: int, found: list[str]) -> tuple[str, ...]:

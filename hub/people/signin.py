@@ -5,7 +5,8 @@ from __future__ import annotations
 from hub.core.errors import HubError
 from hub.core.translate import lazy_gettext
 from hub.people.auth import Identity, right_secret, sign_in, take_try
-from hub.people.models import PIN_METHOD, Learner, StaffUser, check_secret
+from hub.people.models import Learner, StaffUser
+from sync.passwords import PIN_METHOD, check_secret
 
 WRONG = lazy_gettext("That name and secret do not match. Please try again.")
 

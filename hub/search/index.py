@@ -188,7 +188,8 @@ class SearchIndex:
                 db.close()
             _sync(building)
             newest = _newest(self.path)
-            number = int(FILE_NAME.fullmatch(newest.name)[1]) + 1 if newest else 1
+            match = FILE_NAME.fullmatch(newest.name) if newest else None
+            number = int(match[1]) + 1 if match else 1
             os.replace(building, self.path / f"index-{number:06d}.sqlite")
             fsync_dir(self.path)
             _remove_others(self.path, keep=f"index-{number:06d}.sqlite")

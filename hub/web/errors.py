@@ -35,11 +35,14 @@ def render_error(error: HTTPException) -> ResponseReturnValue:
         title = words[0]
         if error.description == type(error).description:  # werkzeug's paragraph, not ours
             message = words[1]
+    headers = _passthrough_headers(error)
     if wants_json():
-        response = jsonify({"error": {"code": _code_name(error), "message": message}})
-    else:
-        response = render_template("error.html", status=status, message=message, title=title)
-    return response, status, _passthrough_headers(error)
+        return jsonify({"error": {"code": _code_name(error), "message": message}}), status, headers
+    return (
+        render_template("error.html", status=status, message=message, title=title),
+        status,
+        headers,
+    )
 
 
 def _passthrough_headers(error: HTTPException) -> dict[str, str]:

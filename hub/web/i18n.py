@@ -9,13 +9,15 @@ The translation functions themselves live in hub.core.translate, which the CLI s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, cast
 
 from babel import Locale, UnknownLocaleError, support
 from babel.dates import format_date, format_time, get_datetime_format
 from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 from flask_babel import Babel, format_decimal, format_percent, get_locale, get_translations
 from jinja2 import Environment
@@ -90,7 +92,7 @@ def reader_languages() -> list[str]:
 
 
 @bp.route("/language", methods=["GET", "POST"])
-def choose() -> Response:
+def choose() -> ResponseReturnValue:
     """The picker's form: GET for visitors (a cookie only); POST, with the form's CSRF token,
     when someone is signed in, so a learner's choice is saved and follows them to any device."""
     source = request.form if request.method == "POST" else request.args
@@ -233,7 +235,7 @@ def local_time(millis: int | None) -> str:
         return ""
     moment = datetime.fromtimestamp(millis / 1000)
     locale = get_locale()
-    pattern = get_datetime_format("medium", locale=locale).replace("'", "")
+    pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
     time = format_time(moment, "short", locale=locale)
     return pattern.replace("{0}", time).replace("{1}", format_date(moment, "medium", locale=locale))
 
@@ -264,12 +266,23 @@ def _vary_on_choice(response: Response) -> Response:
     return response
 
 
+class _I18nEnvironment(Protocol):
+    """What jinja2's i18n extension (which Babel loads) adds to the environment at runtime."""
+
+    def install_gettext_callables(
+        self,
+        gettext: Callable[[str], str],
+        ngettext: Callable[[str, str, int], str],
+        newstyle: bool,
+    ) -> None: ...
+
+
 def init_app(app: Flask) -> None:
     # The catalogs are the whole hub's (hub/translations), not beside this package.
     Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
     app.register_blueprint(bp)
     app.after_request(_vary_on_choice)
-    app.jinja_env.install_gettext_callables(
+    cast(_I18nEnvironment, app.jinja_env).install_gettext_callables(
         gettext=lambda message: _catalog().ugettext(message),
         ngettext=lambda singular, plural, n: _catalog().ungettext(singular, plural, n),
         newstyle=True,

@@ -9,7 +9,7 @@ waitress streams it from its I/O loop and the worker is free at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -42,8 +42,9 @@ def send_path(
         response.vary.add("Accept-Encoding")
     size = os.stat(path).st_size
     gzipped = _worth_gzip(media_type, size)
-    response.set_etag(etag + "-gz" if gzipped else etag)
-    if request.if_none_match.contains(response.get_etag()[0]):
+    tag = etag + "-gz" if gzipped else etag
+    response.set_etag(tag)
+    if request.if_none_match.contains(tag):
         response.status_code = 304
         return response
     if gzipped:
@@ -96,7 +97,7 @@ def _if_range_matches(etag: str) -> bool:
     return if_range.etag == etag
 
 
-def _wrap(handle: BinaryIO, length: int) -> object:
+def _wrap(handle: BinaryIO, length: int) -> Iterable[bytes]:
     wrapper = request.environ.get("wsgi.file_wrapper")
     if wrapper is not None:
         # waitress sends min(Content-Length, rest of file) from the current position.

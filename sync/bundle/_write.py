@@ -170,7 +170,7 @@ def _pieces(source: bytes | Path, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
     if isinstance(source, bytes):
         view = memoryview(source)
         for start in range(0, len(view), chunk_size):
-            yield view[start : start + chunk_size]  # type: ignore[misc]
+            yield view[start : start + chunk_size]
         return
     with open(source, "rb") as handle:
         while piece := _read_full(handle, chunk_size):

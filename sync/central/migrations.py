@@ -216,7 +216,8 @@ def migrate() -> list[int]:
     versions applied now. Safe when two central processes start at once: each step is checked
     inside the write lock. Refuses (SchemaTooNew) a database a newer central migrated."""
     steps: list[Step] = [(version, name, _applier(script)) for version, name, script in MIGRATIONS]
-    return run_migrations(central_db, "central_migration", steps, transaction=writing)
+    # The database the proxy is bound to: the runner takes a Database.
+    return run_migrations(central_db.obj, "central_migration", steps, transaction=writing)
 
 
 def _applier(script: str) -> Callable[[Database], None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peewee import (
     AutoField,
@@ -30,6 +30,13 @@ def now_ms() -> int:
 
 
 class CentralModel(Model):
+    if TYPE_CHECKING:
+        # Peewee's dynamic attributes (`id`, a foreign key's `<field>_id`, a query's aliases),
+        # as on hub/core/db.BaseModel: sync/ may not import hub, so central's base says it too.
+        id: Any
+
+        def __getattr__(self, name: str) -> Any: ...
+
     class Meta:
         database = central_db
         legacy_table_names = False
@@ -164,8 +171,8 @@ class QuarantineItem(CentralModel):
 
     @classmethod
     def counts(cls) -> dict[str, int]:
-        rows = cls.select(cls.kind, fn.COUNT(cls.id)).group_by(cls.kind).tuples()
-        return {kind: count for kind, count in rows}
+        rows = cls.select(cls.kind, fn.COUNT(cls.id).alias("n")).group_by(cls.kind)
+        return {row.kind: row.n for row in rows}
 
 
 class Progress(CentralModel):

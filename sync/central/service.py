@@ -129,7 +129,8 @@ class Central:
             return Outcome(path, error=str(err))
 
     def status(self) -> dict[str, Any]:
-        counts = dict(Hub.select(Hub.status, fn.COUNT(Hub.hub_id)).group_by(Hub.status).tuples())
+        rows = Hub.select(Hub.status, fn.COUNT(Hub.hub_id).alias("n")).group_by(Hub.status)
+        counts: dict[str, int] = {row.status: row.n for row in rows}
         held = QuarantineItem.counts()
         return {
             "hubs": counts.get(APPROVED, 0),

@@ -35,7 +35,7 @@ sign-in sheet at once, and send every app to a network that cannot reach it.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 bp = Blueprint("captive", __name__)
@@ -65,7 +65,7 @@ def portal_url() -> str:
 def probe() -> ResponseReturnValue:
     target = portal_url()
     body = render_template("appliance/portal.html", target=target)
-    response: Response = redirect(target, 302)
+    response = redirect(target, 302)
     response.set_data(body)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -132,8 +132,9 @@ def _reading(found: PackFile, blob_path: Path) -> Response:
     tag = f'<script src="{script}" defer></script>\n'.encode()
     etag = f"{found.sha256}-{hashlib.sha256(tag).hexdigest()[:8]}"
     gzipped = accepts_gzip(request)
-    response.set_etag(etag + "-gz" if gzipped else etag)
-    if request.if_none_match.contains(response.get_etag()[0]):
+    sent_etag = etag + "-gz" if gzipped else etag
+    response.set_etag(sent_etag)
+    if request.if_none_match.contains(sent_etag):
         response.status_code = 304
         return response
     body = _with_reporter(blob_path.read_bytes(), tag)

@@ -65,7 +65,7 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     learner = current_user()
     tracking = learner is not None and learner.role == LEARNER
     context = dict(view.__dict__, tracking=tracking, main=None)
-    if tracking and request.method == "GET":
+    if learner is not None and tracking and request.method == "GET":
         # Counted here so a view counts even with JavaScript off.
         current_app.extensions["events"].record(learner.id, pack_id, lesson_id, "viewed")
     if found.kind == "exercise":
@@ -118,7 +118,7 @@ def _grade(lesson: Lesson, exercise: Exercise, answers: dict) -> Grade:
 
 
 def _form_answers(exercise: Exercise) -> dict:
-    answers = {}
+    answers: dict[str, str | list[str]] = {}
     for question in exercise.questions:
         key = f"q-{question.id}"
         if question.type == "multiple":

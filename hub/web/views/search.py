@@ -8,6 +8,7 @@ else gets an answer, possibly empty, with a notice saying why.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +28,8 @@ from markupsafe import Markup
 
 from hub.core.errors import HubError
 from hub.library.models import Pack
-from hub.search.engine import MAX_PAGE, FacetValue, Filters, SearchResult
+from hub.search.engine import MAX_PAGE, Filters, SearchResult
+from hub.search.facets import FacetValue
 from hub.search.query import ParsedQuery, QueryError, clean, parse_query
 from hub.search.schema import FACETS
 from hub.search.service import SearchService, settled
@@ -202,7 +204,7 @@ def _facets_json(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
     packs = {v.value: v.label for v in result.facets.get("pack", []) if v.label}
     missing = [v for v in result.facets.get("pack", []) if not v.label]
     packs.update(_pack_titles(missing))
-    labels = {
+    labels: dict[str, Callable[[str], str]] = {
         "language": language_name,
         "kind": kind_label,
         "pack": lambda value: packs.get(value, value),
