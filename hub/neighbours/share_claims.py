@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from content.errors import PackError
 from content.importer import MAX_MANIFEST_BYTES
@@ -60,17 +60,20 @@ class RemotePack:
 def offer_from(entry: Any) -> Offer | None:
     if not isinstance(entry, dict):
         return None
-    text = {k: entry.get(k) for k in ("id", "version", "title", "description", "language")}
-    numbers = {k: entry.get(k) for k in ("size", "lessons")}
-    if not all(isinstance(v, str) for v in text.values()) or not all(
-        type(v) is int and v >= 0 for v in numbers.values()
-    ):
+    names = ("id", "version", "title", "description", "language")
+    text = {k: v for k in names if isinstance(v := entry.get(k), str)}
+    size, lessons = entry.get("size"), entry.get("lessons")
+    if len(text) < len(names) or not _count(size) or not _count(lessons):
         return None
     try:
-        version_key(text["version"])  # type: ignore[arg-type]
+        version_key(text["version"])
     except PackError:
         return None
-    return Offer(**text, **numbers)  # type: ignore[arg-type]
+    return Offer(**text, size=size, lessons=lessons)
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return type(value) is int and value >= 0
 
 
 def remote_pack_from(doc: Any, pack_id: str, limits: Limits, url: str) -> RemotePack:

@@ -43,11 +43,10 @@ class ReaderPool:
             keep = path == current
         except sqlite3.Error:
             keep = False
-        with self._lock:
-            if keep:
+        if keep:
+            with self._lock:
                 self._idle.append((path, db))
-                db = None  # type: ignore[assignment]
-        if db is not None:
+        else:
             db.close()
         self._slots.release()
 

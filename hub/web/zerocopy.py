@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import stat
+from typing import Any
 
 from waitress.buffers import ReadOnlyFileBasedBuffer
 
@@ -57,9 +58,9 @@ def zero_copy(data: object) -> object:
     return data if fd is None else SendfileBuffer(data, fd)
 
 
-def _regular_file_fd(file: object) -> int | None:
+def _regular_file_fd(file: Any) -> int | None:
     try:
-        fd = file.fileno()  # type: ignore[attr-defined]
+        fd = file.fileno()
         regular = stat.S_ISREG(os.fstat(fd).st_mode)
     except (AttributeError, OSError, io.UnsupportedOperation):  # BytesIO and the like
         return None

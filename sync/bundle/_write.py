@@ -103,9 +103,10 @@ def _prepare(part: PartSpec) -> Prepared:
 
 
 def _prepare_blob(part: PartSpec) -> Prepared:
-    if part.records is not None or (part.data is None) == (part.file is None):
+    source = part.data if part.data is not None else part.file
+    both = part.data is not None and part.file is not None
+    if part.records is not None or source is None or both:
         raise BundleError(f"Blob {printable(part.name)} must be given as data or as a file.")
-    source: bytes | Path = part.data if part.data is not None else part.file  # type: ignore[assignment]
     size = len(source) if isinstance(source, bytes) else _file_size(source)
     entry = _entry(part.name, "blob", 0, source, size)
     if part.name and part.name != entry["sha256"]:
