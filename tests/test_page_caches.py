@@ -289,6 +289,10 @@ def test_requests_that_may_be_personal_always_reach_flask(
     for _ in range(2):
         visitor.get(LESSON, headers=headers)
     assert asked == [LESSON, LESSON]
+    assert (
+        "X-Learnhub-Shareable"
+        not in visitor.get("/api/search/suggest?q=hal", headers=headers).headers
+    )
 
 
 def test_only_marked_answers_are_kept(library: Flask, asked: list[str]) -> None:

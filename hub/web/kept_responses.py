@@ -67,7 +67,7 @@ class KeptResponses:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         key = request_key(environ)
         if key is None:
-            return self.app(environ, start_response)
+            return self.app(environ, _unmarked(start_response))
         db.connect(reuse_if_open=True)  # the library's generation may need reading
         asked: list[Iterable[bytes] | None] = []  # the app's own answer, when it was asked
         kept = kept_responses.get(
@@ -91,7 +91,7 @@ class KeptResponses:
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seen.update(status=status, headers=headers)
             if not _shareable(status, headers):
-                return start_response(status, headers, exc_info)
+                return _unmarked(start_response)(status, headers, exc_info)
             return _never_written  # a marked answer is a buffered body, not written piecemeal
 
         body = self.app(environ, capture)
@@ -107,6 +107,15 @@ class KeptResponses:
                 close()
         headers = [(n, v) for n, v in seen["headers"] if n != MARK]
         return Kept(seen["status"], headers, data)
+
+
+def _unmarked(start_response: StartResponse) -> StartResponse:
+    """The view's mark is for this middleware alone: never sent, whatever the request."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return start_response(status, [(n, v) for n, v in headers if n != MARK], exc_info)
+
+    return start
 
 
 def _never_written(data: bytes) -> None:
