@@ -120,7 +120,9 @@ class Config:
     )
     # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
     cache_bytes: int = setting(
-        24 * 1024**2, "Memory the hub may use to keep rendered pages and lesson details, in bytes."
+        24 * 1024**2,
+        "Memory the hub may use to keep rendered pages, lesson details and search results, "
+        "in bytes.",
     )
     # Searches read the index file through a few SQLite connections with small page caches
     # (hub/search/readers.py): memory stays the same whatever the library's size. Two: most of
