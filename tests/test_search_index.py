@@ -99,7 +99,7 @@ def test_index_follows_import_upgrade_and_remove(
     assert keys(hub, "breathing") == [] and keys(hub, "jogging") == []
     assert "sciences-fr/equations" in keys(hub, "equation")  # the other packs stay
     assert index_generation(hub) == db_generation(config)
-    assert service(hub).suggest("jog") == []
+    assert service(hub).suggested("jog").items == []
 
 
 def test_a_failed_index_update_does_not_fail_the_import(

@@ -209,13 +209,9 @@ class SearchService:
             self._start_job("rebuild", self._repair_job)
             return engine.SearchResult(query=parsed.text, page=page, notice="rebuilding")
 
-    def suggest(self, text: str, readers: tuple[str, ...] = ()) -> list[Suggestion]:
-        """Titles as a student types; [] rather than an error when there is no index."""
-        return self.suggested(text, readers).items
-
     def suggested(self, text: str, readers: tuple[str, ...] = ()) -> Suggested:
-        """The suggestions, and whether they are what the index will keep saying until the
-        library changes."""
+        """Titles as a student types (none rather than an error when there is no index), and
+        whether they are what the index will keep saying until the library changes."""
         generation, found = search_answers.get(
             ("suggest", text, readers),
             lambda: self._suggest(text, readers),
