@@ -38,6 +38,10 @@ def counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list
     return calls
 
 
+def rebuilding(monkeypatch: pytest.MonkeyPatch, service: object, busy: bool) -> None:
+    monkeypatch.setattr(service, "busy", lambda name="rebuild": busy)
+
+
 def titles_for(client: FlaskClient, q: str, **params: str) -> list[str]:
     answer = client.get("/api/search", query_string={"q": q, **params})
     assert answer.status_code == 200, answer.text
@@ -88,10 +92,10 @@ def test_a_kept_answer_is_not_marked_by_a_rebuild(
 ) -> None:
     service = hub.extensions["search"]
     client = hub.test_client()
-    monkeypatch.setattr(service, "busy", lambda name="rebuild": True)
+    rebuilding(monkeypatch, service, True)
     busy = client.get("/api/search?q=water").json
     assert busy["notice"]["code"] == "updating"
-    monkeypatch.setattr(service, "busy", lambda name="rebuild": False)
+    rebuilding(monkeypatch, service, False)
     assert client.get("/api/search?q=water").json["notice"] is None
 
 
@@ -100,11 +104,11 @@ def test_a_visitors_results_page_is_kept_only_when_settled(
 ) -> None:
     service = hub.extensions["search"]
     visitor = hub.test_client()
-    monkeypatch.setattr(service, "busy", lambda name="rebuild": True)
+    rebuilding(monkeypatch, service, True)
     catching_up = visitor.get("/search?q=water")
     assert catching_up.headers["Cache-Control"] == "no-store"
     assert "being updated" in catching_up.text
-    monkeypatch.setattr(service, "busy", lambda name="rebuild": False)
+    rebuilding(monkeypatch, service, False)
     settled = visitor.get("/search?q=water")
     assert "being updated" not in settled.text and "no-store" not in str(settled.cache_control)
     runs = counting(monkeypatch, engine, "run")

@@ -140,11 +140,7 @@ class SearchIndex:
         without a transaction or the header."""
         path, db, _ = self._open_current(begin=False)
         try:
-            try:
-                row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            except sqlite3.Error as err:
-                raise IndexUnavailable(str(err)) from err
-            yield db, row[0] if row else None
+            yield db, _generation_of(db)
         finally:
             self._pool.release(db, path, self.current())
 
@@ -252,6 +248,14 @@ def _begin(
         raise IndexUnavailable(str(err)) from err
     snap = Snapshot(db, generation, lessons or 0, header.fields, header.sizes, header.combos)
     return snap, (key, header)
+
+
+def _generation_of(db: sqlite3.Connection) -> int | None:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    except sqlite3.Error as err:  # damaged, foreign, or gone under us
+        raise IndexUnavailable(str(err)) from err
+    return row[0] if row else None
 
 
 def _read_header(db: sqlite3.Connection) -> _Header:

@@ -58,6 +58,13 @@ class Kept:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Passed:
+    """An answer the app did not mark, handed on untouched (a file being sent stays a stream)."""
+
+    body: Iterable[bytes]
+
+
 class KeptResponses:
     def __init__(self, app: WSGIApp, on_request: Callable[[], None]) -> None:
         self.app = app
@@ -69,23 +76,23 @@ class KeptResponses:
         if key is None:
             return self.app(environ, _unmarked(start_response))
         db.connect(reuse_if_open=True)  # the library's generation may need reading
-        asked: list[Iterable[bytes] | None] = []  # the app's own answer, when it was asked
-        kept = kept_responses.get(
-            key, lambda: self._ask_app(environ, start_response, asked), keep=_is_kept
-        )
-        if asked and asked[0] is not None:
-            return asked[0]  # not to be kept: handed on as the app gave it
+        asked = False
+
+        def ask() -> Kept | Passed:
+            nonlocal asked
+            asked = True
+            return self._ask_app(environ, start_response)
+
+        answer = kept_responses.get(key, ask, keep=_is_kept)
+        if isinstance(answer, Passed):
+            return answer.body
         if not asked:
             self.on_request()  # the app was not asked: do what it does for every request
-        assert kept is not None
-        start_response(kept.status, kept.headers)
-        return [kept.body]
+        start_response(answer.status, answer.headers)
+        return [answer.body]
 
-    def _ask_app(
-        self, environ: Environ, start_response: StartResponse, asked: list[Iterable[bytes] | None]
-    ) -> Kept | None:
-        """The app's answer as a Kept when the app marked it; otherwise None, and the answer
-        goes to `asked` untouched (a file being sent must stay a stream)."""
+    def _ask_app(self, environ: Environ, start_response: StartResponse) -> Kept | Passed:
+        """The app's answer: a Kept when the app marked it, else handed on as it is."""
         seen: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -96,9 +103,7 @@ class KeptResponses:
 
         body = self.app(environ, capture)
         if not _shareable(seen["status"], seen["headers"]):
-            asked.append(body)
-            return None
-        asked.append(None)
+            return Passed(body)
         try:
             data = b"".join(body)
         finally:
@@ -122,8 +127,8 @@ def _never_written(data: bytes) -> None:
     raise RuntimeError("a shareable answer must be returned, not written")
 
 
-def _is_kept(kept: Kept | None) -> bool:
-    return kept is not None
+def _is_kept(answer: Kept | Passed) -> bool:
+    return isinstance(answer, Kept)
 
 
 def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:

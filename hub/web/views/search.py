@@ -32,7 +32,7 @@ from hub.search.engine import MAX_PAGE, Filters, SearchResult
 from hub.search.facets import FacetValue
 from hub.search.query import ParsedQuery, QueryError, clean, parse_query
 from hub.search.schema import FACETS
-from hub.search.service import SearchService, settled
+from hub.search.service import SearchService, Suggested, settled
 from hub.web.i18n import language_name, reader_languages
 from hub.web.kept_responses import mark_shareable
 from hub.web.template_globals import kind_label
@@ -139,7 +139,11 @@ def suggest() -> ResponseReturnValue:
         )
     # A trailing space means the last word is complete: keep it through the cleaning.
     text = clean(raw) + (" " if raw[-1:].isspace() else "")
-    found = _service().suggested(text, tuple(reader_languages())) if text.strip() else None
+    found = (
+        _service().suggested(text, tuple(reader_languages()))
+        if text.strip()
+        else Suggested([], settled=True)
+    )
     response = jsonify(
         {
             "query": text.strip(),
@@ -151,13 +155,13 @@ def suggest() -> ResponseReturnValue:
                     "language": s.language,
                     "url": url_for("pages.lesson", pack_id=s.pack_id, lesson_id=s.lesson_id),
                 }
-                for s in (found.items if found else [])
+                for s in found.items
             ],
         }
     )
     response.headers["Cache-Control"] = "max-age=60"
     response.headers["Vary"] = "Accept-Language"
-    if found is None or found.settled:
+    if found.settled:
         mark_shareable(response)
     return response
 
