@@ -17,23 +17,18 @@ from hub.central.cli import central
 from hub.cli.common import (
     config_for,
     data_option,
-    echo,
     friendly_errors,
-    open_library,
     prepare_data_dir,
 )
-from hub.cli.neighbours import discover, fetch
+from hub.cli.content import content
+from hub.cli.neighbours import discover
 from hub.cli.people import learners, progress, users
 from hub.cli.search import search
 from hub.cli.sync import sync
 from hub.core import allocator, systemd
-from hub.core.console import printable_json
 from hub.core.settings import Config
-from hub.core.translate import gettext, ngettext
+from hub.core.translate import gettext
 from hub.hubsync.background import start_background
-from hub.library.models import Pack, PackFile
-from hub.library.packs import Outcome
-from hub.library.responses import pack_json
 from hub.neighbours.discovery import start_advertiser
 from hub.people import roster
 from hub.web.app import create_app
@@ -132,138 +127,8 @@ def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
         ) from None
 
 
-@main.group()
-def content() -> None:
-    """Import, list, remove and verify content packs."""
-
-
-@content.command("import")
-@data_option
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@friendly_errors
-def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
-    """Import packs: a pack folder, a .zip pack, or a folder (USB stick) holding many."""
-    with open_library(data_dir) as library:
-        outcomes = library.import_paths(list(paths))
-    for outcome in outcomes:
-        echo(_describe(outcome), err=outcome.error is not None)
-    failed = sum(1 for o in outcomes if o.error)
-    if failed:
-        raise click.ClickException(
-            # Translators: English says this the same way for every number.
-            ngettext(
-                "%(failed)d of %(num)d pack(s) were refused; they changed nothing in the library.",
-                "%(failed)d of %(num)d pack(s) were refused; they changed nothing in the library.",
-                len(outcomes),
-                failed=failed,
-            )
-        )
-
-
-def _describe(outcome: Outcome) -> str:
-    if outcome.error:
-        if str(outcome.path) in outcome.error:
-            return gettext("refused: %(error)s", error=outcome.error)
-        return gettext("refused %(path)s: %(error)s", path=outcome.path, error=outcome.error)
-    result = outcome.result
-    assert result is not None
-    if result.action == "unchanged":
-        return gettext(
-            "unchanged %(pack)s %(version)s (already installed)",
-            pack=result.pack_id,
-            version=result.version,
-        )
-    if result.action == "upgraded":
-        return gettext(
-            "upgraded %(pack)s %(previous)s -> %(version)s",
-            pack=result.pack_id,
-            previous=result.previous_version,
-            version=result.version,
-        )
-    # Translators: English says this the same way for every number.
-    return ngettext(
-        "installed %(pack)s %(version)s (%(num)d lessons)",
-        "installed %(pack)s %(version)s (%(num)d lessons)",
-        result.lessons,
-        pack=result.pack_id,
-        version=result.version,
-    )
-
-
-@content.command("list")
-@data_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@friendly_errors
-def content_list(data_dir: Path | None, as_json: bool) -> None:
-    """List the installed packs."""
-    with open_library(data_dir):
-        counts = Pack.lesson_counts()
-        fields = ("id", "version", "title", "language", "lessons", "size")
-        rows = [pack_json(p, counts.get(p.id, 0), fields) for p in Pack.ordered()]
-    if as_json:
-        click.echo(printable_json(rows))
-        return
-    if not rows:
-        echo(gettext("The library is empty."))
-    for row in rows:
-        # Translators: English says this the same way for every number.
-        lessons = ngettext("%(num)d lessons", "%(num)d lessons", row["lessons"])
-        echo(f"{row['id']}  {row['version']}  {row['language']}  {lessons}  {row['title']}")
-
-
-@content.command("remove")
-@data_option
-@click.argument("pack_id")
-@friendly_errors
-def content_remove(data_dir: Path | None, pack_id: str) -> None:
-    """Remove a pack and the files no other pack uses."""
-    with open_library(data_dir) as library:
-        deleted = library.remove(pack_id)
-    echo(
-        # Translators: English says this the same way for every number.
-        ngettext(
-            "removed %(pack)s (%(num)d files no longer needed were deleted)",
-            "removed %(pack)s (%(num)d files no longer needed were deleted)",
-            deleted,
-            pack=pack_id,
-        )
-    )
-
-
-@content.command("verify")
-@data_option
-@friendly_errors
-def content_verify(data_dir: Path | None) -> None:
-    """Re-hash every file of the library and report damage."""
-    with open_library(data_dir) as library:
-        damage = library.verify()
-        total = PackFile.select().count()
-    for item in damage:
-        lessons = ", ".join(item.lessons) or gettext("no lesson")
-        line = gettext(
-            "damaged %(pack)s/%(path)s (%(problem)s); lessons: %(lessons)s",
-            pack=item.pack_id,
-            path=item.path,
-            problem=item.problem,
-            lessons=lessons,
-        )
-        echo(line, err=True)
-    if damage:
-        raise click.ClickException(
-            # Translators: English says this the same way for every number.
-            ngettext(
-                "%(num)d file(s) are damaged; import those packs again to repair them.",
-                "%(num)d file(s) are damaged; import those packs again to repair them.",
-                len(damage),
-            )
-        )
-    # Translators: English says this the same way for every number.
-    echo(ngettext("all %(num)d files are intact", "all %(num)d files are intact", total))
-
-
-for group in (users, learners, progress, discover, search, sync, central):
+for group in (users, learners, progress, discover, search, sync, central, content):
     main.add_command(group)
-content.add_command(fetch)
 
 
 if __name__ == "__main__":  # pragma: no cover
