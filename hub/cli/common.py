@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from content.errors import PackError
+from content.zim import ZimError
 from hub.core.console import printable
 from hub.core.datadir import prepare, samples_dir
 from hub.core.db import db
@@ -35,7 +36,13 @@ data_option = click.option(
 )
 
 # Errors whose message is already the one sentence a user should read.
-USER_ERRORS: tuple[type[Exception], ...] = (SettingsError, PackError, IdentityError, SchemaTooNew)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    SettingsError,
+    PackError,
+    ZimError,
+    IdentityError,
+    SchemaTooNew,
+)
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:

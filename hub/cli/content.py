@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
+from content.source import size_text
 from hub.cli.common import data_option, echo, friendly_errors, open_library
 from hub.cli.neighbours import fetch
+from hub.cli.zim_progress import ZimProgressBars
 from hub.core.console import printable_json
 from hub.core.translate import gettext, ngettext
-from hub.library.models import Pack, PackFile
+from hub.library.models import Pack, PackFile, ZimArchive
 from hub.library.packs import Outcome
-from hub.library.responses import pack_json
+from hub.library.responses import pack_json, zim_json
 
 
 @click.group()
@@ -25,9 +27,10 @@ def content() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @friendly_errors
 def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
-    """Import packs: a pack folder, a .zip pack, or a folder (USB stick) holding many."""
-    with open_library(data_dir) as library:
-        outcomes = library.import_paths(list(paths))
+    """Import packs and ZIM files: a pack folder, a .zip pack, a .zim file (or the parts of a
+    split one, .zimaa, .zimab...), or a folder (USB stick) holding many."""
+    with open_library(data_dir) as library, ZimProgressBars() as bars:
+        outcomes = library.import_paths(list(paths), bars.report)
     for outcome in outcomes:
         echo(_describe(outcome), err=outcome.error is not None)
     failed = sum(1 for o in outcomes if o.error)
@@ -48,6 +51,8 @@ def _describe(outcome: Outcome) -> str:
         if str(outcome.path) in outcome.error:
             return gettext("refused: %(error)s", error=outcome.error)
         return gettext("refused %(path)s: %(error)s", path=outcome.path, error=outcome.error)
+    if outcome.zim is not None:
+        return _describe_zim(outcome)
     result = outcome.result
     assert result is not None
     if result.action == "unchanged":
@@ -73,25 +78,57 @@ def _describe(outcome: Outcome) -> str:
     )
 
 
+def _describe_zim(outcome: Outcome) -> str:
+    zim = outcome.zim
+    assert zim is not None
+    if zim.action == "unchanged":
+        return gettext(
+            "unchanged ZIM %(name)s %(date)s (already installed)", name=zim.name, date=zim.date
+        )
+    if zim.action == "upgraded":
+        return gettext(
+            "replaced ZIM %(name)s %(previous)s -> %(date)s (the older file was deleted)",
+            name=zim.name,
+            previous=zim.previous_date,
+            date=zim.date,
+        )
+    # Translators: English says this the same way for every number.
+    return ngettext(
+        "installed ZIM %(name)s %(date)s (%(num)d articles, %(size)s)",
+        "installed ZIM %(name)s %(date)s (%(num)d articles, %(size)s)",
+        zim.articles,
+        name=zim.name,
+        date=zim.date,
+        size=size_text(zim.size),
+    )
+
+
 @content.command("list")
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @friendly_errors
 def content_list(data_dir: Path | None, as_json: bool) -> None:
-    """List the installed packs."""
+    """List the installed packs and ZIM files."""
     with open_library(data_dir):
         counts = Pack.lesson_counts()
         fields = ("id", "version", "title", "language", "lessons", "size")
         rows = [pack_json(p, counts.get(p.id, 0), fields) for p in Pack.ordered()]
+        zims = [zim_json(z) for z in ZimArchive.ordered()]
     if as_json:
-        click.echo(printable_json(rows))
+        # ZIMs carry "kind": "zim"; packs keep exactly the fields they always had.
+        click.echo(printable_json(rows + zims))
         return
-    if not rows:
+    if not rows and not zims:
         echo(gettext("The library is empty."))
     for row in rows:
         # Translators: English says this the same way for every number.
         lessons = ngettext("%(num)d lessons", "%(num)d lessons", row["lessons"])
         echo(f"{row['id']}  {row['version']}  {row['language']}  {lessons}  {row['title']}")
+    for zim in zims:
+        # Translators: English says this the same way for every number.
+        articles = ngettext("%(num)d articles", "%(num)d articles", zim["articles"])
+        size = size_text(zim["size"])
+        echo(f"{zim['id']}  {zim['date']}  {zim['language']}  {articles}  {size}  {zim['title']}")
 
 
 @content.command("remove")
@@ -99,8 +136,18 @@ def content_list(data_dir: Path | None, as_json: bool) -> None:
 @click.argument("pack_id")
 @friendly_errors
 def content_remove(data_dir: Path | None, pack_id: str) -> None:
-    """Remove a pack and the files no other pack uses."""
+    """Remove a pack and the files no other pack uses, or a ZIM file by its name."""
     with open_library(data_dir) as library:
+        if ZimArchive.by_name(pack_id) is not None and Pack.by_id(pack_id) is None:
+            removed = library.zims.remove(pack_id)
+            echo(
+                gettext(
+                    "removed ZIM %(name)s (%(size)s freed)",
+                    name=removed.name,
+                    size=size_text(removed.size),
+                )
+            )
+            return
         deleted = library.remove(pack_id)
     echo(
         # Translators: English says this the same way for every number.
@@ -117,10 +164,26 @@ def content_remove(data_dir: Path | None, pack_id: str) -> None:
 @data_option
 @friendly_errors
 def content_verify(data_dir: Path | None) -> None:
-    """Re-hash every file of the library and report damage."""
-    with open_library(data_dir) as library:
+    """Re-hash every file of the library and check every ZIM file whole; report damage."""
+    with open_library(data_dir) as library, ZimProgressBars() as bars:
         damage = library.verify()
         total = PackFile.select().count()
+        zim_damage = library.zims.verify(bars.report)
+        zims = ZimArchive.select().count()
+    for broken in zim_damage:
+        echo(
+            gettext("damaged ZIM %(name)s: %(problem)s", name=broken.name, problem=broken.problem),
+            err=True,
+        )
+    if zim_damage and not damage:
+        raise click.ClickException(
+            # Translators: English says this the same way for every number.
+            ngettext(
+                "%(num)d ZIM file(s) are damaged; import them again to repair them.",
+                "%(num)d ZIM file(s) are damaged; import them again to repair them.",
+                len(zim_damage),
+            )
+        )
     for item in damage:
         lessons = ", ".join(item.lessons) or gettext("no lesson")
         line = gettext(
@@ -142,6 +205,9 @@ def content_verify(data_dir: Path | None) -> None:
         )
     # Translators: English says this the same way for every number.
     echo(ngettext("all %(num)d files are intact", "all %(num)d files are intact", total))
+    if zims:
+        # Translators: English says this the same way for every number.
+        echo(ngettext("all %(num)d ZIM files are intact", "all %(num)d ZIM files are intact", zims))
 
 
 content.add_command(fetch)

@@ -372,12 +372,48 @@ def _statements(statements: tuple[str, ...]) -> Callable[[Database], None]:
     return apply
 
 
+# --- 6: Kiwix libraries (ZIM files) ----------------------------------------------------------
+# One row per installed ZIM, named for its URLs (/zim/<name>/...) after its Name metadata; the
+# file itself lives in the data dir's zims/ folder. What a search, a catalog or a copy between
+# hubs needs is here, read once from the checked file.
+
+ZIM_ARCHIVES = """
+CREATE TABLE zim_archive (
+    name TEXT PRIMARY KEY,
+    zim_name TEXT NOT NULL DEFAULT '',
+    uuid TEXT NOT NULL,
+    file_name TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',
+    languages TEXT NOT NULL DEFAULT '',
+    creator TEXT NOT NULL DEFAULT '',
+    publisher TEXT NOT NULL DEFAULT '',
+    date TEXT NOT NULL DEFAULT '',
+    license TEXT NOT NULL DEFAULT '',
+    flavour TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '',
+    article_count INTEGER NOT NULL DEFAULT 0,
+    media_count INTEGER NOT NULL DEFAULT 0,
+    entry_count INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,
+    has_fulltext_index INTEGER NOT NULL DEFAULT 0,
+    has_title_index INTEGER NOT NULL DEFAULT 0,
+    main_path TEXT,
+    illustration BLOB,
+    installed_at TEXT NOT NULL,
+    checked_at TEXT NOT NULL
+)
+"""
+
+
 MIGRATIONS: tuple[Step, ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
     (3, "people and progress", _sql(PEOPLE_AND_PROGRESS)),
     (4, "sync", _sync),
     (5, "signin sessions", _statements(SIGNIN_SESSIONS)),
+    (6, "zim archives", _sql(ZIM_ARCHIVES)),
 )
 
 

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 from peewee import (
     JOIN,
+    BlobField,
+    BooleanField,
     CharField,
     FloatField,
     ForeignKeyField,
@@ -302,6 +304,57 @@ class LibraryState(BaseModel):
         return cls.current()
 
 
+class ZimArchive(BaseModel):
+    """An installed Kiwix library (ZIM file): what it says about itself, read once from the
+    checked file, and where the file is (`file_name` in the data dir's zims/ folder)."""
+
+    name = CharField(primary_key=True)  # in URLs (/zim/<name>/...); from its Name metadata
+    zim_name = CharField(default="")  # the Name metadata as written ("" when it has none)
+    uuid = CharField()
+    file_name = CharField(unique=True)
+    title = CharField()
+    description = TextField(default="")
+    language = CharField(default="")  # BCP 47, like packs ("en")
+    languages = CharField(default="")  # as the ZIM writes it ("eng,fra")
+    creator = CharField(default="")
+    publisher = CharField(default="")
+    date = CharField(default="")
+    license = CharField(default="")
+    flavour = CharField(default="")
+    tags = TextField(default="")
+    article_count = IntegerField(default=0)
+    media_count = IntegerField(default=0)
+    entry_count = IntegerField(default=0)
+    size = IntegerField()
+    has_fulltext_index = BooleanField(default=False)
+    has_title_index = BooleanField(default=False)
+    main_path = CharField(null=True)
+    illustration = BlobField(null=True)
+    installed_at = CharField()
+    checked_at = CharField()
+
+    class Meta:
+        table_name = "zim_archive"
+
+    @classmethod
+    def ordered(cls) -> list[ZimArchive]:
+        return list(cls.select().order_by(cls.language, cls.title))
+
+    @classmethod
+    def by_name(cls, name: str) -> ZimArchive | None:
+        return cls.get_or_none(cls.name == name)
+
+    @classmethod
+    def by_zim_name(cls, zim_name: str) -> ZimArchive | None:
+        return cls.get_or_none(cls.zim_name == zim_name) if zim_name else None
+
+    @property
+    def pack_id(self) -> str:
+        """How progress events, assignments and search results name this ZIM: never a pack
+        id, which has no colon."""
+        return f"zim:{self.name}"
+
+
 class TopicNode:
     """A topic with its lessons and sub-topics, for rendering the pack page."""
 
@@ -311,4 +364,4 @@ class TopicNode:
         self.children: list[TopicNode] = []
 
 
-MODELS = (Pack, Topic, Lesson, TopicLesson, PackFile, LibraryState)
+MODELS = (Pack, Topic, Lesson, TopicLesson, PackFile, LibraryState, ZimArchive)

@@ -22,11 +22,21 @@ from content.errors import PackError
 from content.importer import StagedPack, stage_pack
 from content.manifest import Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs, open_source
+from content.zim import ZimError, find_zims, is_zim_path
 from hub.core.db import connected, db, write_lock
 from hub.core.settings import Config
 from hub.core.translate import gettext
 from hub.library.cache import library_changed
-from hub.library.models import Lesson, LibraryState, Pack, PackFile, Topic, TopicLesson
+from hub.library.models import (
+    Lesson,
+    LibraryState,
+    Pack,
+    PackFile,
+    Topic,
+    TopicLesson,
+    ZimArchive,
+)
+from hub.library.zims import ZimLibrary, ZimProgress, ZimResult
 
 Listener = Callable[[str, bool], None]
 
@@ -55,6 +65,7 @@ class Outcome:
     path: Path
     result: ImportResult | None = None
     error: str | None = None
+    zim: ZimResult | None = None  # a ZIM file imported (result is None then)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,9 @@ class Library:
             max_ratio=config.max_pack_ratio,
         )
         self._listeners: list[Listener] = []
+        self.zims = ZimLibrary(
+            config, self.exclusive, lambda key, removed: self._notify(key, removed=removed)
+        )
 
     def on_change(self, listener: Listener) -> None:
         """Call `listener(pack_id, removed)` after each committed change, still holding the
@@ -99,22 +113,44 @@ class Library:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def import_paths(self, paths: list[Path]) -> list[Outcome]:
-        """Import every pack found under each path; one outcome per pack, in order."""
+    def import_paths(
+        self, paths: list[Path], zim_progress: ZimProgress | None = None
+    ) -> list[Outcome]:
+        """Import every pack and ZIM file found under each path; one outcome per pack or
+        ZIM, in order (packs first)."""
         outcomes = []
         for given in paths:
+            if is_zim_path(given) and not given.is_dir():
+                outcomes += self._import_zims(given, zim_progress)
+                continue
             try:
                 found = find_packs(given)
             except PackError as err:
                 outcomes.append(Outcome(given, error=str(err)))
                 continue
-            if not found:
+            zims = self._import_zims(given, zim_progress) if given.is_dir() else []
+            if not found and not zims:
                 outcomes.append(Outcome(given, error=f"No content packs were found in {given}."))
             for pack_path in found:
                 try:
                     outcomes.append(Outcome(pack_path, result=self.import_pack(pack_path)))
                 except PackError as err:
                     outcomes.append(Outcome(pack_path, error=str(err)))
+            outcomes += zims
+        return outcomes
+
+    def _import_zims(self, given: Path, progress: ZimProgress | None) -> list[Outcome]:
+        try:
+            found = find_zims(given)
+        except ZimError as err:
+            return [Outcome(given, error=str(err))]
+        outcomes = []
+        for zim in found:
+            try:
+                result = self.zims.import_zim(zim, progress or _no_progress)
+                outcomes.append(Outcome(zim.parts[0], zim=result))
+            except ZimError as err:
+                outcomes.append(Outcome(zim.parts[0], error=str(err)))
         return outcomes
 
     def import_pack(self, path: Path) -> ImportResult:
@@ -231,6 +267,7 @@ class Library:
         with self.exclusive():
             cutoff = time.time() - SWEEP_GRACE_SECONDS
             _remove_stale_staging(self.config.staging_dir, cutoff)
+            self.zims.sweep()
             marker = self._untidy_marker
             if not marker.exists():
                 return 0
@@ -245,7 +282,11 @@ class Library:
 
     def is_empty(self) -> bool:
         with connected():
-            return not Pack.select().exists()
+            return not Pack.select().exists() and not ZimArchive.select().exists()
+
+
+def _no_progress(name: str, phase: str, done: int, total: int) -> None:
+    pass
 
 
 def _write_pack(staged: StagedPack) -> None:

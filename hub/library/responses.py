@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.core.errors import HubError
 from hub.core.translate import gettext
-from hub.library.models import Pack
+from hub.library.models import Pack, ZimArchive
 
 # Every field a pack shows; each answer picks its own, in the order it prints them.
 PACK_FIELDS = (
@@ -47,3 +47,24 @@ def pack_json(
     """`fields` of `pack` (PACK_FIELDS, or "manifest" of a pack read with it), in that order;
     "lessons" is the count given, which the caller has from one query for every pack."""
     return {name: lessons if name == "lessons" else getattr(pack, name) for name in fields}
+
+
+def zim_json(zim: ZimArchive) -> dict[str, Any]:
+    """An installed ZIM as `content list --json` and the API show it ("id" is its name)."""
+    return {
+        "kind": "zim",
+        "id": zim.name,
+        "zim_name": zim.zim_name,
+        "title": zim.title,
+        "description": zim.description,
+        "language": zim.language,
+        "date": zim.date,
+        "articles": zim.article_count,
+        "media": zim.media_count,
+        "size": zim.size,
+        "license": zim.license,
+        "creator": zim.creator,
+        "publisher": zim.publisher,
+        "has_fulltext_index": zim.has_fulltext_index,
+        "uuid": zim.uuid,
+    }

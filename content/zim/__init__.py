@@ -1,0 +1,29 @@
+"""Kiwix libraries (ZIM files): finding them, checking them whole, reading their metadata and
+entries. A library like the rest of `content/`: paths in, values out, no hub and no web.
+
+    parts = find_zims(folder)                       # each a ZimFile: one file or a split set
+    copy_checked(parts[0], dest, progress)          # joined, checksummed, structure checked
+    with ZimReader(dest) as zim:
+        zim.metadata().title, zim.entry("A/index"), zim.main_entry(), zim.random_entry()
+
+Every failure is a ZimError whose text is one English sentence for an operator; no libzim
+exception leaves this package.
+"""
+
+from content.zim.check import check_file, copy_checked
+from content.zim.errors import ZimError
+from content.zim.files import ZimFile, find_zims, is_zim_path, zim_file
+from content.zim.reader import ZimEntry, ZimMetadata, ZimReader
+
+__all__ = [
+    "ZimEntry",
+    "ZimError",
+    "ZimFile",
+    "ZimMetadata",
+    "ZimReader",
+    "check_file",
+    "copy_checked",
+    "find_zims",
+    "is_zim_path",
+    "zim_file",
+]

@@ -1,0 +1,238 @@
+"""Reading a checked ZIM: its metadata, its entries (redirects resolved), their bytes whole or
+in chunks, where an uncompressed entry lies in the file, its main page and a random article.
+
+A reader is safe to share between threads (libzim's archive is; the file offsets are read
+with pread). Only open files that passed content.zim.check: libzim trusts its input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# libzim ships .pyi stubs without a py.typed marker.
+from libzim.reader import Archive, Entry  # type: ignore[import-untyped]
+
+from content.zim.errors import ZimError, libzim_reason
+from content.zim.format import HEADER_SIZE, Header, direct_span, parse_header
+
+ILLUSTRATION_SIZE = 48
+MAX_REDIRECTS = 16
+CHUNK = 256 * 1024
+MAX_METADATA_TEXT = 4096
+# ISO 639-3 codes as ZIMs write them -> the BCP 47 tags the hub's packs use.
+_LANGUAGES = {
+    "afr": "af", "amh": "am", "ara": "ar", "aze": "az", "bel": "be", "ben": "bn",
+    "bul": "bg", "cat": "ca", "ces": "cs", "dan": "da", "deu": "de", "ell": "el",
+    "eng": "en", "epo": "eo", "est": "et", "eus": "eu", "fas": "fa", "fin": "fi",
+    "fra": "fr", "ful": "ff", "gle": "ga", "glg": "gl", "guj": "gu", "hau": "ha",
+    "heb": "he", "hin": "hi", "hrv": "hr", "hun": "hu", "hye": "hy", "ibo": "ig",
+    "ind": "id", "isl": "is", "ita": "it", "jpn": "ja", "kat": "ka", "kaz": "kk",
+    "khm": "km", "kin": "rw", "kor": "ko", "lao": "lo", "lav": "lv", "lin": "ln",
+    "lit": "lt", "lug": "lg", "mal": "ml", "mar": "mr", "mkd": "mk", "mlg": "mg",
+    "msa": "ms", "mya": "my", "nep": "ne", "nld": "nl", "nor": "no", "nya": "ny",
+    "orm": "om", "pan": "pa", "pol": "pl", "por": "pt", "pus": "ps", "ron": "ro",
+    "rus": "ru", "sin": "si", "slk": "sk", "slv": "sl", "sna": "sn", "som": "so",
+    "spa": "es", "sqi": "sq", "srp": "sr", "swa": "sw", "swe": "sv", "tam": "ta",
+    "tel": "te", "tha": "th", "tir": "ti", "tsn": "tn", "tur": "tr", "twi": "tw",
+    "ukr": "uk", "urd": "ur", "uzb": "uz", "vie": "vi", "wol": "wo", "xho": "xh",
+    "yor": "yo", "zho": "zh", "zul": "zu",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ZimMetadata:
+    """What a ZIM says about itself (openzim.org/wiki/Metadata); missing text is ""."""
+
+    name: str
+    title: str
+    description: str
+    language: str  # the first of Language, as a BCP 47 tag where one is known ("eng" -> "en")
+    languages: str  # Language as written: ISO 639-3 codes, comma-separated
+    creator: str
+    publisher: str
+    date: str
+    license: str
+    flavour: str
+    tags: str
+    uuid: str
+    article_count: int
+    media_count: int
+    entry_count: int
+    has_fulltext_index: bool
+    has_title_index: bool
+    main_path: str | None
+    illustration: bytes | None  # the 48x48 PNG
+
+
+@dataclass(frozen=True)
+class ZimEntry:
+    """An entry with content, reached from `asked` through `redirects` hops (0: asked itself)."""
+
+    path: str
+    title: str
+    mimetype: str
+    size: int
+    index: int
+    asked: str
+    redirects: int = 0
+
+
+def bcp47(language: str) -> str:
+    first = language.split(",")[0].strip()
+    return _LANGUAGES.get(first.lower(), first)
+
+
+class ZimReader:
+    def __init__(self, path: Path, name: str | None = None) -> None:
+        self.path = Path(path)
+        self.name = name or str(path)
+        try:
+            self._archive = Archive(self.path)
+            self._fd = os.open(self.path, os.O_RDONLY)
+        except Exception as err:  # RuntimeError for a damaged file, OSError when it is gone
+            raise ZimError(f"cannot open {self.name}: {libzim_reason(err)}.") from None
+        try:
+            self._header: Header | None = parse_header(os.pread(self._fd, HEADER_SIZE, 0), "")
+        except ZimError:
+            self._header = None
+
+    def __enter__(self) -> ZimReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def metadata(self) -> ZimMetadata:
+        archive = self._archive
+        try:
+            languages = self._text("Language")
+            main = self._resolve(archive.main_entry) if archive.has_main_entry else None
+            return ZimMetadata(
+                name=self._text("Name"),
+                title=self._text("Title"),
+                description=self._text("Description"),
+                language=bcp47(languages),
+                languages=languages,
+                creator=self._text("Creator"),
+                publisher=self._text("Publisher"),
+                date=self._text("Date"),
+                license=self._text("License"),
+                flavour=self._text("Flavour"),
+                tags=self._text("Tags"),
+                uuid=str(archive.uuid),
+                article_count=archive.article_count,
+                media_count=archive.media_count,
+                entry_count=archive.entry_count,
+                has_fulltext_index=archive.has_fulltext_index,
+                has_title_index=archive.has_title_index,
+                main_path=main.path if main else None,
+                illustration=self._illustration(),
+            )
+        except ZimError:
+            raise
+        except Exception as err:
+            raise ZimError(
+                f"cannot read the metadata of {self.name}: {libzim_reason(err)}."
+            ) from None
+
+    def entry(self, path: str) -> ZimEntry | None:
+        """The entry at `path` with its redirects followed; None if there is none (or the
+        redirects loop)."""
+        try:
+            if not self._archive.has_entry_by_path(path):
+                return None
+            return self._resolve(self._archive.get_entry_by_path(path))
+        except Exception:  # a path libzim cannot take (bad UTF-8 surrogates) is not there
+            return None
+
+    def main_entry(self) -> ZimEntry | None:
+        try:
+            if not self._archive.has_main_entry:
+                return None
+            return self._resolve(self._archive.main_entry)
+        except Exception:
+            return None
+
+    def random_entry(self) -> ZimEntry | None:
+        """A random article (a front article, as libzim picks them); None if there is none."""
+        try:
+            return self._resolve(self._archive.get_random_entry())
+        except Exception:
+            return None
+
+    def read(self, entry: ZimEntry) -> bytes:
+        """An entry's bytes, whole (for pages and small files)."""
+        try:
+            return bytes(self._archive.get_entry_by_path(entry.path).get_item().content)
+        except Exception as err:
+            raise ZimError(
+                f"cannot read {entry.path} in {self.name}: {libzim_reason(err)}."
+            ) from None
+
+    def chunks(self, entry: ZimEntry, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """An entry's bytes from `start`, `length` of them, in chunks. Uncompressed entries are
+        read from the file; compressed ones from libzim's cluster (held in its cache)."""
+        end = entry.size if length is None else min(entry.size, start + length)
+        offset = self.direct_offset(entry)
+        if offset is not None:
+            position = start
+            while position < end:
+                data = os.pread(self._fd, min(CHUNK, end - position), offset + position)
+                if not data:
+                    return
+                position += len(data)
+                yield data
+            return
+        try:
+            content = self._archive.get_entry_by_path(entry.path).get_item().content
+        except Exception as err:
+            raise ZimError(
+                f"cannot read {entry.path} in {self.name}: {libzim_reason(err)}."
+            ) from None
+        for position in range(start, end, CHUNK):
+            yield bytes(content[position : min(end, position + CHUNK)])
+
+    def direct_offset(self, entry: ZimEntry) -> int | None:
+        """Where an uncompressed entry's bytes start in the ZIM file, else None."""
+        if self._header is None or self._fd < 0:
+            return None
+        return direct_span(self._fd, self._header, entry.index, entry.size)
+
+    def _resolve(self, entry: Entry) -> ZimEntry | None:
+        asked = entry.path
+        hops = 0
+        while entry.is_redirect:
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                return None
+            entry = entry.get_redirect_entry()
+        item = entry.get_item()
+        return ZimEntry(
+            entry.path, entry.title, item.mimetype, item.size, entry._index, asked, hops
+        )
+
+    def _text(self, key: str) -> str:
+        try:
+            if key not in self._archive.metadata_keys:
+                return ""
+            value = self._archive.get_metadata(key)
+        except Exception:
+            return ""
+        return value[:MAX_METADATA_TEXT].decode("utf-8", "replace").strip()
+
+    def _illustration(self) -> bytes | None:
+        try:
+            if not self._archive.has_illustration(ILLUSTRATION_SIZE):
+                return None
+            data = bytes(self._archive.get_illustration_item(ILLUSTRATION_SIZE).content)
+        except Exception:
+            return None
+        return data if data.startswith(b"\x89PNG") else None
