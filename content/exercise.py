@@ -3,7 +3,8 @@
 The structure is checked against content/exercise_schema.json (the machine-readable spec):
 first the whole file, then each question against the definition for its type. This module
 adds what a schema cannot say: indices in range, unique ids, mastery.correct <= mastery.of,
-finite numbers, and the size limits. Grading is pure: answers in, a Grade out, no I/O.
+pick <= the number of questions, finite numbers, and the size limits. Grading is pure:
+answers in, a Grade out, no I/O.
 See docs/exercise-format.md for the rules as authors read them.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import random
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,6 +58,7 @@ class Exercise:
     mastery_correct: int
     mastery_of: int
     questions: tuple[Question, ...]
+    pick: int = 0  # questions one attempt asks; 0 (or the number of questions): all of them
     _by_id: dict[str, Question] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +66,11 @@ class Exercise:
 
     def question(self, qid: str) -> Question | None:
         return self._by_id.get(qid)
+
+    @property
+    def per_attempt(self) -> int:
+        """How many questions one attempt asks."""
+        return self.pick or len(self.questions)
 
 
 class AnswerError(ValueError):
@@ -99,8 +107,9 @@ def parse_exercise(data: bytes, origin: str) -> Exercise:
         _build_question(item, ("questions", at), origin) for at, item in enumerate(raw["questions"])
     )
     _check_unique_ids(questions, origin)
-    correct, of = _mastery(raw, len(questions), origin)
-    return Exercise(mastery_correct=correct, mastery_of=of, questions=questions)
+    pick = _pick(raw, len(questions), origin)
+    correct, of = _mastery(raw, pick, origin)
+    return Exercise(mastery_correct=correct, mastery_of=of, questions=questions, pick=pick)
 
 
 def _load_json(data: bytes, origin: str) -> Any:
@@ -307,9 +316,17 @@ def _check_unique_ids(questions: tuple[Question, ...], origin: str) -> None:
         first[question.id] = at
 
 
-def _mastery(raw: dict[str, Any], n_questions: int, origin: str) -> tuple[int, int]:
+def _pick(raw: dict[str, Any], n_questions: int, origin: str) -> int:
+    pick = int(raw.get("pick", n_questions))
+    if pick > n_questions:
+        wanted = f"expected at most the number of questions ({n_questions})"
+        raise _refusal(origin, ("pick",), f"{wanted}; got {describe(raw['pick'])}")
+    return pick
+
+
+def _mastery(raw: dict[str, Any], per_attempt: int, origin: str) -> tuple[int, int]:
     if "mastery" not in raw:  # every question right, counted over the last attempt's worth
-        return n_questions, n_questions
+        return per_attempt, per_attempt
     correct, of = int(raw["mastery"]["correct"]), int(raw["mastery"]["of"])
     for name, count in (("correct", correct), ("of", of)):
         if count > MAX_MASTERY:
@@ -335,7 +352,7 @@ def grade(exercise: Exercise, answers: Mapping[str, Any]) -> Grade:
     for key in answers:
         if not isinstance(key, str) or exercise.question(key) is None:
             raise AnswerError(f"answers: {_describe(key)} is not a question of this exercise")
-    results = tuple(_result(question, answers.get(question.id)) for question in exercise.questions)
+    results = tuple(grade_question(q, answers.get(q.id)) for q in exercise.questions)
     correct = {result.question_id: result.correct for result in results}
     n_correct = sum(correct.values())
     score = n_correct / len(results) if results else 0.0
@@ -349,7 +366,23 @@ def mastery_reached(recent_correct: Sequence[bool], exercise: Exercise) -> bool:
     return sum(1 for right in window if right) >= exercise.mastery_correct
 
 
-def _result(question: Question, value: Any) -> QuestionResult:
+def draw(exercise: Exercise, seed: int) -> tuple[str, ...]:
+    """The ids of the questions one attempt asks, in the order it asks them: all of them as
+    written, or, when the exercise picks fewer, `pick` of them in an order drawn from `seed`.
+    Only Random.random() is used (a partial Fisher-Yates shuffle): its sequence for a seed is
+    the one part of `random` Python promises to keep across versions."""
+    ids = [question.id for question in exercise.questions]
+    if exercise.per_attempt >= len(ids):
+        return tuple(ids)
+    rng = random.Random(seed)
+    for at in range(exercise.per_attempt):
+        other = at + int(rng.random() * (len(ids) - at))
+        ids[at], ids[other] = ids[other], ids[at]
+    return tuple(ids[: exercise.per_attempt])
+
+
+def grade_question(question: Question, value: Any) -> QuestionResult:
+    """Grade one answer (None, "" or [] is unanswered); raises AnswerError when malformed."""
     answered = _present(question, value)
     correct = answered and _GRADERS[question.type](question, value)
     return QuestionResult(

@@ -231,7 +231,7 @@ def test_too_many_questions_are_refused() -> None:
 
 def test_an_unknown_top_level_field_is_refused() -> None:
     message = question_refusal(single(), masteri={"correct": 1, "of": 1})
-    assert message.startswith("masteri: unknown field; expected one of mastery, questions")
+    assert message.startswith("masteri: unknown field; expected one of mastery, pick, questions")
 
 
 def test_an_unknown_question_type_is_refused() -> None:

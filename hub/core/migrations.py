@@ -407,6 +407,30 @@ CREATE TABLE zim_archive (
 """
 
 
+# --- 7: quizzes taken one question at a time (issue 14) ----------------------------------
+# A learner's (or a visitor's) latest attempt at each exercise: the questions drawn for it and
+# the answers so far, so a quiz resumes where it was left. AUTOINCREMENT: an id is never
+# given again, so a page left open on an old attempt can never answer a newer one.
+
+QUIZ_ATTEMPTS = """
+CREATE TABLE quiz_attempt (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner_id INTEGER REFERENCES learner (id) ON DELETE CASCADE,
+    visitor TEXT,
+    pack_id TEXT NOT NULL,
+    lesson_id TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    questions TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    event_seq INTEGER,
+    CHECK ((learner_id IS NULL) <> (visitor IS NULL))
+);
+CREATE UNIQUE INDEX quiz_attempt_learner ON quiz_attempt (learner_id, pack_id, lesson_id);
+CREATE UNIQUE INDEX quiz_attempt_visitor ON quiz_attempt (visitor, pack_id, lesson_id);
+"""
+
+
 MIGRATIONS: tuple[Step, ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
@@ -414,6 +438,7 @@ MIGRATIONS: tuple[Step, ...] = (
     (4, "sync", _sync),
     (5, "signin sessions", _statements(SIGNIN_SESSIONS)),
     (6, "zim archives", _sql(ZIM_ARCHIVES)),
+    (7, "quiz attempts", _sql(QUIZ_ATTEMPTS)),
 )
 
 

@@ -1,12 +1,19 @@
-"""A quiz attempt: graded on the hub, recorded as one event, mastery judged over history."""
+"""A graded quiz attempt, recorded as one `attempt` event, with mastery judged over history.
+
+Two ways lead here: the JSON API grades a whole set of answers at once (`grade_attempt`), and
+the quiz pages record an attempt taken one question at a time when its last question is
+answered (quiz_attempts.py). Both record the same event, so sync and central see one format.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from content.exercise import Exercise, Grade, grade, mastery_reached
+from content.exercise import Exercise, Grade, QuestionResult, grade, mastery_reached
+from hub.core.errors import HubError
+from hub.core.translate import gettext
 from hub.learning.events import Event, EventLog
 from hub.library.models import Lesson
 
@@ -27,17 +34,21 @@ class AttemptResult:
             "mastered": self.mastered,
             "attempts": self.attempts,
             "seq": self.seq,
-            "results": [
-                {
-                    "question_id": r.question_id,
-                    "correct": r.correct,
-                    "answered": r.answered,
-                    "expected": r.expected,
-                    "explanation": r.explanation,
-                }
-                for r in self.grade.results
-            ],
+            "results": [_result_json(r) for r in self.grade.results],
         }
+
+
+def _result_json(result: QuestionResult) -> dict[str, Any]:
+    # The right answer of a question left unanswered stays secret: showing it would let a
+    # blank attempt collect every answer to copy into the next one.
+    shown = result.answered
+    return {
+        "question_id": result.question_id,
+        "correct": result.correct,
+        "answered": result.answered,
+        "expected": result.expected if shown else None,
+        "explanation": result.explanation if shown else None,
+    }
 
 
 def answer_history(learner_id: int, lesson: Lesson) -> list[bool]:
@@ -48,6 +59,28 @@ def answer_history(learner_id: int, lesson: Lesson) -> list[bool]:
     return history
 
 
+def record_attempt(
+    log: EventLog,
+    learner_id: int,
+    lesson: Lesson,
+    exercise: Exercise,
+    results: Sequence[QuestionResult],
+) -> tuple[Event, bool]:
+    """Record one graded attempt (the questions it asked, in order) as an `attempt` event;
+    returns the event and whether the learner has now mastered the exercise. Only answered
+    questions count towards mastery."""
+    answered = [r.correct for r in results if r.answered]
+    mastered = mastery_reached(answer_history(learner_id, lesson) + answered, exercise)
+    fields = {
+        "score": sum(r.correct for r in results) / len(results),
+        "correct": {r.question_id: r.correct for r in results},
+        "answered": answered,
+        "mastered": mastered,
+    }
+    event = log.record(learner_id, lesson.pack_id, lesson.lesson_id, "attempt", fields)
+    return event, mastered
+
+
 def grade_attempt(
     log: EventLog,
     learner_id: int,
@@ -55,22 +88,11 @@ def grade_attempt(
     exercise: Exercise,
     answers: Mapping[str, Any],
 ) -> AttemptResult:
-    """Grade `answers` (raises AnswerError), record the attempt, and judge mastery."""
+    """Grade `answers` (raises AnswerError), record the attempt, and judge mastery. Answers
+    that are all blank are not an attempt: refused, nothing recorded, nothing shown."""
     result = grade(exercise, answers)
-    answered = [r.correct for r in result.results if r.answered]
-    history = answer_history(learner_id, lesson) + answered
-    mastered = mastery_reached(history, exercise)
-    event = log.record(
-        learner_id,
-        lesson.pack_id,
-        lesson.lesson_id,
-        "attempt",
-        {
-            "score": result.score,
-            "correct": result.correct,
-            "answered": answered,
-            "mastered": mastered,
-        },
-    )
+    if not any(r.answered for r in result.results):
+        raise HubError(400, "no_answers", gettext("Answer at least one question first."))
+    event, mastered = record_attempt(log, learner_id, lesson, exercise, result.results)
     attempts = len(Event.attempts_of(learner_id, lesson.pack_id, lesson.lesson_id))
     return AttemptResult(result, mastered, attempts, event.seq)

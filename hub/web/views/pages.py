@@ -6,18 +6,16 @@ from flask import Blueprint, current_app, render_template, request, session
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from content.exercise import AnswerError, Exercise, Grade, grade
 from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.learning.learner_home import learner_home
-from hub.learning.quiz import grade_attempt
 from hub.library import lessons as lesson_service
 from hub.library.cache import page_parts, small_enough
 from hub.library.listing import group_by_language, library_listing, subjects_of
-from hub.library.models import Lesson
 from hub.library.responses import pack_or_404
 from hub.people.auth import LEARNER, current_learner, current_user
 from hub.web.i18n import reader_languages, ui_locale
+from hub.web.views.quiz import quiz_context
 from hub.web.visitor_pages import same_for_visitors
 
 bp = Blueprint("pages", __name__)
@@ -55,7 +53,7 @@ def pack(pack_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/lessons/<pack_id>/<lesson_id>", methods=["GET", "POST"])
+@bp.get("/lessons/<pack_id>/<lesson_id>")
 @same_for_visitors
 def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     view = lesson_service.lesson_view(pack_id, lesson_id)
@@ -65,19 +63,16 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     learner = current_user()
     tracking = learner is not None and learner.role == LEARNER
     context = dict(view.__dict__, tracking=tracking, main=None)
-    if learner is not None and tracking and request.method == "GET":
+    if learner is not None and tracking:
         # Counted here so a view counts even with JavaScript off.
         current_app.extensions["events"].record(learner.id, pack_id, lesson_id, "viewed")
     if found.kind == "exercise":
-        context.update(_exercise_context(found))
-    elif request.method == "POST":
-        raise HubError(405, "method_not_allowed", gettext("This lesson has nothing to submit."))
+        context.update(quiz_context(found))
     elif session:
         context["main"] = _main_part(view, tracking)
     # else a visitor: lesson.html renders the main part inline, and same_for_visitors keeps the
     # whole page; keeping its main part as well would hold the same lesson twice.
-    status = 400 if context.get("answer_error") else 200
-    return render_template("lesson.html", **context), status
+    return render_template("lesson.html", **context)
 
 
 def _main_part(view: lesson_service.LessonView, tracking: bool) -> Markup:
@@ -89,42 +84,3 @@ def _main_part(view: lesson_service.LessonView, tracking: bool) -> Markup:
         lambda: Markup(render_template("lesson/_main.html", **view.__dict__, tracking=tracking)),
         keep=small_enough,
     )
-
-
-def _exercise_context(lesson: Lesson) -> dict:
-    exercise = lesson_service.exercise_of(lesson)
-    if exercise is None:
-        raise HubError(
-            404, "lesson_not_found", gettext("This exercise is missing from the library.")
-        )
-    context = {"exercise": exercise, "answers": {}, "grade": None, "answer_error": None}
-    if request.method == "POST":
-        answers = _form_answers(exercise)
-        context["answers"] = answers
-        try:
-            context["grade"] = _grade(lesson, exercise, answers)
-        except AnswerError as err:
-            context["answer_error"] = str(err)
-    return context
-
-
-def _grade(lesson: Lesson, exercise: Exercise, answers: dict) -> Grade:
-    """Signed-in learners' answers are recorded like the API's; visitors just see the grade."""
-    who = current_user()
-    if who is None or who.role != LEARNER:
-        return grade(exercise, answers)
-    log = current_app.extensions["events"]
-    return grade_attempt(log, who.id, lesson, exercise, answers).grade
-
-
-def _form_answers(exercise: Exercise) -> dict:
-    answers: dict[str, str | list[str]] = {}
-    for question in exercise.questions:
-        key = f"q-{question.id}"
-        if question.type == "multiple":
-            values = request.form.getlist(key)
-            if values:
-                answers[question.id] = values
-        elif request.form.get(key, "").strip():
-            answers[question.id] = request.form[key]
-    return answers
