@@ -89,6 +89,7 @@ class ZimReader:
     def __init__(self, path: Path, name: str | None = None) -> None:
         self.path = Path(path)
         self.name = name or str(path)
+        self._fd = -1
         try:
             self._archive = Archive(self.path)
             self._fd = os.open(self.path, os.O_RDONLY)
@@ -109,6 +110,11 @@ class ZimReader:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    def __del__(self) -> None:
+        # A server drops a reader from its cache while requests may still use it: the file
+        # is closed when the last one lets go, never under a request's feet.
+        self.close()
 
     def metadata(self) -> ZimMetadata:
         archive = self._archive

@@ -40,6 +40,7 @@ from hub.web.views import (
     share,
     static,
     sync_admin,
+    zim,
 )
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def create_app(
         share.bp,
         neighbours.bp,
         sync_admin.bp,
+        zim.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)

@@ -32,15 +32,18 @@ def send_path(
     media_type: str,
     immutable: bool = False,
     headers: dict[str, str] | None = None,
+    span: tuple[int, int] | None = None,
 ) -> Response:
-    """Answer a GET/HEAD for a file on disk, honouring If-None-Match, Range and If-Range."""
+    """Answer a GET/HEAD for a file on disk, honouring If-None-Match, Range and If-Range.
+    `span` (offset, size) serves only those bytes of the file as the whole answer: an
+    entry stored uncompressed inside a ZIM goes out from the ZIM file itself."""
     response = Response(mimetype=media_type)
     response.headers.update(headers or {})
     response.headers["Accept-Ranges"] = "bytes"
     response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
     if is_compressible(media_type):
         response.vary.add("Accept-Encoding")
-    size = os.stat(path).st_size
+    base, size = span if span is not None else (0, os.stat(path).st_size)
     gzipped = _worth_gzip(media_type, size)
     tag = etag + "-gz" if gzipped else etag
     response.set_etag(tag)
@@ -49,7 +52,7 @@ def send_path(
         return response
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
-        response.set_data(gzip_bytes(path.read_bytes()))
+        response.set_data(gzip_bytes(_read_whole(path, base, size)))
         return response
     start, length = _requested_span(etag, size)
     if length != size or start:
@@ -59,10 +62,22 @@ def send_path(
     if request.method == "HEAD" or length == 0:
         return response
     handle = open(path, "rb")  # noqa: SIM115 - the server closes it after streaming
-    handle.seek(start)
+    handle.seek(base + start)
     response.response = _wrap(handle, length)
     response.direct_passthrough = True
     return response
+
+
+def requested_span(etag: str, size: int) -> tuple[int, int]:
+    """(start, length) a GET asks for, by the rules send_path follows (for answers whose bytes
+    are not a file span); RequestedRangeNotSatisfiable (416) for a range past the end."""
+    return _requested_span(etag, size)
+
+
+def _read_whole(path: Path, base: int, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(base)
+        return handle.read(size)
 
 
 def _worth_gzip(media_type: str, size: int) -> bool:

@@ -12,6 +12,7 @@ from hub.learning.learner_home import learner_home
 from hub.library import lessons as lesson_service
 from hub.library.cache import page_parts, small_enough
 from hub.library.listing import group_by_language, library_listing, subjects_of
+from hub.library.models import ZimArchive
 from hub.library.responses import pack_or_404
 from hub.people.auth import LEARNER, current_learner, current_user
 from hub.web.i18n import reader_languages, ui_locale
@@ -32,10 +33,12 @@ def home() -> ResponseReturnValue:
         for p in packs
         if (not language or p.language == language) and (not subject or subject in p.subjects)
     ]
+    zims = ZimArchive.ordered()
     return render_template(
         "home.html",
         groups=group_by_language(shown, reader_languages()),
-        languages=sorted({p.language for p in packs}),
+        zims=[z for z in zims if not language or z.language == language] if not subject else [],
+        languages=sorted({p.language for p in packs} | {z.language for z in zims if z.language}),
         subjects=subjects_of(packs),
         language=language,
         subject=subject,
