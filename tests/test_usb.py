@@ -411,3 +411,24 @@ def test_odd_device_names_are_ignored(name: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 0 and "ignored" in done.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_zim_files_on_a_stick_are_imported(tmp_path: Path, hub_command: Path) -> None:
+    from tests.zim_helpers import CORNER, INVALID, RAY, split
+
+    stick = tmp_path / "stick"
+    (stick / "learnhub-packs").mkdir(parents=True)
+    shutil.copy(CORNER, stick / "learnhub-packs")
+    split(RAY, stick, 300_000)  # at the top, as a split set (FAT sticks take 4 GB at most)
+    shutil.copy(INVALID[0], stick)
+    data = tmp_path / "data"
+    run_usb(stick, data, hub_command)
+    run = last_run(data)
+    assert run["message"].startswith("2 new pack(s), 1 refused."), run
+    text = report(stick)
+    assert (
+        "installed ZIM corner-cases-en" in text and "installed ZIM wikipedia_en_ray_charles" in text
+    )
+    assert "Checking" not in text  # no progress bars in the report
+    run_usb(stick, data, hub_command)
+    assert last_run(data)["message"].startswith("2 already on the hub, 1 refused.")

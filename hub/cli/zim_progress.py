@@ -1,6 +1,6 @@
-"""Progress of ZIM copies and checks on the terminal (stderr, so stdout stays one line per
-outcome for scripts): a bar while the bytes are copied and checksummed, then a line while
-libzim checks the structure."""
+"""Progress of ZIM copies and checks on a terminal (stderr, so stdout stays one line per
+outcome; nothing when stderr is not a terminal): a bar while the bytes are copied and
+checksummed, then a line while libzim checks the structure."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class ZimProgressBars:
         self._close()
 
     def report(self, name: str, phase: str, done: int, total: int) -> None:
+        if not sys.stderr.isatty():  # a script or the USB service reads the outcome lines only
+            return
         if phase == "copy":
             if self._bar is None or name != self._name:
                 self._close()
