@@ -11,17 +11,21 @@ the new blobs by atomic rename. The hub wraps publish and its database transacti
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
-from content.blobstore import BlobStore, hash_stream
-from content.errors import PackError
+from content.blobstore import CHUNK, BlobStore
+from content.errors import PackError, PackProblems
 from content.exercise import Exercise, parse_exercise
-from content.manifest import Manifest, parse_manifest
+from content.html_refs import MAX_PAGE_BYTES, PageFiles
+from content.manifest import MAX_PROBLEMS, LessonEntry, Manifest, parse_manifest
 from content.source import (
     DEFAULT_LIMITS,
     MANIFEST_NAME,
@@ -75,6 +79,8 @@ MEDIA_TYPES = {
     ".epub": "application/epub+zip",
 }
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
+MAX_NAMED = 10  # files named in one note; the rest are counted
+Progress = Callable[[int, int], None]  # told (bytes copied, bytes in all) as a pack is staged
 
 
 def media_type(path: str) -> str:
@@ -100,8 +106,10 @@ class StagedPack:
         exercises: dict[str, Exercise],
         store: BlobStore,
         folder: Path,
+        notes: list[str] | None = None,
     ) -> None:
         self.manifest = manifest
+        self.notes = notes or []  # what staging did on its own, such as files a page uses
         self.files = files  # every path the manifest references
         self.exercises = exercises  # lesson id -> parsed exercise
         self.store = store
@@ -142,25 +150,47 @@ class StagedPack:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class CheckedPack:
+    """A pack whose pack.json, files, quizzes and pages were checked (nothing copied yet)."""
+
+    manifest: Manifest  # with the files its pages use added to their lessons' assets
+    exercises: dict[str, Exercise]  # lesson id -> parsed exercise
+    notes: list[str] = field(default_factory=list)
+
+
 def stage_pack(
     source: PackSource,
     store: BlobStore,
     staging_root: Path,
     limits: Limits = DEFAULT_LIMITS,
+    progress: Progress | None = None,
 ) -> StagedPack:
-    """Validate a pack and stage its files; PackError (one sentence) if anything is wrong, and
-    then nothing is left behind. `limits` apply to the zips of app lessons."""
-    manifest = read_manifest(source)
-    _check_files_present(source, manifest)
-    exercises = _parse_exercises(source, manifest)
+    """Validate a pack and stage its files; PackError if anything is wrong (PackProblems
+    listing every problem check_pack finds), and then nothing is left behind. `limits` apply
+    to the zips of app lessons."""
+    checked = check_pack(source)
     folder = _make_staging_folder(Path(staging_root))
     try:
-        files = {path: _stage_file(source, path, folder) for path in sorted(manifest.paths())}
-        _check_apps(source, manifest, files, folder, limits)
+        files = _stage_files(source, sorted(checked.manifest.paths()), folder, progress)
+        _check_apps(source, checked.manifest, files, folder, limits)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return StagedPack(manifest, files, exercises, store, folder)
+    return StagedPack(checked.manifest, files, checked.exercises, store, folder, checked.notes)
+
+
+def check_pack(source: PackSource) -> CheckedPack:
+    """Everything about a pack that needs no copy: its pack.json, that the files it names
+    exist, its quizzes, and the files its pages use (added when the pack holds them).
+    PackProblems lists every problem found."""
+    manifest = read_manifest(source)
+    problems = _missing_files(source, manifest)
+    manifest, notes = _complete_pages(source, manifest, problems)
+    exercises = _parse_exercises(source, manifest, problems)
+    if problems:
+        raise PackProblems(problems[:MAX_PROBLEMS])
+    return CheckedPack(manifest, exercises, notes)
 
 
 def read_manifest(source: PackSource) -> Manifest:
@@ -173,29 +203,91 @@ def read_manifest(source: PackSource) -> Manifest:
     return parse_manifest(source.read(MANIFEST_NAME), origin)
 
 
-def _check_files_present(source: PackSource, manifest: Manifest) -> None:
+def _missing_files(source: PackSource, manifest: Manifest) -> list[str]:
     by_lower = {path.lower(): path for path in source.paths()}
+    problems = []
     for lesson in manifest.lessons:
         for path in lesson.paths():
             if source.has(path):
                 continue
             near = by_lower.get(path.lower())
             hint = f" (there is {quote(near)}: names are case-sensitive)" if near else ""
-            raise PackError(
+            problems.append(
                 f"{source.name}: the file {quote(path)} of lesson {quote(lesson.id)} "
                 f"is not in the pack{hint}."
             )
+    return problems
 
 
-def _parse_exercises(source: PackSource, manifest: Manifest) -> dict[str, Exercise]:
+def _complete_pages(
+    source: PackSource, manifest: Manifest, problems: list[str]
+) -> tuple[Manifest, list[str]]:
+    """Add to each article the files its page uses that pack.json does not list (an
+    index.html brings the pages it links to as well); a used file the pack lacks is a
+    problem. Nothing a page uses is ever silently left behind."""
+    pages = PageFiles(source.has, lambda path: _head(source, path))
+    lessons, notes = [], []
+    for lesson in manifest.lessons:
+        if lesson.kind == "article" and source.has(lesson.file):
+            is_index = PurePosixPath(lesson.file).stem.lower() == "index"
+            used = pages.used(lesson.file, whole_site=is_index)
+            listed = set(lesson.paths())
+            for missing in (path for path in used.missing if path not in listed):
+                problems.append(
+                    f"{source.name}: the page {quote(lesson.file)} of lesson {quote(lesson.id)} "
+                    f"uses {quote(missing)}, which is not in the pack."
+                )
+            added = [path for path in used.found if path not in listed]
+            if added:
+                notes.append(_added_note(lesson, added))
+                lesson = replace(lesson, assets=(*lesson.assets, *added))
+        lessons.append(lesson)
+    if not notes:
+        return manifest, notes
+    return replace(manifest, lessons=tuple(lessons), raw=_raw_with(manifest.raw, lessons)), notes
+
+
+def _added_note(lesson: LessonEntry, added: list[str]) -> str:
+    named = ", ".join(quote(path) for path in added[:MAX_NAMED])
+    more = f" and {len(added) - MAX_NAMED} more" if len(added) > MAX_NAMED else ""
+    return (
+        f"lesson {quote(lesson.id)}: added {len(added)} file(s) its page uses that pack.json "
+        f"does not list: {named}{more}."
+    )
+
+
+def _raw_with(raw: dict[str, Any], lessons: list[LessonEntry]) -> dict[str, Any]:
+    """pack.json as installed: each lesson's assets as completed (the hub keeps this copy)."""
+    assets = {lesson.id: list(lesson.assets) for lesson in lessons if lesson.assets}
+    completed = [
+        {**entry, "assets": assets[entry["id"]]} if entry["id"] in assets else entry
+        for entry in raw["lessons"]
+    ]
+    return {**raw, "lessons": completed}
+
+
+def _head(source: PackSource, path: str) -> bytes:
+    with source.open(path) as stream:
+        return stream.read(MAX_PAGE_BYTES)
+
+
+def _parse_exercises(
+    source: PackSource, manifest: Manifest, problems: list[str]
+) -> dict[str, Exercise]:
     exercises = {}
     for lesson in manifest.lessons:
-        if lesson.kind != "exercise":
+        if lesson.kind != "exercise" or not source.has(lesson.file):
             continue
         origin = f"{source.name}/{lesson.file}"
         if source.size(lesson.file) > MAX_EXERCISE_BYTES:
-            raise PackError(f"{origin} is larger than {size_text(MAX_EXERCISE_BYTES)}.")
-        exercises[lesson.id] = parse_exercise(source.read(lesson.file), origin)
+            problems.append(f"{origin} is larger than {size_text(MAX_EXERCISE_BYTES)}.")
+            continue
+        try:
+            exercises[lesson.id] = parse_exercise(source.read(lesson.file), origin)
+        except PackProblems as err:
+            problems.extend(err.problems)
+        except PackError as err:
+            problems.append(str(err))
     return exercises
 
 
@@ -209,12 +301,28 @@ def _make_staging_folder(staging_root: Path) -> Path:
         ) from None
 
 
-def _stage_file(source: PackSource, path: str, folder: Path) -> StagedFile:
+def _stage_files(
+    source: PackSource, paths: list[str], folder: Path, progress: Progress | None
+) -> dict[str, StagedFile]:
+    total = sum(source.size(path) for path in paths)
+    done = [0]
+
+    def copied(count: int) -> None:
+        done[0] += count
+        if progress:
+            progress(done[0], total)
+
+    return {path: _stage_file(source, path, folder, copied) for path in paths}
+
+
+def _stage_file(
+    source: PackSource, path: str, folder: Path, copied: Callable[[int], None]
+) -> StagedFile:
     """Copy one file into folder/<sha256>, hashing as it streams; fsynced before publish."""
     partial = folder / f".part-{uuid.uuid4().hex}"
     try:
         with source.open(path) as stream, open(partial, "wb") as out:
-            sha, size = hash_stream(stream, out)
+            sha, size = _copy(stream, out, copied)
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, folder / sha)  # the same content twice in a pack is stored once
@@ -223,6 +331,17 @@ def _stage_file(source: PackSource, path: str, folder: Path) -> StagedFile:
             f"could not stage {quote(path)} from {source.name}: {reason(err)}."
         ) from None
     return StagedFile(path, sha, size, media_type(path))
+
+
+def _copy(stream: BinaryIO, out: BinaryIO, copied: Callable[[int], None]) -> tuple[str, int]:
+    """(sha256 hex, size) of a stream copied to `out` in chunks, saying each chunk's size."""
+    hashed, size = hashlib.sha256(), 0
+    while chunk := stream.read(CHUNK):
+        hashed.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+        copied(len(chunk))
+    return hashed.hexdigest(), size
 
 
 def _check_apps(

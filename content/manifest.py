@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import chain, islice
 from typing import Any
 
-from content.errors import PackError
+from content.errors import PackError, PackProblems
+from content.json_errors import explain
 from content.schema import SchemaValidator, describe, format_path
 from content.source import nfc, path_problem
 
@@ -33,6 +35,7 @@ KIND_EXTENSIONS = {
 }
 SUBTITLE_EXTENSIONS = (".vtt",)
 MAX_DEPTH = 32  # JSON nesting; deeper is hostile (or a runaway generator), not a real pack
+MAX_PROBLEMS = 100  # reported at once; a file with more is better fixed from the top
 _VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,3}")
 
 
@@ -122,14 +125,18 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def parse_manifest(data: bytes, origin: str = "pack.json") -> Manifest:
-    """Parse and validate pack.json; PackError (one sentence naming origin and field) if bad."""
+    """Parse and validate pack.json. If it is bad: PackError naming origin and field, or
+    PackProblems with every problem found (each a sentence naming origin and field)."""
     raw = _load_json(data, origin)
     _check_format(raw, origin)
-    issue = _validator().first_issue(raw)
-    if issue:
-        raise PackError(f"{origin}: {issue}")
-    _check_lessons(raw["lessons"], origin)
-    _check_topics(raw.get("topics", []), {lesson["id"] for lesson in raw["lessons"]}, origin)
+    issues = list(islice(_validator().issues(raw), MAX_PROBLEMS))
+    flagged = {issue.where for issue in issues}
+    problems = [f"{origin}: {issue}" for issue in issues]
+    for where, problem in chain(_lesson_problems(raw.get("lessons")), _topic_problems(raw)):
+        if where not in flagged:
+            problems.append(f"{origin}: {where}: {problem}")
+    if problems:
+        raise PackProblems(problems[:MAX_PROBLEMS])
     return _build(raw)
 
 
@@ -152,8 +159,7 @@ def _load_json(data: bytes, origin: str) -> dict[str, Any]:
             parse_float=_finite_float,
         )
     except json.JSONDecodeError as err:
-        where = f"line {err.lineno}, column {err.colno}"
-        raise PackError(f"{origin} is not valid JSON: {err.msg} at {where}.") from None
+        raise PackError(f"{origin} is not valid JSON: {explain(err)}.") from None
     except RecursionError:
         raise PackError(f"{origin} is nested too deeply.") from None
     except _JsonRefused as err:
@@ -209,18 +215,52 @@ def _check_format(raw: dict[str, Any], origin: str) -> None:
         )
 
 
-def _check_lessons(lessons: list[dict[str, Any]], origin: str) -> None:
+Problem = tuple[str, str]  # (field path, what is wrong with it)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _has_id(lesson: Any) -> bool:
+    return isinstance(lesson, dict) and isinstance(lesson.get("id"), str)
+
+
+def _well_formed(lesson: Any) -> bool:
+    """Whether a lesson has the shape the checks below read (the schema reports the rest)."""
+    if not isinstance(lesson, dict):
+        return False
+    strings = all(isinstance(lesson.get(name), str) for name in ("id", "file"))
+    assets = lesson.get("assets", [])
+    subtitles = lesson.get("subtitles", {})
+    return (
+        strings
+        and lesson.get("kind") in KIND_EXTENSIONS
+        and isinstance(assets, list)
+        and all(isinstance(asset, str) for asset in assets)
+        and isinstance(subtitles, dict)
+        and all(isinstance(path, str) for path in subtitles.values())
+        and isinstance(lesson.get("poster", ""), str)
+    )
+
+
+def _lesson_problems(lessons: Any) -> Iterator[Problem]:
     first_index: dict[str, int] = {}
-    for index, lesson in enumerate(lessons):
-        where = f"{origin}: lessons[{index}]"
+    for index, lesson in enumerate(_list(lessons)):
+        if not _well_formed(lesson):
+            continue
+        where = f"lessons[{index}]"
         if lesson["id"] in first_index:
-            raise PackError(
-                f"{where}.id: {describe(lesson['id'])} is already the id of "
-                f"lessons[{first_index[lesson['id']]}]"
+            yield (
+                f"{where}.id",
+                f"{describe(lesson['id'])} is already the id of "
+                f"lessons[{first_index[lesson['id']]}]",
             )
-        first_index[lesson["id"]] = index
+        first_index.setdefault(lesson["id"], index)
         for located in _typed_paths(lesson, where):
-            _check_path(*located)
+            problem = _path_problem(*located[1:])
+            if problem:
+                yield located[0], problem
 
 
 def _typed_paths(lesson: dict[str, Any], where: str) -> Iterator[tuple[str, str, tuple, str]]:
@@ -237,33 +277,40 @@ def _typed_paths(lesson: dict[str, Any], where: str) -> Iterator[tuple[str, str,
         yield f"{where}.poster", lesson["poster"], IMAGE_EXTENSIONS, "a poster"
 
 
-def _check_path(where: str, path: str, wanted: tuple[str, ...], what: str) -> None:
+def _path_problem(path: str, wanted: tuple[str, ...], what: str) -> str | None:
     problem = path_problem(path)
     if problem:
-        raise PackError(f"{where}: expected a relative path inside the pack; {problem}")
+        return f"expected a relative path inside the pack; {problem}"
     if wanted and not path.lower().endswith(wanted):
         names = ", ".join(wanted[:-1]) + " or " + wanted[-1] if len(wanted) > 1 else wanted[0]
-        raise PackError(f"{where}: expected a {names} file for {what}; got {describe(path)}")
+        return f"expected a {names} file for {what}; got {describe(path)}"
+    return None
 
 
-def _check_topics(topics: list[dict[str, Any]], lesson_ids: set[str], origin: str) -> None:
+def _topic_problems(raw: dict[str, Any]) -> Iterator[Problem]:
+    lessons = raw.get("lessons")
+    if not isinstance(lessons, list) or not all(_has_id(lesson) for lesson in lessons):
+        return  # whether a topic names a real lesson waits until every lesson has an id
+    lesson_ids = {lesson["id"] for lesson in lessons}
     first_at: dict[str, str] = {}
-    pending = [(f"topics[{index}]", topic) for index, topic in enumerate(topics)]
+    pending = [(f"topics[{index}]", topic) for index, topic in enumerate(_list(raw.get("topics")))]
     while pending:
         where, topic = pending.pop(0)
+        if not isinstance(topic, dict) or not isinstance(topic.get("id"), str):
+            continue
         if topic["id"] in first_at:
-            raise PackError(
-                f"{origin}: {where}.id: {describe(topic['id'])} is already the id of "
-                f"{first_at[topic['id']]}"
+            yield (
+                f"{where}.id",
+                f"{describe(topic['id'])} is already the id of {first_at[topic['id']]}",
             )
-        first_at[topic["id"]] = where
-        for index, lesson_id in enumerate(topic.get("lessons", [])):
-            if lesson_id not in lesson_ids:
-                raise PackError(
-                    f"{origin}: {where}.lessons[{index}]: expected the id of a lesson in this "
-                    f"pack; got {describe(lesson_id)}"
+        first_at.setdefault(topic["id"], where)
+        for index, lesson_id in enumerate(_list(topic.get("lessons"))):
+            if isinstance(lesson_id, str) and lesson_id not in lesson_ids:
+                yield (
+                    f"{where}.lessons[{index}]",
+                    f"expected the id of a lesson in this pack; got {describe(lesson_id)}",
                 )
-        children = enumerate(topic.get("topics", []))
+        children = enumerate(_list(topic.get("topics")))
         pending.extend((f"{where}.topics[{index}]", child) for index, child in children)
 
 

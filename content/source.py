@@ -150,6 +150,7 @@ class FolderSource(PackSource):
         super().__init__(name or str(root))
         self.root = Path(root).resolve()  # the operator's own path may be a link; inside may not
         self._real: dict[str, str] = {}
+        self.modified: dict[str, int] = {}  # path -> mtime in ns, to tell a changed folder
         self._scan(limits)
 
     def _scan(self, limits: Limits) -> None:
@@ -159,6 +160,7 @@ class FolderSource(PackSource):
             if key in self._sizes:
                 raise PackError(f"{self.name} holds two files named {quote(key)}.")
             self._sizes[key], self._real[key] = info.st_size, rel
+            self.modified[key] = info.st_mtime_ns
             total += info.st_size
             _check_file_limits(self.name, key, info.st_size, limits)
             if len(self._sizes) > limits.max_files:
@@ -191,6 +193,11 @@ class FolderSource(PackSource):
                     yield rel, info
                 else:
                     raise PackError(f"{self.name} contains a special file at {quote(rel)}.")
+
+    def open_file(self, path: str) -> BinaryIO:
+        """The file itself, seekable, for readers that jump about (a PDF's or a zip's index);
+        unlike open(), its size is not checked."""
+        return io.BufferedReader(self._open_entry(self._key(path)))
 
     def _open_entry(self, key: str) -> io.RawIOBase:
         try:

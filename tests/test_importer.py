@@ -218,8 +218,8 @@ def test_bad_json_names_the_line(tmp_path: Path, store: BlobStore, staging: Path
     root = write_pack_dir(tmp_path / "p")
     (root / "pack.json").write_text('{\n  "id": "x",\n  oops\n}')
     assert refused(root, store, staging) == (
-        f"{root}/pack.json is not valid JSON: Expecting property name enclosed in double quotes "
-        "at line 3, column 3."
+        f"{root}/pack.json is not valid JSON: "
+        'a field name without double quotes on line 3 (write "oops").'
     )
 
 

@@ -293,4 +293,4 @@ def test_not_a_pack_at_all(runner: CliRunner, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     code, _, err = run(runner, tmp_path / "data", "import", str(empty))
-    assert code == 1 and "No content packs were found" in err
+    assert code == 1 and "has no pack.json and no files that can be lessons" in err

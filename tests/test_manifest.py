@@ -302,12 +302,12 @@ def test_utf8_bom_is_accepted() -> None:
     assert parse_manifest(b"\xef\xbb\xbf" + manifest_bytes()).id == "fractions-en"
 
 
-def test_invalid_json_names_line_and_column() -> None:
+def test_invalid_json_says_what_is_wrong_and_where() -> None:
     data = b'{\n  "format": "learnhub-pack/1",\n  "id": "abc"\n  "version": "1"\n}'
     assert refused(data, "fractions/pack.json") == (
-        "fractions/pack.json is not valid JSON: Expecting ',' delimiter at line 4, column 3."
+        "fractions/pack.json is not valid JSON: a missing comma between items on line 3."
     )
-    assert refused(b"") == "pack.json is not valid JSON: Expecting value at line 1, column 1."
+    assert refused(b"") == "pack.json is not valid JSON: the file is empty."
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,21 @@ import click
 from content.source import size_text
 from hub.cli.common import data_option, echo, friendly_errors, open_library
 from hub.cli.neighbours import fetch
+from hub.cli.own_packs import (
+    content_make,
+    pack_field_options,
+    pack_fields,
+    refused_header,
+    show_check,
+    show_notes,
+    show_problems,
+)
+from hub.cli.progress import ProgressReport
 from hub.cli.zim_progress import ZimProgressBars
 from hub.core.console import printable_json
 from hub.core.translate import gettext, ngettext
 from hub.library.models import Pack, PackFile, ZimArchive
+from hub.library.pack_check import check_paths
 from hub.library.packs import Outcome
 from hub.library.responses import pack_json, zim_json
 
@@ -24,15 +35,32 @@ def content() -> None:
 
 @content.command("import")
 @data_option
+@click.option("--check", is_flag=True, help="Show what importing would do; change nothing.")
+@pack_field_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @friendly_errors
-def content_import(data_dir: Path | None, paths: tuple[Path, ...]) -> None:
+def content_import(
+    data_dir: Path | None, paths: tuple[Path, ...], check: bool, **given: str | None
+) -> None:
     """Import packs and ZIM files: a pack folder, a .zip pack, a .zim file (or the parts of a
-    split one, .zimaa, .zimab...), or a folder (USB stick) holding many."""
-    with open_library(data_dir) as library, ZimProgressBars() as bars:
-        outcomes = library.import_paths(list(paths), bars.report)
+    split one, .zimaa, .zimab...), a folder (USB stick) holding many, or a folder of files
+    (PDFs, videos, pictures, pages...) to make a pack from."""
+    importing = ProgressReport(lambda name: gettext("Importing %(name)s", name=name))
+    with open_library(data_dir) as library, ZimProgressBars() as bars, importing:
+        fields = pack_fields(library.config, **given)
+        if check:
+            show_check(check_paths(library, list(paths), fields))
+            return
+        outcomes = library.import_paths(
+            list(paths), bars.report, fields=fields, progress=importing.report
+        )
     for outcome in outcomes:
-        echo(_describe(outcome), err=outcome.error is not None)
+        if len(outcome.problems) > 1:
+            show_problems(refused_header(outcome.path, len(outcome.problems)), outcome.problems)
+        else:
+            echo(_describe(outcome), err=outcome.error is not None)
+        if outcome.result is not None and outcome.result.action != "unchanged":
+            show_notes(outcome.result.notes)
     failed = sum(1 for o in outcomes if o.error)
     if failed:
         raise click.ClickException(
@@ -165,8 +193,9 @@ def content_remove(data_dir: Path | None, pack_id: str) -> None:
 @friendly_errors
 def content_verify(data_dir: Path | None) -> None:
     """Re-hash every file of the library and check every ZIM file whole; report damage."""
-    with open_library(data_dir) as library, ZimProgressBars() as bars:
-        damage = library.verify()
+    checking = ProgressReport(lambda _: gettext("Checking the library's files"))
+    with open_library(data_dir) as library, ZimProgressBars() as bars, checking:
+        damage = library.verify(lambda done, total: checking.report("", done, total))
         total = PackFile.select().count()
         zim_damage = library.zims.verify(bars.report)
         zims = ZimArchive.select().count()
@@ -211,3 +240,4 @@ def content_verify(data_dir: Path | None) -> None:
 
 
 content.add_command(fetch)
+content.add_command(content_make)

@@ -12,16 +12,20 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from peewee import fn
 
 from content import durable
 from content.blobstore import BlobStore
-from content.errors import PackError
+from content.errors import PackError, PackProblems
+from content.folder_pack import NO_FIELDS, PackFields, is_plain_folder, open_pack
 from content.importer import StagedPack, stage_pack
 from content.manifest import Manifest, TopicEntry, version_key
-from content.source import Limits, find_packs, open_source
+from content.source import Limits, find_packs
 from content.zim import ZimError, find_zims, is_zim_path
 from hub.core.db import connected, db, write_lock
 from hub.core.settings import Config
@@ -39,6 +43,7 @@ from hub.library.models import (
 from hub.library.zims import ZimLibrary, ZimProgress, ZimResult
 
 Listener = Callable[[str, bool], None]
+PackProgress = Callable[[str, int, int], None]  # (pack path, bytes copied, bytes in all)
 
 # Orphan blobs younger than this may belong to an import still running in another process.
 SWEEP_GRACE_SECONDS = 3600
@@ -56,6 +61,7 @@ class ImportResult:
     lessons: int
     new_blobs: int
     previous_version: str | None = None
+    notes: tuple[str, ...] = ()  # what the import did on its own: a pack made from a folder...
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class Outcome:
     result: ImportResult | None = None
     error: str | None = None
     zim: ZimResult | None = None  # a ZIM file imported (result is None then)
+    problems: tuple[str, ...] = ()  # every problem found, when there were several
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,16 @@ class Library:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def import_paths(
-        self, paths: list[Path], zim_progress: ZimProgress | None = None
+        self,
+        paths: list[Path],
+        zim_progress: ZimProgress | None = None,
+        *,
+        fields: PackFields = NO_FIELDS,
+        progress: PackProgress | None = None,
     ) -> list[Outcome]:
         """Import every pack and ZIM file found under each path; one outcome per pack or
-        ZIM, in order (packs first)."""
+        ZIM, in order (packs first). A folder holding neither is a pack made from its files,
+        with `fields` (title, language...)."""
         outcomes = []
         for given in paths:
             if is_zim_path(given) and not given.is_dir():
@@ -129,13 +142,10 @@ class Library:
                 outcomes.append(Outcome(given, error=str(err)))
                 continue
             zims = self._import_zims(given, zim_progress) if given.is_dir() else []
-            if not found and not zims:
-                outcomes.append(Outcome(given, error=f"No content packs were found in {given}."))
+            if not zims and is_plain_folder(given, found, self.limits):
+                found = [given]
             for pack_path in found:
-                try:
-                    outcomes.append(Outcome(pack_path, result=self.import_pack(pack_path)))
-                except PackError as err:
-                    outcomes.append(Outcome(pack_path, error=str(err)))
+                outcomes.append(self._import_one(pack_path, fields, progress))
             outcomes += zims
         return outcomes
 
@@ -153,15 +163,37 @@ class Library:
                 outcomes.append(Outcome(zim.parts[0], error=str(err)))
         return outcomes
 
-    def import_pack(self, path: Path) -> ImportResult:
-        """Import one pack folder or zip, all or nothing. Raises PackError."""
+    def _import_one(self, path: Path, fields: PackFields, progress: PackProgress | None) -> Outcome:
+        copied = (lambda done, total: progress(str(path), done, total)) if progress else None
+        try:
+            return Outcome(path, result=self.import_pack(path, fields, copied))
+        except PackProblems as err:
+            return Outcome(path, error=str(err), problems=tuple(err.problems))
+        except PackError as err:
+            return Outcome(path, error=str(err))
+
+    def import_pack(
+        self,
+        path: Path,
+        fields: PackFields = NO_FIELDS,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Import one pack folder or zip, or a pack made from a folder of files (with
+        `fields`), all or nothing. Raises PackError."""
         self.config.staging_dir.mkdir(parents=True, exist_ok=True)
-        with self.exclusive(), open_source(path, self.limits) as source:
-            staged = stage_pack(source, self.store, self.config.staging_dir, self.limits)
+        with self.exclusive(), open_pack(path, self.limits, fields, self.installed) as opened:
+            staging = self.config.staging_dir
+            staged = stage_pack(opened.source, self.store, staging, self.limits, progress)
             try:
-                return self._install(staged)
+                return replace(self._install(staged), notes=(*opened.notes, *staged.notes))
             finally:
                 staged.discard()
+
+    def installed(self, pack_id: str) -> dict[str, Any] | None:
+        """The pack.json of an installed pack (a pack made from a folder carries how the
+        folder was when it was made, to tell whether it changed)."""
+        pack = Pack.with_manifest(pack_id)
+        return pack.manifest if pack is not None else None
 
     def _install(self, staged: StagedPack) -> ImportResult:
         manifest = staged.manifest
@@ -240,14 +272,20 @@ class Library:
             self.store.delete(sha)
         return len(orphans)
 
-    def verify(self) -> list[Damage]:
-        """Re-hash every blob the library uses; name each damaged file and its lessons."""
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> list[Damage]:
+        """Re-hash every blob the library uses; name each damaged file and its lessons.
+        `progress` is told (bytes checked, bytes in all) after each file."""
         with connected():
-            return self._damage()
+            return self._damage(progress)
 
-    def _damage(self) -> list[Damage]:
+    def _damage(self, progress: Callable[[int, int], None] | None) -> list[Damage]:
         damage = []
+        total = PackFile.select(fn.SUM(PackFile.size)).scalar() or 0 if progress else 0
+        done = 0
         for pack_file in PackFile.select().order_by(PackFile.pack, PackFile.path):
+            if progress:
+                done += pack_file.size
+                progress(done, total)
             blob = self.store.path(pack_file.sha256)
             if not blob.is_file():
                 problem = "missing"
