@@ -269,6 +269,18 @@ def test_a_visitors_repeated_request_never_reaches_flask(library: Flask, asked: 
     assert asked.count("/api/search/suggest") == 1
 
 
+def test_a_kept_answer_is_the_only_copy_of_a_visitors_lesson(library: Flask) -> None:
+    def lesson_views() -> int:
+        return sum(1 for key in cache.library_cache._items if key[0] == "lesson")
+
+    library.test_client().get(LESSON)
+    assert lesson_views() == 0  # the whole answer is kept; its lesson view would be a copy
+    reader = library.test_client()
+    reader.set_cookie("lang", "fr")
+    reader.get(LESSON)
+    assert lesson_views() == 1  # pages with cookies are made afresh from the kept view
+
+
 @pytest.mark.parametrize(
     "headers",
     [

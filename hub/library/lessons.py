@@ -148,10 +148,18 @@ def _pack(pack_id: str) -> Pack | None:
     return library_cache.get(("pack", pack_id), lambda: Pack.by_id(pack_id))
 
 
-def lesson_view(pack_id: str, lesson_id: str) -> LessonView | None:
+def lesson_view(pack_id: str, lesson_id: str, keep: bool = True) -> LessonView | None:
+    """The lesson's view, kept for the next reader unless `keep` is false (the caller keeps the
+    whole page it makes of it instead)."""
     return library_cache.get(
-        ("lesson", pack_id, lesson_id), lambda: _build_view(pack_id, lesson_id)
+        ("lesson", pack_id, lesson_id),
+        lambda: _build_view(pack_id, lesson_id),
+        keep=None if keep else _never,
     )
+
+
+def _never(_: object) -> bool:
+    return False
 
 
 def lesson_url(lesson: Lesson) -> str:

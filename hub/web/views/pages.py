@@ -59,7 +59,9 @@ def pack(pack_id: str) -> ResponseReturnValue:
 @bp.get("/lessons/<pack_id>/<lesson_id>")
 @same_for_visitors
 def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
-    view = lesson_service.lesson_view(pack_id, lesson_id)
+    # A visitor without cookies gets the whole answer kept (hub/web/kept_responses.py): the
+    # lesson's view would be a second copy, and sizing it costs a tenth of the page.
+    view = lesson_service.lesson_view(pack_id, lesson_id, keep=bool(request.cookies))
     if view is None:
         raise HubError(404, "lesson_not_found", gettext("There is no such lesson in this library."))
     found = view.lesson
