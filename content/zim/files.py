@@ -28,7 +28,7 @@ class ZimFile:
         first = self.parts[0]
         if len(self.parts) == 1 and not _PART.match(first.name):
             return str(first)
-        return str(first.with_name(_PART.match(first.name)["stem"] + ".zimaa..."))  # type: ignore[index]
+        return str(first.with_name(f"{self.stem}.zimaa..."))
 
     @property
     def stem(self) -> str:
