@@ -393,8 +393,8 @@ class _Maker:
         return None
 
     def _named(self, path: str, kind: str, inner_title: str | None) -> _Lesson:
-        order, from_name = _name_title(PurePosixPath(path).stem)
-        bare = " " not in PurePosixPath(path).stem.strip()
+        order, from_name = _name_title(_stem(path))
+        bare = " " not in _stem(path).strip()
         title = inner_title if inner_title and bare else from_name
         return _Lesson(path, kind, title, (order, from_name.lower()))
 
@@ -464,6 +464,14 @@ def _sort_key(path: str, order: tuple[int, str]) -> tuple[Any, ...]:
     return (*folders, (0, *order))
 
 
+def _stem(path: str) -> str:
+    """The name that stands for a file: a site's index.html goes by its folder's name."""
+    pure = PurePosixPath(path)
+    if pure.stem.lower() == "index" and pure.parent.name:
+        return pure.parent.name
+    return pure.stem
+
+
 def _suffix(path: str) -> str:
     return PurePosixPath(path).suffix.lower()
 
@@ -482,7 +490,7 @@ def _lesson_ids(lessons: list[_Lesson]) -> dict[str, str]:
     ids: dict[str, str] = {}
     taken: set[str] = set()
     for lesson in lessons:
-        stem = PurePosixPath(lesson.path).stem
+        stem = _stem(lesson.path)
         match = _ORDER.match(stem)
         base = _slug(stem[match.end() :] if match else stem)[:60] or "lesson"
         folder = _slug(str(PurePosixPath(lesson.path).parent).replace(".", ""))
@@ -505,6 +513,8 @@ def _topics(lessons: list[_Lesson], ids: dict[str, str]) -> list[dict[str, Any]]
     used_ids: set[str] = set()
     for lesson in lessons:
         parts = lesson.path.split("/")[:-1]
+        if _stem(lesson.path) != PurePosixPath(lesson.path).stem:
+            parts = parts[:-1]  # a site's index.html stands for its folder, in the parent topic
         for depth in range(1, len(parts) + 1):
             folder = "/".join(parts[:depth])
             if folder not in by_folder:
