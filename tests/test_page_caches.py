@@ -17,7 +17,7 @@ from hub.core.settings import load_config
 from hub.library import cache
 from hub.library.models import LibraryState
 from hub.people.models import ClassGroup, Learner
-from hub.web import compress
+from hub.web import compress, kept_responses
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
 
 LESSON = "/lessons/fractions-en/halves"
@@ -267,6 +267,31 @@ def test_a_visitors_repeated_request_never_reaches_flask(library: Flask, asked: 
     suggest = "/api/search/suggest?q=hal"
     assert visitor.get(suggest).json == visitor.get(suggest).json
     assert asked.count("/api/search/suggest") == 1
+
+
+def test_kept_answers_share_what_repeats_and_are_charged_for_the_rest(library: Flask) -> None:
+    visitor = library.test_client()
+    for path in (LESSON, "/lessons/fractions-en/intro-video"):
+        assert visitor.get(path, headers={"Accept-Encoding": "gzip"}).status_code == 200
+    kept = dict(cache.kept_responses._items)
+    (key_a, (a, cost_a)), (key_b, (b, _)) = kept.items()
+    policy_a, policy_b = (
+        next(h for h in answer.headers if h[0] == "Content-Security-Policy") for answer in (a, b)
+    )
+    assert policy_a is policy_b  # one copy for every kept answer
+    assert key_a[4] is key_b[4]  # the Host they were asked with, too
+    alone = cache.approximate_size(key_a) + cache.approximate_size(a)
+    assert len(a.body) < cost_a < alone - len(policy_a[1])
+
+
+def test_strangers_odd_headers_cannot_grow_what_is_shared(library: Flask) -> None:
+    visitor = library.test_client()
+    for n in range(kept_responses.SHARED_UP_TO + 50):
+        visitor.get(LESSON, headers={"Accept-Language": f"x-{n}"})
+    assert len(kept_responses.shared._values) <= kept_responses.SHARED_UP_TO
+    shared = kept_responses.Shared(limit=1)
+    first, second = shared("first value"), shared("second value")
+    assert shared.holds(first) and not shared.holds(second)
 
 
 def test_a_kept_answer_is_the_only_copy_of_a_visitors_lesson(library: Flask) -> None:

@@ -76,9 +76,15 @@ class GenerationCache:
         self._lock = threading.Lock()
 
     def get(
-        self, key: Hashable, build: Callable[[], T], keep: Callable[[T], bool] | None = None
+        self,
+        key: Hashable,
+        build: Callable[[], T],
+        keep: Callable[[T], bool] | None = None,
+        size: Callable[[Hashable, T], int] | None = None,
     ) -> T:
-        """The kept value, else `build()`, kept when `keep` (if given) says so."""
+        """The kept value, else `build()`, kept when `keep` (if given) says so. `size` says
+        what keeping the key and value costs in bytes, for values that share their parts with
+        others (`approximate_size` counts every part as their own)."""
         generation = current_generation()
         with self._lock:
             if generation != self._generation:
@@ -92,11 +98,11 @@ class GenerationCache:
         value = build()
         if self.budget <= 0 or (keep is not None and not keep(value)):
             return value
-        size = approximate_size(key) + approximate_size(value)
+        cost = size(key, value) if size else approximate_size(key) + approximate_size(value)
         with self._lock:
             # Not kept if the library changed while this was built, or if it is too big.
-            if generation == self._generation and size * 4 <= self.budget:
-                self._put(key, value, size)
+            if generation == self._generation and cost * 4 <= self.budget:
+                self._put(key, value, cost)
         return value
 
     def stats(self) -> CacheStats:

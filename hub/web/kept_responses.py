@@ -13,19 +13,26 @@ view's answer depends on (address, query, host, languages, encodings and media t
 each kept short, so a stranger cannot make the keys hold megabytes. Kept answers live in the
 `responses` cache: within its share of `cache_bytes`, least recently used first out, and
 dropped when the library changes.
+
+A kept lesson page is about 1.2 KB of gzip, and its headers and key were twice that again:
+the same policy, types and accepted languages in every answer, each its own copy. Those
+parts are kept once and shared (`Shared`), and an answer is charged only for what is its
+own, so the same budget keeps more than twice as many pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask.wrappers import Response
 
 from hub.core.db import db
 from hub.library.cache import kept_responses
 
+T = TypeVar("T")
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
@@ -44,6 +51,10 @@ KEY_PARTS = (
 )
 KEY_UP_TO = 1024  # characters in all; longer requests are answered by the app, never kept
 PERSONAL = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_RANGE")
+# Key parts that differ from answer to answer; the others repeat and are shared.
+OWN_KEY_PARTS = frozenset({"PATH_INFO", "QUERY_STRING"})
+# Headers whose values are each answer's own; the others repeat and are shared whole.
+OWN_HEADERS = frozenset({"content-length", "etag", "last-modified"})
 
 
 def mark_shareable(response: Response) -> Response:
@@ -51,11 +62,55 @@ def mark_shareable(response: Response) -> Response:
     return response
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Kept:
     status: str
     headers: list[tuple[str, str]]
     body: bytes
+
+
+class Shared:
+    """One copy of each value many kept answers hold (a header, an accepted language), up to
+    `limit` values: past it a value is simply not shared, so a stranger's odd headers cannot
+    make this grow. The values stay until the process ends: a few hundred at most."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._values: dict[Hashable, Any] = {}
+
+    def __call__(self, value: T) -> T:
+        found = self._values.get(value)
+        if found is not None:
+            return found
+        if len(self._values) < self.limit:
+            # setdefault: two threads sharing the same new value keep the same copy.
+            return self._values.setdefault(value, value)
+        return value
+
+    def holds(self, value: object) -> bool:
+        return self._values.get(value) is value
+
+
+SHARED_UP_TO = 512
+shared = Shared(SHARED_UP_TO)
+
+
+def own_bytes(key: Hashable, answer: Kept) -> int:
+    """What keeping this answer costs beyond the parts it shares with other kept answers."""
+    assert isinstance(key, tuple)
+    own_headers = [header for header in answer.headers if not shared.holds(header)]
+    own = [part for part in key if not shared.holds(part)]
+    own += [value for header in own_headers for value in header if not shared.holds(value)]
+    containers = sys.getsizeof(key) + sys.getsizeof(answer.headers) + sys.getsizeof(answer)
+    return (
+        containers
+        + sum(map(sys.getsizeof, own))
+        + sys.getsizeof(answer.body)
+        + TUPLE_BYTES * len(own_headers)
+    )
+
+
+TUPLE_BYTES = sys.getsizeof(("name", "value"))
 
 
 @dataclass(frozen=True)
@@ -83,7 +138,7 @@ class KeptResponses:
             asked = True
             return self._ask_app(environ, start_response)
 
-        answer = kept_responses.get(key, ask, keep=_is_kept)
+        answer = kept_responses.get(key, ask, keep=_is_kept, size=_own_bytes_of)
         if isinstance(answer, Passed):
             return answer.body
         if not asked:
@@ -110,8 +165,20 @@ class KeptResponses:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        headers = [(n, v) for n, v in seen["headers"] if n != MARK]
-        return Kept(seen["status"], headers, data)
+        return Kept(shared(seen["status"]), _kept_headers(seen["headers"]), data)
+
+
+def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [
+        (shared(name), value) if name.lower() in OWN_HEADERS else shared((name, value))
+        for name, value in headers
+        if name != MARK
+    ]
+
+
+def _own_bytes_of(key: Hashable, answer: Kept | Passed) -> int:
+    assert isinstance(answer, Kept)  # only Kept answers are kept (_is_kept)
+    return own_bytes(key, answer)
 
 
 def _unmarked(start_response: StartResponse) -> StartResponse:
@@ -147,4 +214,10 @@ def request_key(environ: Environ) -> tuple[str, ...] | None:
     parts = tuple(str(environ.get(name, "")) for name in KEY_PARTS)
     if sum(map(len, parts)) > KEY_UP_TO:
         return None
-    return ("response", *parts)
+    return (
+        "response",
+        *(
+            part if name in OWN_KEY_PARTS else shared(part)
+            for name, part in zip(KEY_PARTS, parts, strict=True)
+        ),
+    )
