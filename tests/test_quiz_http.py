@@ -42,6 +42,8 @@ LEARNERS = [
     "Faraji Sita",
     "Gift Saba",
     "Hawa Nane",
+    "Ida Tisa",
+    "Juma Kumi",
 ]
 SAMPLE = questions_by_id(sample_exercise())
 TWELVE = questions_by_id(picked_exercise())
@@ -264,14 +266,78 @@ def test_the_api_refuses_a_blank_attempt_and_hides_unanswered_answers(hub: LiveS
     assert attempt_events(hub, "Gift Saba") == []
     status, body = client.post_json(url, {"answers": {"q1-quarter": 1}})
     assert status == 201 and body["mastered"] is False
+    assert (body["answered"], body["finished"], body["seq"]) == (1, False, None)
     shown = {r["question_id"]: r for r in body["results"]}
     assert shown["q1-quarter"]["expected"] == "1/4"
     assert shown["q1-quarter"]["explanation"] == SAMPLE["q1-quarter"]["explanation"]
     hidden = [r for qid, r in shown.items() if qid != "q1-quarter"]
     assert hidden and all(r["expected"] is None and r["explanation"] is None for r in hidden)
     assert json.dumps(body).count("explanation") == 9  # the keys, one value filled in
+    # One answer is one answer of the attempt, as on the quiz pages: no attempt event yet.
+    assert attempt_events(hub, "Gift Saba") == []
+    rest = {qid: json_answer(SAMPLE[qid]) for qid in body["questions"][1:]}
+    status, body = client.post_json(url, {"answers": rest})
+    assert status == 201 and body["finished"] and body["n_correct"] == 9
     [event] = attempt_events(hub, "Gift Saba")
-    assert event["fields"]["answered"] == [True]  # mastery hears of answered questions only
+    assert event["seq"] == body["seq"] and set(event["fields"]) == {
+        "score",
+        "correct",
+        "answered",
+        "mastered",
+    }
+    assert event["fields"]["answered"] == [True] * 9  # mastery hears of answered questions only
+
+
+def json_answer(question: dict) -> object:
+    """The right answer as a program sends it in JSON."""
+    answer = question["answer"]
+    return answer if question["type"] != "text" or isinstance(answer, str) else answer[0]
+
+
+def test_the_api_grades_only_the_drawn_questions_in_order(hub: LiveServer) -> None:
+    client = signed_in(hub, "Ida Tisa")
+    base = f"/api{lesson_url(PICKED)}/attempts"
+    every = {qid: json_answer(q) for qid, q in TWELVE.items()}
+    status, body = client.post_json(base, {"answers": every})  # all twelve, known answers
+    assert status == 400 and body["error"]["code"] == "not_in_quiz"
+    assert attempt_events(hub, "Ida Tisa") == []
+    status, text, _ = client.get(base)
+    drawn = json.loads(text)["attempt"]
+    assert drawn is None or drawn["answered"] == 0  # the refusal kept nothing
+    status, body = client.post_json(base + "/new", {"after": 0})
+    assert status == 201 and len(body["attempt"]["questions"]) == PICK
+    first, second, *_ = body["attempt"]["questions"]
+    assert all(r["expected"] is None for r in body["attempt"]["results"])
+    status, body = client.post_json(base, {"answers": {second: every[second]}})
+    assert status == 409 and body["error"]["code"] == "not_this_question"
+    status, body = client.post_json(base, {"answers": {first: every[first]}})
+    assert status == 201 and body["answered"] == 1 and body["correct"] == {first: True}
+    status, body = client.post_json(base, {"answers": {first: every[first]}})
+    assert status == 409 and body["error"]["code"] == "already_answered"
+    status, body = client.post_json(base + "/new", {"after": 0})  # not while one is open
+    assert status == 201 and body["attempt"]["answered"] == 1
+    status, body = client.post_json(base + "/new", {"after": body["attempt"]["attempt"]})
+    assert status == 409 and body["error"]["code"] == "quiz_not_finished"
+    rest = {qid: every[qid] for qid in json.loads(client.get(base)[1])["attempt"]["questions"]}
+    del rest[first]
+    status, body = client.post_json(base, {"answers": rest})
+    assert status == 201 and body["finished"] and body["n_correct"] == PICK
+    [event] = attempt_events(hub, "Ida Tisa")
+    assert len(event["fields"]["correct"]) == PICK  # sync's format, the drawn questions only
+
+
+def test_the_api_and_the_pages_share_one_attempt(hub: LiveServer) -> None:
+    client = signed_in(hub, "Juma Kumi")
+    page = start(client, FRACTIONS)
+    _, qid = current_question(page) or ("", "")
+    assert answer(client, page, right_answer(SAMPLE[qid]))[0] == 303
+    status, text, _ = client.get(f"/api{lesson_url(FRACTIONS)}/attempts")
+    body = json.loads(text)["attempt"]
+    assert body["answered"] == 1 and body["correct"] == {qid: True}
+    status, body = client.post_json(
+        f"/api{lesson_url(FRACTIONS)}/attempts", {"answers": {qid: json_answer(SAMPLE[qid])}}
+    )
+    assert status == 409 and body["error"]["code"] == "already_answered"
 
 
 def test_a_choice_that_is_not_shown_is_refused(hub: LiveServer) -> None:

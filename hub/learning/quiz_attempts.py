@@ -11,7 +11,7 @@ A visitor's attempt is kept but never recorded, and at most VISITOR_ATTEMPTS of 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,21 +168,75 @@ def answer_question(
     value = _value(question, values)
     correct = _judged(question, value)
     entry = {"given": _given(question, value), "correct": correct}
+    _keep(log, owner, lesson, exercise, attempt, [entry])
+    return at + 1
+
+
+def answer_questions(
+    log: EventLog, owner: Owner, lesson: Lesson, exercise: Exercise, answers: Mapping[str, Any]
+) -> QuizAttempt:
+    """The API's way to answer: `answers` (question id -> answer, as JSON) to the open attempt's
+    questions, one or all at once, judged in the order asked from the first unanswered one; a
+    blank ends them. With no attempt open a fresh one is drawn, so answers to questions outside
+    the draw, or answered already, are refused whole (raises HubError or AnswerError): the API
+    grades no more than the quiz pages do. Returns the attempt as it now stands."""
+    with db.atomic():
+        attempt = latest_attempt(owner, lesson, exercise)
+        if attempt is None or attempt.finished:
+            attempt = start_attempt(owner, lesson, exercise, attempt.id if attempt else 0)
+        _keep(log, owner, lesson, exercise, attempt, _judged_in_order(exercise, attempt, answers))
+    return QuizAttempt.get_by_id(attempt.id)
+
+
+def _judged_in_order(
+    exercise: Exercise, attempt: QuizAttempt, answers: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    if any(qid not in attempt.questions for qid in answers):
+        raise HubError(400, "not_in_quiz", gettext("This question is not part of your quiz."))
+    entries: list[dict[str, Any]] = []
+    blank_before = False
+    for at, qid in enumerate(attempt.questions):
+        question = exercise.question(qid)
+        assert question is not None  # latest_attempt saw every drawn question in the exercise
+        result = grade_question(question, answers.get(qid))
+        if not result.answered:
+            blank_before = blank_before or at >= attempt.answered
+        elif at < attempt.answered:
+            raise _already_answered()
+        elif blank_before:
+            raise HubError(409, "not_this_question", gettext("Answer the questions in order."))
+        else:
+            entries.append({"given": _given(question, answers[qid]), "correct": result.correct})
+    if not entries:
+        raise HubError(400, "no_answers", gettext("Answer at least one question first."))
+    return entries
+
+
+def _keep(
+    log: EventLog,
+    owner: Owner,
+    lesson: Lesson,
+    exercise: Exercise,
+    attempt: QuizAttempt,
+    entries: list[dict[str, Any]],
+) -> None:
+    """Add judged answers after the attempt's last; the last question finishes the attempt and
+    records a learner's as one `attempt` event."""
+    at, answers = attempt.answered, [*attempt.answers, *entries]
     with db.atomic():
         # Only if nobody answered in between (a double click, a replayed form): one answer
         # per question, never two.
         changed = (
-            QuizAttempt.update(answers=[*attempt.answers, entry], answered=at + 1)
+            QuizAttempt.update(answers=answers, answered=len(answers))
             .where(QuizAttempt.id == attempt.id, QuizAttempt.answered == at)
             .execute()
         )
         if not changed:
             raise _already_answered()
-        if at + 1 == attempt.total and owner.learner_id is not None:
-            results = _results(exercise, attempt.questions, [*attempt.answers, entry])
+        if len(answers) == attempt.total and owner.learner_id is not None:
+            results = _results(exercise, attempt.questions, answers)
             event, _ = record_attempt(log, owner.learner_id, lesson, exercise, results)
             QuizAttempt.update(event_seq=event.seq).where(QuizAttempt.id == attempt.id).execute()
-    return at + 1
 
 
 def _open_attempt(owner: Owner, lesson: Lesson, exercise: Exercise, attempt_id: int) -> QuizAttempt:
@@ -251,12 +305,13 @@ def _unreadable(question: Question, value: Any) -> str:
 
 
 def _given(question: Question, value: Any) -> Any:
-    """The answer as kept: choice indices as numbers, typed text trimmed (and cut short)."""
+    """The answer as kept: choice indices as numbers, typed text trimmed (and cut short). A
+    form sends strings, the API JSON numbers; both were checked by grading first."""
     if question.type == "single":
-        return int(value.strip())
+        return int(value)
     if question.type == "multiple":
-        return sorted(int(item.strip()) for item in value)
-    return value.strip()[:SHOWN_CHARS]
+        return sorted(int(item) for item in value)
+    return str(value).strip()[:SHOWN_CHARS]
 
 
 def _results(
@@ -341,3 +396,36 @@ def _mastered(attempt: QuizAttempt) -> bool:
         return False
     event = Event.get_or_none(Event.seq == attempt.event_seq)
     return bool(event and (event.fields or {}).get("mastered") is True)
+
+
+def attempt_json(owner: Owner, lesson: Lesson, exercise: Exercise, attempt: QuizAttempt) -> dict:
+    """The attempt for the API: the questions drawn, in the order asked, and how each answered
+    one went. A right answer and its explanation appear only once the question is answered."""
+    page = quiz_page(exercise, attempt, None)
+    results = [
+        {
+            "question_id": step.question.id,
+            "correct": step.correct,
+            "answered": step.answered,
+            "expected": step.expected if step.answered else None,
+            "explanation": step.question.explanation if step.answered else None,
+        }
+        for step in page.steps
+    ]
+    finished = 0
+    if owner.learner_id is not None:
+        finished = len(Event.attempts_of(owner.learner_id, lesson.pack_id, lesson.lesson_id))
+    return {
+        "attempt": attempt.id,
+        "questions": list(attempt.questions),
+        "answered": attempt.answered,
+        "finished": attempt.finished,
+        "score": round(page.n_correct / attempt.total, 4),
+        "correct": {r["question_id"]: r["correct"] for r in results if r["answered"]},
+        "n_correct": page.n_correct,
+        "n_questions": attempt.total,
+        "mastered": page.mastered,
+        "attempts": finished,
+        "seq": attempt.event_seq,
+        "results": results,
+    }

@@ -8,11 +8,17 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from content.exercise import AnswerError
+from content.exercise import AnswerError, Exercise
 from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.learning.events import EVENT_TYPES, Progress
-from hub.learning.quiz import grade_attempt
+from hub.learning.quiz_attempts import (
+    Owner,
+    answer_questions,
+    attempt_json,
+    latest_attempt,
+    start_attempt,
+)
 from hub.library import lessons as lesson_service
 from hub.library.models import Lesson
 from hub.people.auth import LEARNER, check_role, json_body
@@ -54,21 +60,47 @@ def mine() -> ResponseReturnValue:
     return jsonify({"progress": [progress_json(row) for row in Progress.of_learner(who.id)]})
 
 
+@bp.get("/lessons/<pack_id>/<lesson_id>/attempts")
+def current_attempt(pack_id: str, lesson_id: str) -> ResponseReturnValue:
+    """The learner's latest attempt (the questions drawn, how those answered went), or null."""
+    owner, lesson, exercise = _quiz(pack_id, lesson_id)
+    attempt = latest_attempt(owner, lesson, exercise)
+    shown = attempt and attempt_json(owner, lesson, exercise, attempt)
+    return jsonify({"attempt": shown})
+
+
+@bp.post("/lessons/<pack_id>/<lesson_id>/attempts/new")
+def new_attempt(pack_id: str, lesson_id: str) -> ResponseReturnValue:
+    """A fresh draw once the last attempt is finished; `after` is the attempt last seen."""
+    owner, lesson, exercise = _quiz(pack_id, lesson_id)
+    after = json_body().get("after", 0)
+    if isinstance(after, bool) or not isinstance(after, int):
+        raise HubError(400, "bad_request", gettext("%(name)s must be a number.", name="after"))
+    attempt = start_attempt(owner, lesson, exercise, after)
+    return jsonify({"attempt": attempt_json(owner, lesson, exercise, attempt)}), 201
+
+
 @bp.post("/lessons/<pack_id>/<lesson_id>/attempts")
 def attempt(pack_id: str, lesson_id: str) -> ResponseReturnValue:
+    """Answers to the open attempt's drawn questions, one or all at once, in order."""
+    owner, lesson, exercise = _quiz(pack_id, lesson_id)
+    answers = json_body().get("answers")
+    if not isinstance(answers, dict):
+        raise HubError(400, "bad_answers", gettext('Send {"answers": {question_id: answer}}.'))
+    try:
+        attempt = answer_questions(events(), owner, lesson, exercise, answers)
+    except AnswerError as err:
+        raise HubError(400, "bad_answer", str(err)) from None
+    return jsonify(attempt_json(owner, lesson, exercise, attempt)), 201
+
+
+def _quiz(pack_id: str, lesson_id: str) -> tuple[Owner, Lesson, Exercise]:
     who = check_role(LEARNER)
     lesson = _lesson(pack_id, lesson_id)
     exercise = lesson_service.exercise_of(lesson) if lesson.kind == "exercise" else None
     if exercise is None:
         raise HubError(404, "not_an_exercise", gettext("This lesson has no questions to answer."))
-    answers = json_body().get("answers")
-    if not isinstance(answers, dict):
-        raise HubError(400, "bad_answers", gettext('Send {"answers": {question_id: answer}}.'))
-    try:
-        result = grade_attempt(events(), who.id, lesson, exercise, answers)
-    except AnswerError as err:
-        raise HubError(400, "bad_answer", str(err)) from None
-    return jsonify(result.as_json()), 201
+    return Owner(learner_id=who.id), lesson, exercise
 
 
 def events() -> Any:
