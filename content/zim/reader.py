@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # libzim ships .pyi stubs without a py.typed marker.
-from libzim.reader import Archive, Entry  # type: ignore[import-untyped]
+from libzim.reader import Archive, Entry
 
 from content.zim.errors import ZimError, libzim_reason
 from content.zim.format import HEADER_SIZE, Header, direct_span, parse_header

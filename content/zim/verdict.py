@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def main(path: str) -> int:
-    from libzim.reader import Archive  # type: ignore[import-untyped]
+    from libzim.reader import Archive
 
     from content.zim.errors import libzim_reason
 
