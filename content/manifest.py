@@ -22,7 +22,7 @@ from content.schema import SchemaValidator, describe, format_path
 from content.source import nfc, path_problem
 
 FORMAT = "learnhub-pack/1"
-KINDS = ("article", "video", "audio", "pdf", "image", "exercise", "app")
+KINDS = ("article", "video", "audio", "pdf", "image", "exercise", "app", "epub", "h5p")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
 KIND_EXTENSIONS = {
     "article": (".html", ".htm"),
@@ -32,6 +32,8 @@ KIND_EXTENSIONS = {
     "image": IMAGE_EXTENSIONS,
     "exercise": (".json",),
     "app": (".zip",),
+    "epub": (".epub",),
+    "h5p": (".h5p",),
 }
 SUBTITLE_EXTENSIONS = (".vtt",)
 MAX_DEPTH = 32  # JSON nesting; deeper is hostile (or a runaway generator), not a real pack

@@ -358,7 +358,17 @@ def test_paths_are_nfc_normalised() -> None:
 
 
 def test_kinds_constant() -> None:
-    assert KINDS == ("article", "video", "audio", "pdf", "image", "exercise", "app")
+    assert KINDS == (
+        "article",
+        "video",
+        "audio",
+        "pdf",
+        "image",
+        "exercise",
+        "app",
+        "epub",
+        "h5p",
+    )
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, runner: CliRunner) ->
     origin = f"{pack}/pack.json"
     assert lines[1:5] == [
         f"  - {origin}: lessons[0].kind: expected one of article, video, audio, pdf, image, "
-        'exercise, app; got "movie"',
+        'exercise, app, epub, h5p; got "movie"',
         f'  - {origin}: lessons[1].title: expected a non-empty string; got ""',
         f'  - {origin}: lessons[4].id: "check-1" is already the id of lessons[2]',
         f'  - {origin}: topics[0].lessons[2]: expected the id of a lesson in this pack; got "nope"',
