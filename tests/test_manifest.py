@@ -110,7 +110,7 @@ def test_unknown_kind_names_field_and_choices() -> None:
     raw["lessons"][2]["kind"] = "movie"
     assert refused(raw) == (
         "pack.json: lessons[2].kind: expected one of article, video, audio, pdf, image, exercise, "
-        'app; got "movie"'
+        'app, epub, h5p; got "movie"'
     )
 
 
