@@ -39,6 +39,7 @@ class ZimSpec:
     language: str = "eng"
     description: str = "A ZIM written by the tests"
     license: str = "CC-BY-SA-4.0"
+    tags: str = ""
     main: str = "index.html"
     entries: dict[str, Entry] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)  # path -> target path
@@ -92,7 +93,7 @@ def make_zim(where: Path, spec: ZimSpec | None = None) -> Path:
     entries = spec.entries or default_entries()
     where.parent.mkdir(parents=True, exist_ok=True)
     with Creator(str(where)).config_indexing(False, spec.language).config_verbose(False) as c:
-        for key in ("Name", "Title", "Date", "Language", "Description", "License"):
+        for key in ("Name", "Title", "Date", "Language", "Description", "License", "Tags"):
             value = getattr(spec, key.lower())
             if value:
                 c.add_metadata(key, value)

@@ -28,6 +28,7 @@ from hub.web.views import (
     api,
     appliance,
     captive,
+    catalog,
     coach,
     files,
     health,
@@ -102,6 +103,7 @@ def create_app(
         neighbours.bp,
         sync_admin.bp,
         zim.bp,
+        catalog.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
