@@ -23,9 +23,7 @@ from hub.web.app import create_app
 @pytest.fixture
 def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[cache.GenerationCache]:
     monkeypatch.setattr(cache, "current_generation", lambda: ("test.db", 1))
-    kept = cache.GenerationCache("test", share=1.0)
-    kept.resize(10_000)
-    yield kept
+    yield cache.GenerationCache("test", share=1.0, pool=cache.CachePool(10_000))
 
 
 def test_the_least_recently_used_go_first(fresh_cache: cache.GenerationCache) -> None:
@@ -47,6 +45,26 @@ def test_a_value_too_big_for_its_budget_is_never_kept(fresh_cache: cache.Generat
     stats = fresh_cache.stats()
     assert stats["entries"] == 1
     assert stats["bytes"] < 1000
+
+
+def test_a_cache_borrows_what_the_others_leave_unused_and_gives_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache, "current_generation", lambda: ("test.db", 1))
+    pool = cache.CachePool(40_000)
+    busy = cache.GenerationCache("busy", share=0.5, pool=pool)
+    idle = cache.GenerationCache("idle", share=0.5, pool=pool)
+    page = "x" * 2000
+    for n in range(30):
+        busy.get(n, lambda: page)
+    assert busy.bytes > busy.budget  # more than its share: the other left its own unused
+    assert pool.used <= pool.total
+    for n in range(30):
+        idle.get(n, lambda: page)
+    assert idle.bytes > 0.8 * idle.budget  # its share came back to it, from the borrower
+    assert busy.bytes <= busy.budget + 2 * len(page)
+    assert pool.used <= pool.total
+    busy.get(29, lambda: pytest.fail("the busy cache's newest page was dropped"))
 
 
 def test_database_rows_are_sized_by_their_fields() -> None:

@@ -1,6 +1,7 @@
-"""Caches of what the library looks like, dropped whenever the library changes, each within
-a share of one byte budget (the `cache_bytes` setting) so memory never grows with the library
-or the traffic.
+"""Caches of what the library looks like, dropped whenever the library changes, together
+within one byte budget (the `cache_bytes` setting) so memory never grows with the library or
+the traffic. Each cache is sure of its share of the budget and may borrow what the others
+leave unused (`CachePool`).
 
 The library changes rarely (an import, a removal), and possibly in another process (the CLI),
 so the cache is keyed by the generation counter the database keeps. Changes made in this
@@ -60,20 +61,60 @@ class CacheStats(TypedDict):
     misses: int
 
 
-class GenerationCache:
-    """Values kept until the library changes, within a byte budget: the least recently used
-    go first, and a value larger than a quarter of the budget is never kept. Sizes are
-    estimated when a value is kept (see `approximate_size`)."""
+class CachePool:
+    """The caches that share one byte budget (`cache_bytes`). Each cache is sure of its share;
+    beyond it, a cache may use what the others leave unused, and gives it back, least recently
+    used first, as soon as one of them needs its own share. A visitors' evening fills the
+    rendered answers; a class signing in fills the lesson details; neither leaves half the
+    memory idle. One lock serves them all: what it guards takes microseconds."""
 
-    def __init__(self, name: str, share: float) -> None:
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self.lock = threading.Lock()
+        self.caches: list[GenerationCache] = []
+
+    def resize(self, total: int) -> None:
+        with self.lock:
+            self.total = total
+            for member in self.caches:
+                member.budget = int(total * member.share)
+            self.make_room(None, 0)
+
+    def make_room(self, taker: GenerationCache | None, size: int) -> None:
+        """Drop entries until `size` more bytes for `taker` fit: from whichever cache is
+        furthest past its share (the taker counted with what it is about to keep)."""
+        while self.used + size > self.total:
+            victim = max(
+                (c for c in self.caches if c.entries),
+                key=lambda c: c.bytes + (size if c is taker else 0) - c.budget,
+                default=None,
+            )
+            if victim is None:
+                return
+            victim.drop_oldest()
+
+
+class GenerationCache:
+    """Values kept until the library changes, within its pool's byte budget: the least
+    recently used go first, and a value larger than a quarter of this cache's share is never
+    kept. Sizes are estimated when a value is kept (see `approximate_size`)."""
+
+    def __init__(self, name: str, share: float, pool: CachePool) -> None:
         self.name = name
-        self.share = share  # of the `cache_bytes` setting; see configure()
-        self.budget = int(DEFAULT_BYTES * share)
+        self.share = share  # of the pool's total: this cache's own, whatever the others hold
+        self.budget = int(pool.total * share)
+        self.pool = pool
         self._generation: Generation | None = None
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
-        self._bytes = 0
+        self.bytes = 0
         self._hits = self._misses = 0
-        self._lock = threading.Lock()
+        self._lock = pool.lock
+        pool.caches.append(self)
+
+    @property
+    def entries(self) -> int:
+        return len(self._items)
 
     def get(
         self,
@@ -110,34 +151,32 @@ class GenerationCache:
             return {
                 "name": self.name,
                 "entries": len(self._items),
-                "bytes": self._bytes,
+                "bytes": self.bytes,
                 "budget": self.budget,
                 "hits": self._hits,
                 "misses": self._misses,
             }
 
-    def resize(self, budget: int) -> None:
-        with self._lock:
-            self.budget = budget
-            self._evict_for(0)
+    def drop_oldest(self) -> None:
+        """The least recently used entry goes (the pool's lock is held)."""
+        _, (_, dropped) = self._items.popitem(last=False)
+        self._account(-dropped)
 
     def _put(self, key: Hashable, value: Any, size: int) -> None:
         old = self._items.pop(key, None)
         if old is not None:
-            self._bytes -= old[1]
-        self._evict_for(size)
+            self._account(-old[1])
+        self.pool.make_room(self, size)
         self._items[key] = (value, size)
-        self._bytes += size
+        self._account(size)
 
-    def _evict_for(self, size: int) -> None:
-        """Drop the least recently used until `size` more bytes fit the budget."""
-        while self._items and self._bytes + size > self.budget:
-            _, (_, dropped) = self._items.popitem(last=False)
-            self._bytes -= dropped
+    def _account(self, change: int) -> None:
+        self.bytes += change
+        self.pool.used += change
 
     def _drop_all(self, generation: Generation) -> None:
         self._items.clear()
-        self._bytes = 0
+        self._account(-self.bytes)
         self._generation = generation
 
 
@@ -188,25 +227,26 @@ def small_enough(html: str | bytes) -> bool:
     return len(html) <= KEEP_HTML_UP_TO
 
 
+# All the caches below share the `cache_bytes` setting (configure() applies it at app start).
+POOL = CachePool(DEFAULT_BYTES)
 # What each page needs that is the same for every reader: lesson views and the listing.
-library_cache = GenerationCache("library", share=0.25)
+library_cache = GenerationCache("library", share=0.25, pool=POOL)
 # Rendered parts of pages: a lesson's main part per language, a visitor's whole page.
-page_parts = GenerationCache("pages", share=0.25)
+page_parts = GenerationCache("pages", share=0.25, pool=POOL)
 # Parsed exercises and transcripts, by blob.
-parsed_files = GenerationCache("parsed files", share=0.1)
+parsed_files = GenerationCache("parsed files", share=0.1, pool=POOL)
 # Search results and suggestions. A class searches for the words its teacher gives and types
 # the same first letters; each answer is keyed by the index generation it was read from, so a
 # kept answer is never one the index has moved past.
-search_answers = GenerationCache("search answers", share=0.15)
+search_answers = GenerationCache("search answers", share=0.15, pool=POOL)
 # Whole answers (headers and gzip bytes) for visitors without cookies: hub/web/kept_responses.
-kept_responses = GenerationCache("responses", share=0.25)
+kept_responses = GenerationCache("responses", share=0.25, pool=POOL)
 CACHES = (library_cache, page_parts, parsed_files, search_answers, kept_responses)
 
 
 def configure(total_bytes: int) -> None:
-    """Share the `cache_bytes` setting between the caches (at app start)."""
-    for cache in CACHES:
-        cache.resize(int(total_bytes * cache.share))
+    """Apply the `cache_bytes` setting (at app start)."""
+    POOL.resize(total_bytes)
 
 
 def stats() -> list[CacheStats]:
