@@ -40,12 +40,17 @@ UPLOAD_SLACK = 64 * 1024
 @require("operator")
 def index() -> ResponseReturnValue:
     return render_template(
-        "admin/index.html", packs=Pack.ordered(), status=_status(), caches=_caches()
+        "admin/index.html",
+        packs=Pack.ordered(),
+        status=_status(),
+        caches=_caches(),
+        cache_total={"mb": cache.POOL.used / 1e6, "of": cache.POOL.total / 1e6},
     )
 
 
 def _caches() -> list[dict[str, object]]:
-    """What each page cache holds, in MB, for the status card (the budget is `cache_bytes`)."""
+    """What each page cache holds, in MB, for the status card (together within `cache_bytes`;
+    each may borrow what the others leave unused)."""
     labels = {
         "library": _("Lesson details"),
         "pages": _("Rendered pages"),
@@ -53,10 +58,7 @@ def _caches() -> list[dict[str, object]]:
         "search answers": _("Search results"),
         "responses": _("Pages kept for visitors"),
     }
-    return [
-        {"label": labels[entry["name"]], "mb": entry["bytes"] / 1e6, "of": entry["budget"] / 1e6}
-        for entry in cache.stats()
-    ]
+    return [{"label": labels[entry["name"]], "mb": entry["bytes"] / 1e6} for entry in cache.stats()]
 
 
 def _status() -> dict[str, int]:
