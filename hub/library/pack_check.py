@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from content.errors import PackError, PackProblems
-from content.folder_pack import NO_FIELDS, PackFields, is_plain_folder, open_pack
+from content.folder_pack import NO_FIELDS, PackFields, is_plain_folder
 from content.importer import check_pack
+from content.kolibri import find_channels
 from content.manifest import Manifest, version_key
 from content.source import find_packs
 from content.zim import ZimError, find_zims, is_zim_path
@@ -40,19 +41,20 @@ def check_paths(
         try:
             zims = find_zims(given) if is_zim_path(given) or given.is_dir() else []
             found = [] if is_zim_path(given) and not given.is_dir() else find_packs(given)
+            channels = find_channels(given)
         except (PackError, ZimError) as err:
             checked.append(Checked(given, "refused", problems=(str(err),)))
             continue
-        if not zims and is_plain_folder(given, found, library.limits):
+        if not zims and not channels and is_plain_folder(given, found, library.limits):
             found = [given]
-        checked += [check_one(library, path, fields) for path in found]
+        checked += [check_one(library, path, fields) for path in [*found, *channels]]
         checked += [Checked(zim.parts[0], "zim") for zim in zims]
     return checked
 
 
 def check_one(library: Library, path: Path, fields: PackFields = NO_FIELDS) -> Checked:
     try:
-        with connected(), open_pack(path, library.limits, fields, library.installed) as opened:
+        with connected(), library.open(path, fields) as opened:
             manifest = check_pack(opened.source).manifest
             notes = tuple(opened.notes)
             return _verdict(path, manifest, notes)

@@ -11,7 +11,7 @@ import fcntl
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +22,9 @@ from peewee import fn
 from content import durable
 from content.blobstore import BlobStore
 from content.errors import PackError, PackProblems
-from content.folder_pack import NO_FIELDS, PackFields, is_plain_folder, open_pack
+from content.folder_pack import NO_FIELDS, OpenedPack, PackFields, is_plain_folder, open_pack
 from content.importer import StagedPack, stage_pack
+from content.kolibri import find_channels, is_channel_database, open_channel
 from content.manifest import Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs
 from content.zim import ZimError, find_zims, is_zim_path
@@ -128,9 +129,9 @@ class Library:
         fields: PackFields = NO_FIELDS,
         progress: PackProgress | None = None,
     ) -> list[Outcome]:
-        """Import every pack and ZIM file found under each path; one outcome per pack or
-        ZIM, in order (packs first). A folder holding neither is a pack made from its files,
-        with `fields` (title, language...)."""
+        """Import every pack, Kolibri channel and ZIM file found under each path; one
+        outcome per pack, channel or ZIM, in order (packs first). A folder holding none of them
+        is a pack made from its files, with `fields` (title, language...)."""
         outcomes = []
         for given in paths:
             if is_zim_path(given) and not given.is_dir():
@@ -138,13 +139,14 @@ class Library:
                 continue
             try:
                 found = find_packs(given)
+                channels = find_channels(given)
             except PackError as err:
                 outcomes.append(Outcome(given, error=str(err)))
                 continue
             zims = self._import_zims(given, zim_progress) if given.is_dir() else []
-            if not zims and is_plain_folder(given, found, self.limits):
+            if not zims and not channels and is_plain_folder(given, found, self.limits):
                 found = [given]
-            for pack_path in found:
+            for pack_path in [*found, *channels]:
                 outcomes.append(self._import_one(pack_path, fields, progress))
             outcomes += zims
         return outcomes
@@ -181,13 +183,22 @@ class Library:
         """Import one pack folder or zip, or a pack made from a folder of files (with
         `fields`), all or nothing. Raises PackError."""
         self.config.staging_dir.mkdir(parents=True, exist_ok=True)
-        with self.exclusive(), open_pack(path, self.limits, fields, self.installed) as opened:
+        with self.exclusive(), self.open(path, fields) as opened:
             staging = self.config.staging_dir
             staged = stage_pack(opened.source, self.store, staging, self.limits, progress)
             try:
                 return replace(self._install(staged), notes=(*opened.notes, *staged.notes))
             finally:
                 staged.discard()
+
+    def open(
+        self, path: Path, fields: PackFields = NO_FIELDS
+    ) -> AbstractContextManager[OpenedPack]:
+        """A pack ready to stage: a Kolibri channel database makes its pack, a folder without
+        pack.json a pack of its files, and anything else is opened as a pack."""
+        if is_channel_database(path):
+            return open_channel(path, self.config.staging_dir, self.limits)
+        return open_pack(path, self.limits, fields, self.installed)
 
     def installed(self, pack_id: str) -> dict[str, Any] | None:
         """The pack.json of an installed pack (a pack made from a folder carries how the
