@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import struct
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from content.zim.errors import ZimError
 
@@ -38,6 +40,31 @@ def parse_header(data: bytes, name: str) -> Header:
         raise ZimError(f"{name} is not a ZIM file (its first bytes are not a ZIM header).")
     major, minor, _, entries, clusters, path_ptr, _, cluster_ptr, _, _, _, checksum = fields[1:]
     return Header(major, minor, entries, clusters, path_ptr, cluster_ptr, checksum)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What one hub tells another of a ZIM it offers, and checks again once it arrived."""
+
+    uuid: str
+    md5: str  # the checksum the file ends with, as hex (check_file compares it with the bytes)
+    size: int
+
+
+def identity(path: Path, name: str) -> Identity:
+    """The UUID in the header and the MD5 in the last 16 bytes, without reading the rest."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEADER_SIZE)
+            header = parse_header(head, name)
+            size = os.fstat(handle.fileno()).st_size
+            if header.checksum_pos + 16 != size:
+                raise ZimError(f"{name} does not end where its header says (a truncated copy?).")
+            handle.seek(header.checksum_pos)
+            checksum = handle.read(16)
+    except OSError as err:
+        raise ZimError(f"cannot read {name}: {err.strerror or err}.") from None
+    return Identity(str(uuid.UUID(bytes=head[8:24])), checksum.hex(), size)
 
 
 def direct_span(fd: int, header: Header, index: int, size: int) -> int | None:

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import click
 
+from content.source import size_text
 from hub.cli.common import config_for, data_option, echo, friendly_errors, open_library
 from hub.core.bounded_http import Bounds
 from hub.core.console import printable_json
 from hub.core.translate import gettext, ngettext
 from hub.neighbours.discovery import DiscoveryError, Neighbour, browse
+from hub.neighbours.errors import NeighbourError
 from hub.neighbours.neighbour_hub import NeighbourHub
 from hub.neighbours.pack_fetcher import FetchOutcome, fetch_packs
-from hub.neighbours.share_claims import Offer
+from hub.neighbours.share_claims import Offer, ZimOffer
 
 
 @click.command()
@@ -63,11 +65,15 @@ def _describe_neighbour(n: Neighbour) -> str:
 @friendly_errors
 def fetch(data_dir: Path | None, url: str, pack_ids: tuple[str, ...]) -> None:
     """Copy packs from the hub at URL (see `learnhub discover`); without PACK_IDS, list the
-    packs it offers. Only files this hub lacks travel, and an interrupted copy resumes."""
+    packs and ZIM files (zim:NAME) it offers. Only files this hub lacks travel, and an
+    interrupted copy resumes."""
     if not pack_ids:
         bounds = Bounds.of(config_for(data_dir))
-        for offer in NeighbourHub(url, bounds).offers():
+        neighbour = NeighbourHub(url, bounds)
+        for offer in neighbour.offers():
             echo(_describe_offer(offer))
+        for zim in _zim_offers(neighbour):
+            echo(_describe_zim(zim))
         return
     with open_library(data_dir) as library:
         outcomes = fetch_packs(library, url, list(pack_ids))
@@ -92,6 +98,22 @@ def _describe_offer(offer: Offer) -> str:
     # Translators: English says this the same way for every number.
     lessons = ngettext("%(num)d lessons", "%(num)d lessons", offer.lessons)
     return f"{offer.id}  {offer.version}  {offer.language}  {lessons}  {offer.title}"
+
+
+def _zim_offers(neighbour: NeighbourHub) -> list[ZimOffer]:
+    """Its ZIMs, or none when it offers none to read (an older hub answers 404)."""
+    try:
+        return neighbour.zims()
+    except NeighbourError:
+        return []
+
+
+def _describe_zim(zim: ZimOffer) -> str:
+    # Translators: English says this the same way for every number.
+    articles = ngettext("%(num)d articles", "%(num)d articles", zim.articles)
+    return (
+        f"{zim.pack_id}  {zim.date}  {zim.language}  {articles}  {size_text(zim.size)}  {zim.title}"
+    )
 
 
 def _describe_outcome(outcome: FetchOutcome) -> str:

@@ -108,6 +108,23 @@ class ZimLibrary:
         finally:
             incoming.unlink(missing_ok=True)
 
+    def adopt(self, path: Path, label: str, progress: ZimProgress = _quiet) -> ZimResult:
+        """Import a ZIM already downloaded into the data dir (from a neighbour hub or central)
+        with the same checks as import_zim, but checked where it lies and moved in, not copied
+        again: a second copy of a big file would need its size twice on an SD card. `path`
+        is gone afterwards unless the ZIM is refused (the caller deletes it) or unchanged."""
+        zim = ZimFile((path,))
+        size = zim.size()
+        unchanged = self._unchanged(zim, size)
+        if unchanged is not None:
+            return unchanged
+        self.folder.mkdir(parents=True, exist_ok=True)
+        check_file(path, _for(progress, label), label)
+        with ZimReader(path, label) as reader:
+            metadata = reader.metadata()
+        with self.exclusive():
+            return self._install(zim, path, metadata, size)
+
     def _unchanged(self, zim: ZimFile, size: int) -> ZimResult | None:
         """The same file (same UUID and size) is already installed: nothing to copy."""
         the_uuid = _header_uuid(zim)

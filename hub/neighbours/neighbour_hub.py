@@ -30,7 +30,15 @@ from hub.core.bounded_http import (
 from hub.core.download import Corrupt, Cut, Oversized, Pace, Refused, Target, download
 from hub.core.translate import gettext
 from hub.neighbours.errors import NeighbourError, NeighbourUnreachable
-from hub.neighbours.share_claims import ENTRY_BYTES, Offer, RemotePack, offer_from, remote_pack_from
+from hub.neighbours.share_claims import (
+    ENTRY_BYTES,
+    Offer,
+    RemotePack,
+    ZimOffer,
+    offer_from,
+    remote_pack_from,
+    zim_offer_from,
+)
 
 SHARE_PATH = "/api/share"
 
@@ -94,6 +102,29 @@ class NeighbourHub:
         with self._file_errors(pack_id, target):
             return download(
                 self._exchange, f"{SHARE_PATH}/blobs/{sha256}", target, pace=Pace(on_bytes=on_bytes)
+            )
+
+    def zims(self) -> list[ZimOffer]:
+        """The ZIMs it offers; entries that do not read as one are left out."""
+        missing = "offers no ZIM files (it runs an older Learning Hub)"
+        doc = self._json("/zims", self.bounds.json_bytes, "its list of ZIM files", missing)
+        entries = doc.get("zims") if isinstance(doc, dict) else None
+        if not isinstance(entries, list):
+            raise NeighbourError(
+                f"The hub at {self.url} sent a list of ZIM files this hub cannot read."
+            )
+        return [offer for entry in entries if (offer := zim_offer_from(entry)) is not None]
+
+    def download_zim(self, offer: ZimOffer, dest: Path, on_bytes: Callable[[int], None]) -> int:
+        """Bring the offered ZIM file into `dest`, resuming its part: never more than the
+        size it claimed (its MD5 is checked with the whole file, by the import)."""
+        target = Target(dest, max_bytes=offer.size, size=offer.size)
+        with self._file_errors(offer.pack_id, target):
+            return download(
+                self._exchange,
+                f"{SHARE_PATH}/zims/{offer.uuid}",
+                target,
+                pace=Pace(on_bytes=on_bytes),
             )
 
     # HTTP underneath.

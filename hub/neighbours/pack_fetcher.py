@@ -1,4 +1,5 @@
-"""Copying packs from a neighbour hub into this hub's library.
+"""Copying packs (and, through zim_fetcher, ZIM files) from a neighbour hub into this hub's
+library.
 
 Only the blobs this hub lacks travel; each is downloaded by the hub's one resumable downloader
 (hub.core.download) into a download folder under the data dir, checked against the sha256 and
@@ -31,6 +32,7 @@ from hub.library.packs import Library
 from hub.neighbours.errors import NeighbourError, NeighbourUnreachable
 from hub.neighbours.neighbour_hub import NeighbourHub
 from hub.neighbours.share_claims import RemotePack
+from hub.neighbours.zim_fetcher import ZIM_PREFIX, ZimCopied, ZimFetcher
 
 FREE_SPACE_MARGIN = 32 * 1024**2
 STALE_DOWNLOAD_SECONDS = 7 * 24 * 3600
@@ -235,11 +237,31 @@ def fetch_packs(
     """Copy each pack from the hub at `url`; one outcome per pack, in order. Raises
     NeighbourError only when no copy can start (bad address, another copy running)."""
     fetcher = PackFetcher(library, NeighbourHub(url, Bounds.of(library.config)), progress)
+    zims = ZimFetcher(library, fetcher.neighbour, fetcher.downloads, fetcher.progress)
     outcomes = []
     with fetcher.session():
         for pack_id in dict.fromkeys(pack_ids):
             try:
-                outcomes.append(FetchOutcome(pack_id, copied=fetcher.fetch(pack_id)))
+                if pack_id.startswith(ZIM_PREFIX):
+                    copied = _zim_copied(zims.fetch(pack_id.removeprefix(ZIM_PREFIX)))
+                else:
+                    copied = fetcher.fetch(pack_id)
+                outcomes.append(FetchOutcome(pack_id, copied=copied))
             except PackError as err:
                 outcomes.append(FetchOutcome(pack_id, error=str(err)))
     return outcomes
+
+
+def _zim_copied(zim: ZimCopied) -> Copied:
+    """A ZIM's copy told like a pack's: its date for a version, its articles for lessons."""
+    result = zim.result
+    files = 1 if zim.bytes else 0
+    return Copied(
+        f"{ZIM_PREFIX}{result.name}",
+        result.date,
+        result.action,
+        result.articles,
+        files,
+        zim.bytes,
+        result.previous_date,
+    )

@@ -1,5 +1,5 @@
-"""What a neighbour hub claims (its offers, a pack's manifest and file list), read as
-untrusted: checked against the library's limits and against each other before anything is
+"""What a neighbour hub claims (its offers, a pack's manifest and file list, its ZIMs), read
+as untrusted: checked against the library's limits and against each other before anything is
 downloaded.
 """
 
@@ -20,6 +20,10 @@ SHARE_FORMAT = "learnhub-share/1"
 ENTRY_BYTES = 512  # room per file in a pack's export document
 MAX_PATH_CHARS = 1024
 _SHA = re.compile(r"[0-9a-f]{64}")
+_MD5 = re.compile(r"[0-9a-f]{32}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ZIM_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
+MAX_ZIM_TEXT = 2000  # characters of a ZIM's title or description worth showing
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,48 @@ class RemotePack:
     def blobs(self) -> dict[str, int]:
         """sha256 -> size, each distinct content once."""
         return {f.sha256: f.size for f in self.files}
+
+
+@dataclass(frozen=True)
+class ZimOffer:
+    """A ZIM a neighbour offers: `name` as it serves it, the edition (`uuid`, `date`), and
+    what the file must be (`size` bytes ending with the MD5 `md5`)."""
+
+    name: str
+    uuid: str
+    title: str
+    language: str
+    date: str
+    size: int
+    articles: int
+    md5: str
+
+    @property
+    def pack_id(self) -> str:
+        return f"zim:{self.name}"
+
+
+def zim_offer_from(entry: Any) -> ZimOffer | None:
+    """An offered ZIM, or None for an entry that is not one (it is left out, not trusted)."""
+    if not isinstance(entry, dict):
+        return None
+    name, the_uuid, md5 = entry.get("id"), entry.get("uuid"), entry.get("md5")
+    size, articles = entry.get("size"), entry.get("articles")
+    texts = [entry.get(k) for k in ("title", "language", "date")]
+    well_formed = (
+        isinstance(name, str)
+        and _ZIM_NAME.fullmatch(name)
+        and isinstance(the_uuid, str)
+        and _UUID.fullmatch(the_uuid)
+        and isinstance(md5, str)
+        and _MD5.fullmatch(md5)
+    )
+    if not well_formed or not _count(size) or not _count(articles):
+        return None
+    if not all(isinstance(t, str) and len(t) <= MAX_ZIM_TEXT for t in texts):
+        return None
+    title, language, date = (str(t) for t in texts)
+    return ZimOffer(str(name), str(the_uuid), title, language, date, size, articles, str(md5))
 
 
 def offer_from(entry: Any) -> Offer | None:

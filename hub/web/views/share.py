@@ -1,21 +1,28 @@
 """/api/share: what a neighbour hub needs to copy packs from this one, and nothing else.
 
-Only when the operator has turned `share_packs` on (403 otherwise). Only packs travel: the
-list of packs, one pack's manifest with its files (path, sha256, size), and blobs by sha256
-with byte ranges so an interrupted copy resumes. Learner data is never reachable from here.
+Only when the operator has turned `share_packs` on (403 otherwise). Only packs and ZIMs
+travel: the list of packs, one pack's manifest with its files (path, sha256, size), and blobs
+by sha256; the list of ZIMs (name, uuid, size and the MD5 each file ends with, which the
+receiver checks), and each ZIM file by its uuid; all with byte ranges so an interrupted copy
+resumes. Learner data is never reachable from here.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from content.zim import ZimError
+from content.zim.format import identity
 from hub.core.errors import HubError
 from hub.core.translate import gettext
-from hub.library.models import Pack, PackFile
-from hub.library.responses import pack_json, pack_or_404
+from hub.library import zim_pages
+from hub.library.models import Pack, PackFile, ZimArchive
+from hub.library.responses import pack_json, pack_or_404, zim_json
 from hub.web.sendfile import send_path
 
 bp = Blueprint("share", __name__, url_prefix="/api/share")
@@ -68,3 +75,33 @@ def blob(sha256: str) -> ResponseReturnValue:
     if not path.is_file():
         raise HubError(404, "blob_not_found", gettext("No pack on this hub has this file."))
     return send_path(path, etag=sha256, media_type="application/octet-stream", immutable=True)
+
+
+@bp.get("/zims")
+def zims() -> ResponseReturnValue:
+    offered = [offer for found in ZimArchive.ordered() if (offer := _zim_offer(found))]
+    return jsonify({"format": SHARE_FORMAT, "zims": offered})
+
+
+@bp.route("/zims/<the_uuid>", methods=["GET", "HEAD"])
+def zim_file(the_uuid: str) -> ResponseReturnValue:
+    found = ZimArchive.get_or_none(ZimArchive.uuid == the_uuid[:64])
+    path = _zim_path(found) if found is not None else None
+    if found is None or path is None or not path.is_file():
+        raise HubError(404, "zim_not_found", gettext("This hub has no such ZIM file."))
+    return send_path(path, etag=found.uuid, media_type="application/x-zim", immutable=True)
+
+
+def _zim_path(found: ZimArchive) -> Path:
+    return zim_pages.file_of(Path(current_app.config["LEARNHUB"].data_dir), found)
+
+
+def _zim_offer(found: ZimArchive) -> dict[str, Any] | None:
+    """The ZIM as offered: a file that went missing or unreadable is not offered."""
+    try:
+        checked = identity(_zim_path(found), found.file_name)
+    except ZimError:
+        return None
+    if checked.uuid != found.uuid or checked.size != found.size:
+        return None
+    return {**zim_json(found), "md5": checked.md5}
