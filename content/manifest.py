@@ -88,6 +88,7 @@ class Manifest:
     grades: tuple[str, ...]
     license: str
     attribution: str
+    author: str
     topics: tuple[TopicEntry, ...]
     lessons: tuple[LessonEntry, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
@@ -327,6 +328,7 @@ def _build(raw: dict[str, Any]) -> Manifest:
         grades=tuple(raw.get("grades", ())),
         license=raw.get("license", ""),
         attribution=raw.get("attribution", ""),
+        author=raw.get("author", ""),
         topics=tuple(_build_topic(topic) for topic in raw.get("topics", ())),
         lessons=tuple(_build_lesson(lesson) for lesson in raw["lessons"]),
         raw=raw,

@@ -24,6 +24,7 @@ from hub.core.console import printable_json
 from hub.core.translate import gettext, ngettext
 from hub.library.models import Pack, PackFile, ZimArchive
 from hub.library.pack_check import check_paths
+from hub.library.pack_export import pack_zip, write_zip
 from hub.library.packs import Outcome
 from hub.library.responses import pack_json, zim_json
 
@@ -237,6 +238,26 @@ def content_verify(data_dir: Path | None) -> None:
     if zims:
         # Translators: English says this the same way for every number.
         echo(ngettext("all %(num)d ZIM files are intact", "all %(num)d ZIM files are intact", zims))
+
+
+@content.command("export")
+@data_option
+@click.argument("pack_id")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@friendly_errors
+def content_export(data_dir: Path | None, pack_id: str, file: Path) -> None:
+    """Write an installed pack as a pack .zip that another hub imports as the same pack."""
+    with open_library(data_dir) as library:
+        packed = pack_zip(library.store, pack_id)
+    write_zip(packed, file)
+    echo(
+        gettext(
+            "wrote %(pack)s %(version)s to %(path)s",
+            pack=pack_id,
+            version=packed.version,
+            path=file,
+        )
+    )
 
 
 content.add_command(fetch)

@@ -33,6 +33,7 @@ from hub.neighbours.discovery import start_advertiser
 from hub.people import roster
 from hub.web.app import create_app
 from hub.web.server import Guard, create_server
+from hub.web.views import authoring
 from hub.web.views.admin import UPLOAD_SLACK
 
 log = logging.getLogger("learnhub")
@@ -85,10 +86,10 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _body_routes() -> dict[str, int]:
+def _body_routes(config: Config) -> dict[str, int]:
     """Routes that take a larger body than the `max_body_bytes` setting: the server refuses
     anything bigger before reading it."""
-    return {"/admin/import": roster.MAX_CSV_BYTES + UPLOAD_SLACK}
+    return {"/admin/import": roster.MAX_CSV_BYTES + UPLOAD_SLACK, **authoring.body_routes(config)}
 
 
 def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
@@ -100,7 +101,7 @@ def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
             port=config.port,
             threads=config.threads,
             ident="learnhub",
-            guard=Guard.from_config(config, _body_routes()),
+            guard=Guard.from_config(config, _body_routes(config)),
         )
     except OSError as err:
         if err.errno == errno.EADDRINUSE:

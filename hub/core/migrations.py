@@ -431,6 +431,37 @@ CREATE UNIQUE INDEX quiz_attempt_visitor ON quiz_attempt (visitor, pack_id, less
 """
 
 
+# --- 8: packs made on the admin pages (issue 16) ------------------------------------------
+# A pack being made: its details and the teacher's choices for each file (title, place,
+# topic) as JSON keyed by file name; its files live under drafts/<id>/ in the data dir.
+# An upload in progress belongs to a draft, or (draft_id NULL) is a pack or ZIM to import.
+
+OWN_PACKS = """
+CREATE TABLE draft_pack (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pack_id TEXT NOT NULL UNIQUE,
+    owner_id INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    author TEXT NOT NULL DEFAULT '',
+    license TEXT NOT NULL,
+    lessons TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    published_version TEXT
+);
+CREATE TABLE draft_upload (
+    upload_id TEXT PRIMARY KEY,
+    draft_id INTEGER REFERENCES draft_pack (id) ON DELETE CASCADE,
+    owner_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    touched REAL NOT NULL
+);
+"""
+
+
 MIGRATIONS: tuple[Step, ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
@@ -439,6 +470,7 @@ MIGRATIONS: tuple[Step, ...] = (
     (5, "signin sessions", _statements(SIGNIN_SESSIONS)),
     (6, "zim archives", _sql(ZIM_ARCHIVES)),
     (7, "quiz attempts", _sql(QUIZ_ATTEMPTS)),
+    (8, "own packs", _sql(OWN_PACKS)),
 )
 
 

@@ -172,6 +172,22 @@ class Config:
         200, "Largest compression ratio accepted in a pack zip (zip-bomb guard)."
     )
     max_pack_files: int = setting(20000, "Most files one content pack may hold.")
+    # Issue 16: packs made on the admin pages from uploads and the quiz editor.
+    coaches_make_packs: bool = setting(
+        False,
+        "Let coaches make their own packs on the admin pages (upload files, write quizzes, "
+        "publish), as operators can.",
+    )
+    draft_space_bytes: int = setting(
+        8 * 1024**3,
+        "Disk space, in bytes, that packs being made on the admin pages and their unfinished "
+        "uploads may take together.",
+    )
+    form_upload_bytes: int = setting(
+        512 * 1024**2,
+        "Largest upload sent by a plain form (a browser without JavaScript), in bytes; with "
+        "JavaScript files travel in resumable pieces, up to draft_space_bytes.",
+    )
     portal_host: str = setting(
         "",
         "The hub's own address on its Wi-Fi (e.g. 10.42.0.1); phones caught by the captive "

@@ -27,6 +27,7 @@ from hub.web.views import (
     admin,
     api,
     appliance,
+    authoring,
     captive,
     catalog,
     coach,
@@ -104,6 +105,7 @@ def create_app(
         sync_admin.bp,
         zim.bp,
         catalog.bp,
+        authoring.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)

@@ -34,6 +34,7 @@ EXEMPT: dict[str, str] = {
 
 View = TypeVar("View", bound=Callable[..., Any])
 _LARGER_FORM = "csrf_larger_form"
+TOKEN_HEADER = "X-CSRF-Token"
 
 
 def csrf_token() -> str:
@@ -56,10 +57,12 @@ def protect() -> None:
     _check_form_token()
 
 
-def larger_form(limit: int, too_large: str | LazyString) -> Callable[[View], View]:
+def larger_form(
+    limit: int | Callable[[], int], too_large: str | LazyString
+) -> Callable[[View], View]:
     """For a form that may be larger than MAX_CONTENT_LENGTH (the roster import's CSV): its
-    token is read before the view runs, so the larger limit, and the words for a body over it,
-    must be known to `protect` first."""
+    token is read before the view runs, so the larger limit (or a function of the settings
+    giving it), and the words for a body over it, must be known to `protect` first."""
 
     def mark(view: View) -> View:
         setattr(view, _LARGER_FORM, (limit, too_large))
@@ -70,13 +73,16 @@ def larger_form(limit: int, too_large: str | LazyString) -> Callable[[View], Vie
 
 def _check_form_token() -> None:
     view = current_app.view_functions[request.endpoint or ""]
-    larger: tuple[int, str | LazyString] | None = getattr(view, _LARGER_FORM, None)
+    larger: tuple[int | Callable[[], int], str | LazyString] | None
+    larger = getattr(view, _LARGER_FORM, None)
     if larger is not None:
-        limit, too_large = larger
+        limit = larger[0]() if callable(larger[0]) else larger[0]
+        too_large = larger[1]
         if (request.content_length or 0) > limit:
             raise HubError(413, "too_large", str(too_large))
         request.max_content_length = limit
-    sent = request.form.get("csrf_token", "")
+    # A script sending a file in pieces (raw bytes, no form) carries the token in a header.
+    sent = request.headers.get(TOKEN_HEADER) or request.form.get("csrf_token", "")
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
         raise HubError(

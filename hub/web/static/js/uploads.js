@@ -1,0 +1,123 @@
+// Uploads on the "own packs" pages (hub/web/views/authoring.py): each chosen file goes in
+// pieces (PUT with Content-Range), so a large video survives a dropped Wi-Fi connection: the
+// page asks where the upload stands and sends the rest. Choosing the same file again after a
+// reload resumes it too (same name and size). Without this script the form sends files whole.
+"use strict";
+
+(function () {
+  var RETRIES = 30; // about five minutes of waiting for the Wi-Fi to come back
+
+  function json(response) {
+    return response.json().then(function (body) {
+      if (!response.ok) {
+        var error = new Error((body.error && body.error.message) || response.statusText);
+        error.status = response.status;
+        error.received = response.headers.get("X-Received");
+        throw error;
+      }
+      return body;
+    });
+  }
+
+  function wait(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  function start(form, file) {
+    var body = new FormData();
+    body.append("csrf_token", form.dataset.uploadToken);
+    body.append("name", file.name);
+    body.append("size", String(file.size));
+    return fetch(form.dataset.uploadStart, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: {"Accept": "application/json"}
+    }).then(json);
+  }
+
+  function put(form, url, file, from, piece) {
+    var end = Math.min(from + piece, file.size);
+    return fetch(url, {
+      method: "PUT", body: file.slice(from, end), credentials: "same-origin",
+      headers: {
+        "Accept": "application/json",
+        "Content-Type": "application/octet-stream",
+        "Content-Range": "bytes " + from + "-" + (end - 1) + "/" + file.size,
+        "X-CSRF-Token": form.dataset.uploadToken
+      }
+    }).then(json);
+  }
+
+  function where(url) {
+    return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(json).then(function (body) { return body.received; });
+  }
+
+  function send(form, file, bar, line) {
+    var piece = parseInt(form.dataset.uploadPiece || "4194304", 10);
+    return start(form, file).then(function (upload) {
+      var url = form.dataset.uploadStart + "/" + upload.upload_id;
+      var tries = 0;
+      function from(received) {
+        bar.value = received;
+        line.textContent = file.name + ": " + Math.floor(100 * received / file.size) + "%";
+        return put(form, url, file, received, piece).then(function (answer) {
+          tries = 0;
+          return answer.done ? answer : from(answer.received);
+        }, function (error) {
+          if (error.status === 409 && error.received !== null) {
+            return from(parseInt(error.received, 10));
+          }
+          if (error.status || tries >= RETRIES) { throw error; }
+          tries += 1; // the connection dropped: ask where the upload stands, then go on
+          line.textContent = file.name + ": " + line.dataset.waiting;
+          return wait(Math.min(1000 * tries, 10000)).then(function () { return where(url); }).then(from, function () { return from(received); });
+        });
+      }
+      return from(upload.received);
+    });
+  }
+
+  function upload(form, event) {
+    var input = form.querySelector("input[type=file]");
+    var shown = form.querySelector(".upload-progress");
+    if (!input || !input.files.length || !window.fetch) { return; }
+    event.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    shown.textContent = "";
+    var files = Array.prototype.slice.call(input.files);
+    var messages = [];
+    var chain = Promise.resolve();
+    files.forEach(function (file) {
+      var line = document.createElement("p");
+      line.dataset.waiting = shown.dataset.waiting || "…";
+      var bar = document.createElement("progress");
+      bar.max = file.size;
+      bar.value = 0;
+      shown.appendChild(line);
+      shown.appendChild(bar);
+      chain = chain.then(function () {
+        return send(form, file, bar, line).then(function (answer) {
+          bar.value = file.size;
+          line.textContent = file.name + ": 100%";
+          messages = messages.concat(answer.messages || []);
+        });
+      });
+    });
+    chain.then(function () {
+      if (messages.length) { shown.textContent = messages.join(" "); }
+      window.location.reload();
+    }, function (error) {
+      var alert = document.createElement("p");
+      alert.className = "alert";
+      alert.setAttribute("role", "alert");
+      alert.textContent = error.message;
+      shown.appendChild(alert);
+      button.disabled = false;
+    });
+  }
+
+  document.querySelectorAll("form[data-upload-start]").forEach(function (form) {
+    form.addEventListener("submit", function (event) { upload(form, event); });
+  });
+})();
