@@ -363,7 +363,7 @@ def test_an_empty_hub_makes_no_index_and_no_notice(app: Flask, config: Config) -
         "page": 1,
         "pages": 0,
         "results": [],
-        "facets": {f: [] for f in ("language", "subject", "grade", "kind", "pack")},
+        "facets": {f: [] for f in ("language", "subject", "grade", "kind", "pack", "source")},
         "suggestion": None,
         "notice": None,
     }

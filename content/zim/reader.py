@@ -100,6 +100,11 @@ class ZimReader:
         except ZimError:
             self._header = None
 
+    @property
+    def archive(self) -> Archive:
+        """libzim's archive, for its searchers (content.zim.search)."""
+        return self._archive
+
     def __enter__(self) -> ZimReader:
         return self
 

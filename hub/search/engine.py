@@ -17,6 +17,7 @@ the interpreter lock is released and both cores can work.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hub.search import vocabulary
@@ -48,6 +49,9 @@ class Filters:
     grade: tuple[str, ...] = ()
     kind: tuple[str, ...] = ()
     pack: tuple[str, ...] = ()
+    # Lessons ("lessons") and ZIMs ("zim:<name>"): chosen by hub/search/combined.py, never
+    # part of the lessons' own facets (chosen() leaves it out).
+    source: tuple[str, ...] = ()
 
     def chosen(self) -> dict[str, tuple[str, ...]]:
         return {facet: getattr(self, facet) for facet in FACETS if getattr(self, facet)}
@@ -249,27 +253,40 @@ def _any_of(terms: list[str]) -> str:
     return "(" + " OR ".join(_quoted(t) for t in terms) + ")"
 
 
+# Given the lessons matched and whether they have only some of the words ("relaxed"): which
+# of them (offset, count) a page shows. Search beside the ZIMs (hub/search/merge.py) decides
+# that from every source's total; alone, a page is PAGE_SIZE lessons.
+Window = Callable[[int, bool], tuple[int, int]]
+
+
 def run(
     snap: Snapshot,
     parsed: ParsedQuery,
     filters: Filters = Filters(),
     page: int = 1,
     readers: tuple[str, ...] = (),
+    window: Window | None = None,
 ) -> SearchResult:
-    """One page of results for `parsed`, with facets and a suggestion."""
+    """One page of results for `parsed`, with facets and a suggestion. With a `window`, the
+    page's hits are the lessons it picks among the first `page` x PAGE_SIZE."""
     result = SearchResult(query=parsed.text, page=page, generation=snap.library_generation)
     if parsed.empty:
         result.notice = "empty_query"
         return result
+    span = (0, page * PAGE_SIZE) if window else ((page - 1) * PAGE_SIZE, PAGE_SIZE)
     planner = _Planner(snap, parsed, readers)
     plan = planner.plan()
-    counted, ranked = _execute(snap, plan, filters, page)
+    counted, ranked = _execute(snap, plan, filters, span)
     if not counted and len(parsed.words) + len(parsed.phrases) > 1:
         plan = planner.plan(relaxed=True)
-        counted, ranked = _execute(snap, plan, filters, page)
+        counted, ranked = _execute(snap, plan, filters, span)
         if counted:
             result.notice = "relaxed"
-    _fill(result, snap, counted, ranked, filters, plan)
+    _fill(result, snap, counted, filters)
+    if window is not None:
+        offset, count = window(result.total, result.notice == "relaxed")
+        ranked = ranked[offset : offset + count]
+    result.hits = _hits(snap, ranked, _marks(plan))
     if result.total < SUGGEST_BELOW or plan.unknown:
         doubtful = plan.unknown or (list(parsed.words) if not result.total else [])
         result.suggestion = _did_you_mean(planner, parsed, doubtful)
@@ -277,7 +294,7 @@ def run(
 
 
 def _execute(
-    snap: Snapshot, plan: _Plan, filters: Filters, page: int
+    snap: Snapshot, plan: _Plan, filters: Filters, span: tuple[int, int]
 ) -> tuple[list[tuple[Combo, int]], list[tuple[int, float]]]:
     """The facet combinations of every match with their counts, and the page's (id, score):
     one statement, the matches found and scored once. No lesson row is read here: a match's
@@ -303,7 +320,8 @@ def _execute(
     args: list[object] = []
     for clause in plan.clauses:
         args += [clause.weight, clause.match]
-    args += [PAGE_SIZE, (page - 1) * PAGE_SIZE]
+    offset, limit = span
+    args += [limit, offset]
     groups, page_rows = snap.db.execute(sql, args).fetchone()
     counted: list[tuple[Combo, int]] = []
     for combo, count in _pairs(groups):
@@ -322,16 +340,16 @@ def _fill(
     result: SearchResult,
     snap: Snapshot,
     counted: list[tuple[Combo, int]],
-    ranked: list[tuple[int, float]],
     filters: Filters,
-    plan: _Plan,
 ) -> None:
     chosen = filters.chosen()
     result.facets = counts(snap.combos.values(), counted, chosen)
     result.total = sum(n for combo, n in counted if passes(combo, chosen, None))
     result.pages = min(math.ceil(result.total / PAGE_SIZE), MAX_PAGE)
-    marks = {clause.field: clause.marks for clause in plan.clauses}
-    result.hits = _hits(snap, ranked, marks)
+
+
+def _marks(plan: _Plan) -> dict[str, frozenset[str]]:
+    return {clause.field: clause.marks for clause in plan.clauses}
 
 
 def _hits(

@@ -29,7 +29,7 @@ from hub.core.settings import Config
 from hub.library.cache import current_generation, search_answers
 from hub.library.models import LibraryState, Pack
 from hub.library.packs import Library
-from hub.search import analysis, engine
+from hub.search import analysis, combined, engine, zim_sources
 from hub.search.documents import library_docs, pack_docs
 from hub.search.index import SearchIndex
 from hub.search.query import ParsedQuery
@@ -179,19 +179,39 @@ class SearchService:
         self._check_now_and_then()
         result = search_answers.get(
             ("search", parsed, filters, page, readers),
-            lambda: self._run(parsed, filters, page, readers),
+            lambda: self._search_all(parsed, filters, page, readers),
             keep=settled,
         )
         if result.notice is None and self.busy("rebuild"):
             return replace(result, notice="updating")  # a kept result stays as it was
         return result
 
-    def _run(
+    def _search_all(
         self, parsed: ParsedQuery, filters: engine.Filters, page: int, readers: tuple[str, ...]
+    ) -> engine.SearchResult:
+        """The lessons and every installed ZIM in one ranked page (hub/search/combined.py)."""
+        with connected():
+            sources = zim_sources.installed(self.config.data_dir)
+        return combined.search(
+            lambda window: self._run(parsed, filters, page, readers, window),
+            sources,
+            parsed,
+            filters,
+            page,
+            readers,
+        )
+
+    def _run(
+        self,
+        parsed: ParsedQuery,
+        filters: engine.Filters,
+        page: int,
+        readers: tuple[str, ...],
+        window: engine.Window | None = None,
     ) -> engine.SearchResult:
         try:
             with self.index.snapshot() as snap:
-                return engine.run(snap, parsed, filters, page, readers)
+                return engine.run(snap, parsed, filters, page, readers, window)
         except IndexUnavailable:
             result = engine.SearchResult(query=parsed.text, page=page)
             if self._library_has_lessons():
@@ -220,6 +240,14 @@ class SearchService:
         return Suggested(found, _is_current(generation))
 
     def _suggest(self, text: str, readers: tuple[str, ...]) -> tuple[int | None, list[Suggestion]]:
+        generation, lessons = self._suggest_lessons(text, readers)
+        with connected():
+            sources = zim_sources.installed(self.config.data_dir)
+        return generation, combined.suggestions(lessons, sources, text, readers)
+
+    def _suggest_lessons(
+        self, text: str, readers: tuple[str, ...]
+    ) -> tuple[int | None, list[Suggestion]]:
         try:
             with self.index.reader() as (db, generation):
                 return generation, suggest(db, text, readers)

@@ -20,6 +20,7 @@ KIND_LABELS = {
     "image": lazy_gettext("Picture"),
     "exercise": lazy_gettext("Practice"),
     "app": lazy_gettext("Activity"),
+    "zim": lazy_gettext("Library article"),  # an article of a Kiwix library (search results)
 }
 
 PDFJS_MAIN = "vendor/pdfjs/pdf.min.mjs"

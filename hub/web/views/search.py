@@ -28,15 +28,21 @@ from markupsafe import Markup
 
 from hub.core.errors import HubError
 from hub.library.models import Pack
+from hub.library.zim_pages import article_id
+from hub.search.combined import ZIM_KIND
 from hub.search.engine import MAX_PAGE, Filters, SearchResult
 from hub.search.facets import FacetValue
+from hub.search.merge import LESSONS
 from hub.search.query import ParsedQuery, QueryError, clean, parse_query
 from hub.search.schema import FACETS
 from hub.search.service import SearchService, Suggested, settled
 from hub.web.i18n import language_name, reader_languages
 from hub.web.kept_responses import mark_shareable
 from hub.web.template_globals import kind_label
+from hub.web.views.zim import read_url
 from hub.web.visitor_pages import same_for_visitors
+
+ZIM_PREFIX = "zim:"
 
 bp = Blueprint("search", __name__)
 
@@ -50,6 +56,7 @@ PARAMS = {
     "grade": "grade",
     "kind": "kind",
     "pack": "pack",
+    "source": "source",
 }
 NOTICES = {
     "relaxed": lazy_gettext(
@@ -69,6 +76,7 @@ FACET_TITLES = {
     "grade": lazy_gettext("Grade"),
     "kind": lazy_gettext("Kind"),
     "pack": lazy_gettext("Pack"),
+    "source": lazy_gettext("Source"),
 }
 
 
@@ -153,8 +161,9 @@ def suggest() -> ResponseReturnValue:
                     "pack_id": s.pack_id,
                     "lesson_id": s.lesson_id,
                     "language": s.language,
-                    "url": url_for("pages.lesson", pack_id=s.pack_id, lesson_id=s.lesson_id),
+                    "url": _url(s.pack_id, s.lesson_id),
                 }
+                | _zim_fields(s.pack_id, s.lesson_id)
                 for s in found.items
             ],
         }
@@ -190,17 +199,38 @@ def _notice(result: SearchResult) -> str | None:
 
 
 def _hit_json(hit: Any) -> dict[str, Any]:
-    return {
+    out = {
         "pack_id": hit.pack_id,
         "lesson_id": hit.lesson_id,
         "title": hit.title,
         "snippet": Markup(hit.snippet),
-        "url": url_for("pages.lesson", pack_id=hit.pack_id, lesson_id=hit.lesson_id),
+        "url": _url(hit.pack_id, hit.lesson_id),
         "kind": hit.kind,
         "language": hit.language,
         "topic": hit.topic,
         "pack_title": hit.pack_title,
     }
+    return out | _zim_fields(hit.pack_id, hit.lesson_id)
+
+
+def _zim_fields(pack_id: str, path: str) -> dict[str, str]:
+    """A ZIM article's: lesson_id as progress and assignments name it, its ZIM and path."""
+    name = _zim_name(pack_id)
+    if not name:
+        return {}
+    return {"kind": ZIM_KIND, "lesson_id": article_id(path), "zim": name, "path": path}
+
+
+def _zim_name(pack_id: str) -> str | None:
+    return pack_id.removeprefix(ZIM_PREFIX) if pack_id.startswith(ZIM_PREFIX) else None
+
+
+def _url(pack_id: str, lesson_id: str) -> str:
+    """A lesson's page, or a ZIM article's page on the hub (lesson_id is then its path)."""
+    name = _zim_name(pack_id)
+    if name:
+        return read_url(name, lesson_id)
+    return url_for("pages.lesson", pack_id=pack_id, lesson_id=lesson_id)
 
 
 def _facets_json(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
@@ -208,12 +238,14 @@ def _facets_json(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
     packs = {v.value: v.label for v in result.facets.get("pack", []) if v.label}
     missing = [v for v in result.facets.get("pack", []) if not v.label]
     packs.update(_pack_titles(missing))
+    titled = {v.value: v.label for v in result.facets.get("source", [])}  # the ZIMs' titles
     labels: dict[str, Callable[[str], str]] = {
         "language": language_name,
         "kind": kind_label,
         "pack": lambda value: packs.get(value, value),
         "subject": lambda value: value[:1].upper() + value[1:],
         "grade": _grade_label,
+        "source": lambda value: titled.get(value) or _source_label(value),
     }
     return {
         facet: [
@@ -225,8 +257,12 @@ def _facets_json(result: SearchResult) -> dict[str, list[dict[str, Any]]]:
             }
             for v in result.facets.get(facet, [])
         ]
-        for facet in FACETS
+        for facet in (*FACETS, "source")
     }
+
+
+def _source_label(value: str) -> str:
+    return gettext("Lessons") if value == LESSONS else value.removeprefix(ZIM_PREFIX)
 
 
 def _grade_label(value: str) -> str:
