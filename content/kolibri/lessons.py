@@ -14,7 +14,7 @@ from content.exercise import parse_exercise
 from content.kolibri.database import Assessment, Node, NodeFile
 from content.kolibri.perseus import Unsupported, convert
 from content.kolibri.storage import Storage
-from content.manifest import IMAGE_EXTENSIONS, KINDS
+from content.manifest import IMAGE_EXTENSIONS
 from content.source import ZipSource
 
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3}|[A-Za-z]{5,8})(-[A-Za-z0-9]{1,8})*")
@@ -65,8 +65,6 @@ def make_lesson(
 ) -> Lesson:
     """The lesson for a resource; Skipped or Missing saying why not."""
     kind, extensions, presets = _kind(node, files)
-    if kind not in KINDS:
-        raise Skipped(f"{kind.upper()} is not a lesson kind on this hub yet")
     main = _main_file(files, extensions, presets, storage)
     path = _path(main)
     lesson = Lesson(_entry(node, kind, path, tags), {path: _stored(main, storage)})

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchlib import (
+    kolibri,
     product,
     progress,
     school,
@@ -36,6 +37,7 @@ SECTIONS: dict[str, Callable[[Context], SectionResult]] = {
     "slowclients": slow_clients.run,
     "school": school.run,
     "school-pi": school_pi.run,
+    "kolibri": kolibri.run,
 }
 DEFAULT_DURATION = 10.0
 # A section whose runs mean little when short has its own default (--duration still wins).
