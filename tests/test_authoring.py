@@ -34,7 +34,9 @@ PNG = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
-PAGE = b"<html><head><title>x</title></head><body><p>Water cycle</p><img src='rain.png'></body></html>"
+PAGE = (
+    b"<html><head><title>x</title></head><body><p>Water cycle</p><img src='rain.png'></body></html>"
+)
 
 
 def make_app(tmp_path: Path, **settings: object) -> Flask:
