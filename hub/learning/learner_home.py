@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from hub.learning.events import Progress
 from hub.learning.reports import LessonKey, expand, key_of, lessons_by_key, status_of
 from hub.library.models import Lesson, Pack
+from hub.library.zim_articles import KIND as ZIM
 from hub.people.models import Assignment, Learner
 
 CONTINUE_LIMIT = 6
@@ -104,6 +105,7 @@ def _pack_titles(pack_ids: set[str]) -> dict[str, str]:
 
 
 def _state(lesson: Lesson, row: Progress | None) -> LessonState:
-    status = status_of(row)
+    # An assigned ZIM article is done once read: a visit is all it records.
+    status = "completed" if lesson.kind == ZIM and row is not None else status_of(row)
     progress = 1.0 if status == "completed" else (row.progress if row else 0.0)
     return LessonState(lesson, status, progress)

@@ -22,6 +22,8 @@ from hub.core.translate import gettext
 from hub.learning.events import Event, Progress
 from hub.library import lessons as lesson_service
 from hub.library.models import Lesson, Pack, Topic, TopicNode
+from hub.library.zim_articles import KIND as ZIM
+from hub.library.zim_articles import is_zim, zim_article
 from hub.people.models import Assignment, ClassGroup, ClassMember, Learner
 
 NOT_STARTED = "not_started"
@@ -112,7 +114,8 @@ def _unique(lessons: Iterable[Lesson]) -> list[Lesson]:
 
 
 def expand(assignments: Sequence[Assignment]) -> list[AssignedItem]:
-    """Each assignment with its lessons: a topic stands for its lessons and its sub-topics'."""
+    """Each assignment with its lessons: a topic stands for its lessons and its sub-topics',
+    a ZIM article for itself (hub.library.zim_articles)."""
     pack_ids = {a.pack_id for a in assignments}
     packs = {p.id: p for p in Pack.light().where(Pack.id.in_(pack_ids))} if pack_ids else {}
     lessons = lessons_by_key((a.pack_id, a.lesson_id) for a in assignments if a.lesson_id)
@@ -122,7 +125,9 @@ def expand(assignments: Sequence[Assignment]) -> list[AssignedItem]:
     for a in assignments:
         pack = packs.get(a.pack_id)
         pack_title = pack.title if pack else None
-        if a.lesson_id:
+        if is_zim(a.pack_id):
+            items.append(_zim_item(a))
+        elif a.lesson_id:
             lesson = lessons.get((a.pack_id, a.lesson_id))
             title = lesson.title if lesson else None
             items.append(AssignedItem(a, title, pack_title, [lesson] if lesson else []))
@@ -133,13 +138,22 @@ def expand(assignments: Sequence[Assignment]) -> list[AssignedItem]:
     return items
 
 
+def _zim_item(a: Assignment) -> AssignedItem:
+    found = zim_article(a.pack_id, a.lesson_id or "")
+    if found is None:
+        return AssignedItem(a, None, None, [])
+    article, archive = found
+    return AssignedItem(a, article.title, archive.title, [article])
+
+
 def assigned_items(group: ClassGroup) -> list[AssignedItem]:
     """The class's assignments, oldest first (the order a coach set the work)."""
     return expand(list(reversed(Assignment.for_class(group))))
 
 
 def assigned_lessons(items: Iterable[AssignedItem]) -> list[Lesson]:
-    return _unique(lesson for item in items for lesson in item.lessons)
+    """The lessons of a class's grid (ZIM articles are listed with the assignments only)."""
+    return _unique(lesson for item in items for lesson in item.lessons if lesson.kind != ZIM)
 
 
 def pack_lessons(pack: Pack) -> list[Lesson]:
@@ -172,6 +186,10 @@ def assign(
 def _check_target(pack_id: str, topic_id: str, lesson_id: str) -> None:
     if bool(topic_id) == bool(lesson_id):
         raise AssignmentError(gettext("Choose one lesson or one topic to assign."))
+    if is_zim(pack_id):
+        if topic_id or zim_article(pack_id, lesson_id) is None:
+            raise AssignmentError(gettext("That article is not in the library."))
+        return
     if Pack.by_id(pack_id) is None:
         raise AssignmentError(gettext("That pack is not in the library."))
     if lesson_id and Lesson.find(pack_id, lesson_id) is None:

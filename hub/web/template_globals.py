@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_babel import lazy_gettext
 
 from content.importer import media_type
+from hub.library.models import Lesson
+from hub.library.zim_articles import PREFIX as ZIM_PREFIX
+from hub.library.zim_articles import is_zim
 from hub.people.auth import current_user
 from hub.web.csrf import csrf_token
 from hub.web.i18n import clock
 from hub.web.page_header import page_header
 from hub.web.views.static import static_url
+from hub.web.views.zim import read_url
 
 KIND_LABELS = {
     "article": lazy_gettext("Reading"),
@@ -36,6 +40,14 @@ def duration(seconds: float) -> str:
     return clock(seconds)
 
 
+def lesson_url(lesson: Lesson) -> str:
+    """A lesson's page, or an assigned ZIM article's page on the hub (a Lesson of kind "zim":
+    hub.library.zim_articles)."""
+    if is_zim(lesson.pack_id):
+        return read_url(lesson.pack_id.removeprefix(ZIM_PREFIX), lesson.lesson_id)
+    return url_for("pages.lesson", pack_id=lesson.pack_id, lesson_id=lesson.lesson_id)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         static_url=static_url,
@@ -43,6 +55,7 @@ def register(app: Flask) -> None:
         csrf_token=csrf_token,
         current_user=current_user,
         kind_label=kind_label,
+        lesson_url=lesson_url,
         media_type=media_type,
         duration=duration,
         PDFJS_MAIN=PDFJS_MAIN,

@@ -181,6 +181,16 @@ def assign(class_id: int) -> ResponseReturnValue:
     return redirect(url_for(".class_page", class_id=group.id, _anchor="assignments"), 303)
 
 
+@bp.post("/assignments")
+@require(*COACHES)
+def assign_to_class() -> ResponseReturnValue:
+    """The "assign to a class" form of pages outside a class (a ZIM article's page)."""
+    raw = request.form.get("class_id", "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise HubError(400, "bad_assignment", gettext("Choose a class."))
+    return assign(int(raw))
+
+
 @bp.post("/classes/<int:class_id>/assignments/<int:assignment_id>/remove")
 @require(*COACHES)
 def unassign(class_id: int, assignment_id: int) -> ResponseReturnValue:

@@ -22,6 +22,7 @@ from hub.core.translate import gettext
 from hub.library import zim_pages
 from hub.library.models import ZimArchive
 from hub.people.auth import LEARNER, check_role, current_user, json_body
+from hub.people.models import ClassGroup
 from hub.web.compress import accepts_gzip, gzip_bytes
 from hub.web.response_headers import runs_script
 from hub.web.sendfile import REVALIDATE, requested_span, send_path
@@ -39,6 +40,7 @@ ZIM_CSP = (
     "frame-ancestors 'self'; base-uri 'self'"
 )
 REPORTER = "js/zim-reporter.js"
+COACHES = ("coach", "operator")  # who may assign an article (as hub.web.views.coach)
 PAGE_MAX = 4 * 1024 * 1024  # larger HTML goes out as it is, without the reporter
 _TEXT_MAX = 2 * 1024 * 1024  # compressed entries up to this size are read whole
 
@@ -168,7 +170,19 @@ def _page(found: ZimArchive, entry: ZimEntry | None) -> ResponseReturnValue:
         read_base=read_url(found.name, ""),
         raw_base=raw_url(found.name, ""),
         tracking=tracking,
+        classes=_classes_to_assign(entry),
     )
+
+
+def _classes_to_assign(entry: ZimEntry | None) -> list[ClassGroup]:
+    """The classes a coach may assign this article to (its "assign" form); none for others,
+    and none for an article whose path is too long for progress to name (zim_pages)."""
+    who = current_user()
+    if who is None or who.role not in COACHES or entry is None:
+        return []
+    if zim_pages.article_id(entry.path) != entry.path:
+        return []
+    return ClassGroup.ordered()
 
 
 def _count_view(learner_id: int, found: ZimArchive, entry: ZimEntry) -> None:
