@@ -23,8 +23,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from content import durable
+from content.epub import read_epub
 from content.errors import PackError
 from content.exercise import parse_exercise
+from content.h5p import read_h5p
+from content.h5p_pack import h5p_file_pack, is_h5p_file
 from content.html_refs import MAX_PAGE_BYTES, PageFiles, page_title
 from content.manifest import FORMAT, KIND_EXTENSIONS, version_key
 from content.media_titles import clean_title, metadata_title
@@ -49,7 +52,6 @@ _ORDER = re.compile(r"^\s*(\d{1,6})(?:\s*[-.)_:]\s*|\s+)(?=\S)")
 _SUBTITLES = (".vtt", ".srt")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _LEFT_OUT_WHY = {
-    ".epub": "EPUB books are not a lesson kind on this hub yet",
     ".doc": "save Word documents as PDF to show them",
     ".docx": "save Word documents as PDF to show them",
     ".odt": "save documents as PDF to show them",
@@ -142,6 +144,9 @@ def open_pack(
             made = make_pack(source, fields, installed)
             source = MadeSource(source, made)
             yield OpenedPack(source, made.notes)
+        elif isinstance(source, ZipSource) and is_h5p_file(Path(path), source):
+            language = fields.language or fields.default_language
+            yield OpenedPack(h5p_file_pack(Path(path), source, language, installed), [])
         else:
             yield OpenedPack(source, _unused_fields(source, fields))
     finally:
@@ -332,11 +337,8 @@ class _Maker:
             return self._app(path)
         if kind == "exercise":
             return self._exercise(path)
-        if suffix == ".epub":
-            title = self._inner_title(path)
-            named = f"{quote(path)} ({title})" if title else quote(path)
-            self.left_out.append(f"{named} was left out: {_LEFT_OUT_WHY[suffix]}.")
-            return None
+        if kind in ("epub", "h5p"):
+            return self._archive(path, kind)
         why = _LEFT_OUT_WHY.get(suffix, "it is not a kind of file the hub shows")
         return self._leave(path, why)
 
@@ -358,6 +360,15 @@ class _Maker:
         if not has_entry:
             return self._leave(path, "a zipped app needs index.html at the root of the zip")
         return self._named(path, "app", None)
+
+    def _archive(self, path: str, kind: str) -> _Lesson | None:
+        """A book or an H5P activity, left out (saying why) when the import would refuse it."""
+        read = read_epub if kind == "epub" else read_h5p
+        try:
+            title = read(self.source.root / path, name=quote(path)).title
+        except PackError as err:
+            return self._leave(path, f"{err}".rstrip("."))
+        return self._named(path, kind, title or None)
 
     def _exercise(self, path: str) -> _Lesson | None:
         if self.source.size(path) > MAX_EXERCISE_BYTES:

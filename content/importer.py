@@ -22,8 +22,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from content.blobstore import CHUNK, BlobStore
+from content.epub import read_epub
 from content.errors import PackError, PackProblems
 from content.exercise import Exercise, parse_exercise
+from content.h5p import read_h5p
 from content.html_refs import MAX_PAGE_BYTES, PageFiles
 from content.manifest import MAX_PROBLEMS, LessonEntry, Manifest, parse_manifest
 from content.source import (
@@ -77,6 +79,7 @@ MEDIA_TYPES = {
     ".wasm": "application/wasm",
     ".zip": "application/zip",
     ".epub": "application/epub+zip",
+    ".h5p": "application/zip",
 }
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 MAX_NAMED = 10  # files named in one note; the rest are counted
@@ -174,6 +177,7 @@ def stage_pack(
     try:
         files = _stage_files(source, sorted(checked.manifest.paths()), folder, progress)
         _check_apps(source, checked.manifest, files, folder, limits)
+        _check_archives(source, checked.manifest, files, folder, limits)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -360,3 +364,21 @@ def _check_apps(
                 raise PackError(
                     f"{name}, the app of lesson {quote(lesson.id)}, has no {APP_ENTRY} at its root."
                 )
+
+
+# Lesson kinds whose file is an archive read whole: checked as staged, since a zip inside a
+# pack zip cannot be opened in place.
+ARCHIVE_CHECKS = {"epub": read_epub, "h5p": read_h5p}
+
+
+def _check_archives(
+    source: PackSource,
+    manifest: Manifest,
+    files: dict[str, StagedFile],
+    folder: Path,
+    limits: Limits,
+) -> None:
+    for lesson in manifest.lessons:
+        check = ARCHIVE_CHECKS.get(lesson.kind)
+        if check is not None:
+            check(folder / files[lesson.file].sha256, limits, f"{source.name}/{lesson.file}")

@@ -55,7 +55,7 @@ def files_of(lesson: Lesson) -> LessonFiles:
 
 
 # Kinds whose main file is linked to by its path in the pack, not by its content address.
-BY_PATH = ("article", "app")
+BY_PATH = ("article", "app", "h5p", "epub")
 
 
 def main_url(lesson: Lesson, pack_file: PackFile | None) -> str:
@@ -70,6 +70,9 @@ def main_url(lesson: Lesson, pack_file: PackFile | None) -> str:
             lesson_id=lesson.lesson_id,
             path="index.html",
         )
+    if lesson.kind in ("h5p", "epub"):  # played or read in a frame of their own
+        endpoint = "h5p.player" if lesson.kind == "h5p" else "books.reader"
+        return url_for(endpoint, pack_id=lesson.pack_id, lesson_id=lesson.lesson_id)
     if pack_file is None:
         return ""
     return blob_url(pack_file)

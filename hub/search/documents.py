@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from content.blobstore import BlobStore
+from content.epubtext import epub_text
+from content.h5p import h5p_text
 from content.text import lesson_text, subtitle_text
 from hub.library.models import Lesson, Pack, PackFile, Topic, TopicLesson
 
@@ -16,6 +18,8 @@ log = logging.getLogger(__name__)
 # Files bigger than this are not read for text (a PDF this big is mostly pictures).
 MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
 TEXT_KINDS = ("article", "exercise", "pdf")
+# Kinds whose file is an archive: read in place for its words, never loaded whole.
+ARCHIVE_TEXT = {"epub": epub_text, "h5p": h5p_text}
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ def _text(store: BlobStore, lesson: Lesson, files: dict[str, str], language: str
         data = _read(store, files.get(lesson.file_path))
         if data:
             parts.append(lesson_text(lesson.kind, data))
+    sha = files.get(lesson.file_path)
+    if lesson.kind in ARCHIVE_TEXT and sha:
+        parts.append(ARCHIVE_TEXT[lesson.kind](store.path(sha)))
     subtitles = (lesson.meta or {}).get("subtitles") or {}
     if subtitles:
         # The pack's language is the one its analyzer understands; else any subtitle.

@@ -28,10 +28,12 @@ from hub.web.views import (
     api,
     appliance,
     authoring,
+    books,
     captive,
     catalog,
     coach,
     files,
+    h5p,
     health,
     neighbours,
     pages,
@@ -105,6 +107,8 @@ def create_app(
         sync_admin.bp,
         zim.bp,
         catalog.bp,
+        h5p.bp,
+        books.bp,
         authoring.bp,
     ):
         app.register_blueprint(blueprint)

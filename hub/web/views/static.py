@@ -68,4 +68,7 @@ def file(filename: str) -> ResponseReturnValue:
         etag=digest,
         media_type=media_type(filename),
         immutable=request.args.get("v") == digest,
+        # Frames with an opaque origin (the H5P player) load the hub's fonts, which browsers
+        # fetch with CORS; these files are public and carry no cookie.
+        headers={"Access-Control-Allow-Origin": "*"},
     )

@@ -1,0 +1,102 @@
+"""H5P activities: the player's frame, the files of the package, and the results it reports.
+
+The player and the activity run in a frame with an opaque origin (CSP `sandbox allow-scripts`,
+never `allow-same-origin`): they cannot read the hub's cookies, call its API or touch the
+lesson page. Their only way out is postMessage to the lesson page, which checks what it gets
+and posts the result here itself (docs/security.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template
+from flask.typing import ResponseReturnValue
+
+from content.errors import PackError
+from content.h5p import is_servable
+from content.importer import media_type
+from content.source import open_source
+from hub.core.errors import HubError
+from hub.core.translate import gettext
+from hub.learning.h5p_results import H5PResult, ResultError, record_result
+from hub.library.models import Lesson, PackFile
+from hub.people.auth import LEARNER, check_role, json_body
+from hub.web.response_headers import ARTICLE_CSP, runs_script
+from hub.web.sendfile import REVALIDATE
+
+bp = Blueprint("h5p", __name__)
+
+# The player's page: its scripts (the vendored player, the activity's libraries, their inline
+# set-up) run, but in an opaque origin; it may fetch only from the hub, and send nothing but
+# postMessage to the page that frames it.
+PLAYER_CSP = (
+    "sandbox allow-scripts allow-popups; default-src 'self' data: blob:; "
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "connect-src 'self'; form-action 'none'; frame-src 'self' blob: data:; "
+    "frame-ancestors 'self'; base-uri 'none'"
+)
+IMMUTABLE = "public, max-age=31536000, immutable"
+FILE_MAX = 64 * 1024 * 1024  # one file of a package is read whole; a larger one is not served
+
+
+def _lesson(pack_id: str, lesson_id: str) -> tuple[Lesson, PackFile]:
+    lesson = Lesson.find(pack_id, lesson_id)
+    archive = PackFile.find(pack_id, lesson.file_path) if lesson and lesson.kind == "h5p" else None
+    if lesson is None or archive is None:
+        raise HubError(404, "lesson_not_found", gettext("There is no such lesson in this library."))
+    return lesson, archive
+
+
+@bp.route("/h5p/<pack_id>/<lesson_id>/player", methods=["GET", "HEAD"])
+def player(pack_id: str, lesson_id: str) -> ResponseReturnValue:
+    lesson, archive = _lesson(pack_id, lesson_id)
+    page = render_template("h5p_player.html", lesson=lesson, archive=archive)
+    return Response(
+        page,
+        mimetype="text/html",
+        headers={"Content-Security-Policy": PLAYER_CSP, "Cache-Control": REVALIDATE},
+    )
+
+
+@bp.route("/h5p/<pack_id>/<lesson_id>/files/<sha>/<path:path>", methods=["GET", "HEAD"])
+def package_file(pack_id: str, lesson_id: str, sha: str, path: str) -> ResponseReturnValue:
+    """A file inside the package. The URL names the package's sha256, so a file never
+    changes under its URL; the player's frame is cross-origin (opaque), hence the CORS header,
+    harmless on files any visitor may read."""
+    _, archive = _lesson(pack_id, lesson_id)
+    if sha != archive.sha256 or not is_servable(path):
+        raise HubError(404, "file_not_found", gettext("This file is not in the library."))
+    kind = media_type(path)
+    headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": IMMUTABLE}
+    if runs_script(kind):
+        headers["Content-Security-Policy"] = ARTICLE_CSP
+    body = _read(current_app.extensions["library"].store.path(archive.sha256), path)
+    return Response(body, mimetype=kind, headers=headers)
+
+
+def _read(package: Path, path: str) -> bytes:
+    try:
+        with open_source(package) as source:
+            if not source.has(path) or source.size(path) > FILE_MAX:
+                raise HubError(404, "file_not_found", gettext("This file is not in the library."))
+            return source.read(path)
+    except PackError:
+        raise HubError(404, "file_not_found", gettext("This file is not in the library.")) from None
+
+
+@bp.post("/api/lessons/<pack_id>/<lesson_id>/h5p-result")
+def result(pack_id: str, lesson_id: str) -> ResponseReturnValue:
+    """The lesson page's report of what the activity said: {"score", "max", "success"}."""
+    who = check_role(LEARNER)
+    lesson, _ = _lesson(pack_id, lesson_id)
+    try:
+        outcome = H5PResult.parse(json_body())
+    except ResultError as err:
+        raise HubError(
+            400, "bad_result", gettext("%(name)s is out of range.", name=str(err))
+        ) from None
+    record_result(
+        current_app.extensions["events"], who.id, lesson.pack_id, lesson.lesson_id, outcome
+    )
+    return {"recorded": True}, 201

@@ -1,0 +1,278 @@
+"""H5P activities and EPUB books in a real headless Chromium on a 360 px phone, through a real
+hub: every shared H5P package plays in its opaque-origin sandbox, right answers to TrueFalse and
+MultiChoice record completion and a score that the coach's report shows; hand-written EPUBs open
+and turn pages (right to left for an RTL book), and a hostile book's scripts never run."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.core.db import connected
+from tests.browser import PHONE, fits_phone, shot
+from tests.conftest import LiveServer
+from tests.content_helpers import write_pack_dir
+from tests.epub_helpers import write_epub
+from tests.progress_helpers import add_coach, events_in, learner_ids, prepare_hub
+from tests.test_h5p import SHARED, VALID
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+LEARNERS = {"truefalse": "Amina Juma", "multichoice": "Baraka Ali", "reader": "Chiku Tatu"}
+
+
+def book_pack(root: Path) -> Path:
+    books = {
+        "plain.epub": write_epub(root / "plain.epub"),
+        "rtl.epub": write_epub(root / "rtl.epub", "كتاب", "ar", "ركض الأرنب بسرعة.", rtl=True),
+        "hostile.epub": write_epub(root / "hostile.epub", "Hostile", "en", "Words.", hostile=True),
+    }
+    manifest = {
+        "format": "learnhub-pack/1",
+        "id": "books",
+        "version": "1",
+        "title": "Books",
+        "language": "sw",
+        "lessons": [
+            {"id": name.split(".")[0], "title": name, "kind": "epub", "file": name}
+            for name in books
+        ],
+    }
+    files = {name: path.read_bytes() for name, path in books.items()}
+    return write_pack_dir(root / "books", manifest, files)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp("h5p-epub")
+    data = root / "data"
+    prepare_hub(data, learners=LEARNERS.values(), packs=[*VALID, book_pack(root)], samples=False)
+    with connected():
+        add_coach()
+    server = LiveServer(data)
+    try:
+        server.wait_until_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def signed_in(browser: Any, hub: LiveServer) -> Iterator[Callable[[str], Any]]:
+    contexts = []
+
+    def open_page(who: str) -> Any:
+        context = browser.new_context(viewport=PHONE)
+        contexts.append(context)
+        body = {"username": username(who), "pin": "1234"}
+        response = context.request.post(
+            hub.url + "/api/session",
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status == 201, response.text()
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def username(who: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", LEARNERS[who].lower())
+
+
+def h5p_lesson(hub: LiveServer, path: Path) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower())
+    return f"{hub.url}/lessons/h5p-{slug}/{slug}"
+
+
+def player(page: Any) -> Any:
+    frame = page.frame_locator("iframe.h5p-frame")
+    frame.locator("#h5p-container[data-ready='1']").wait_for(timeout=30_000)
+    return frame
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_every_shared_h5p_activity_renders_in_its_sandbox(
+    browser: Any, hub: LiveServer, path: Path
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    failed: list[str] = []
+    # Sounds are left out: Interactive Video's feedback sounds (SoundJS) fail to load in the
+    # sandbox (a known gap, reported in #17); scripts, styles, fonts, pictures and JSON may not.
+    page.on(
+        "requestfailed",
+        lambda r: r.url.endswith((".ogg", ".mp3")) or failed.append(f"{r.url} {r.failure}"),
+    )
+    page.goto(h5p_lesson(hub, path))
+    frame = player(page)
+    content = frame.locator(".h5p-content")
+    content.wait_for(timeout=30_000)
+    assert content.bounding_box()["height"] > 80, "the activity drew nothing"
+    # the frame is an opaque origin: it cannot see the hub's document or cookies
+    opaque = page.frames[1].evaluate(
+        "() => { try { return parent.document && 'reached'; } catch (e) { return 'refused'; } }"
+    )
+    assert opaque == "refused"
+    assert fits_phone(page)
+    shot(page, f"h5p-{path.stem}")
+    assert not failed, failed
+    context.close()
+
+
+def results(hub: LiveServer, who: str, lesson_id: str) -> list[dict]:
+    learner = learner_ids(hub.data_dir / "learnhub.db")[username(who)]
+    return [
+        event
+        for event in events_in(hub.data_dir / "learnhub.db")
+        if event["learner_id"] == learner
+        and event["lesson_id"] == lesson_id
+        and event["type"] == "attempt"
+    ]
+
+
+def coach_sees(hub: LiveServer, browser: Any, who: str, title: str) -> str:
+    context = browser.new_context(viewport=PHONE)
+    response = context.request.post(
+        hub.url + "/api/session",
+        data=json.dumps({"username": "coach-carter", "password": "coach-password"}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 201, response.text()
+    learner = learner_ids(hub.data_dir / "learnhub.db")[username(who)]
+    page = context.new_page()
+    page.goto(f"{hub.url}/coach/learners/{learner}")
+    row = page.locator("tr", has_text=title).first.inner_text()
+    context.close()
+    return row
+
+
+def test_right_answer_to_true_false_records_completion_and_score(
+    signed_in: Callable[[str], Any], hub: LiveServer, browser: Any
+) -> None:
+    page = signed_in("truefalse")
+    page.goto(h5p_lesson(hub, SHARED / "H5P.TrueFalse.h5p"))
+    frame = player(page)
+    frame.get_by_role("radio", name="Yes").click()
+    frame.get_by_role("button", name="Check").click()
+    recorded = eventually(lambda: results(hub, "truefalse", "h5p-truefalse"), timeout=20)
+    assert recorded and recorded[-1]["fields"]["score"] == 1.0
+    assert recorded[-1]["fields"]["mastered"] is True
+    body = page.context.request.get(hub.url + "/api/progress/me").json()
+    row = next(r for r in body["progress"] if r["lesson_id"] == "h5p-truefalse")
+    assert row["completed"] and row["mastered"] and row["best_score"] == 1.0
+    assert "100" in coach_sees(hub, browser, "truefalse", "True/False Question")
+    assert not page.errors, page.errors
+
+
+def test_right_answer_to_multichoice_records_completion_and_score(
+    signed_in: Callable[[str], Any], hub: LiveServer, browser: Any
+) -> None:
+    page = signed_in("multichoice")
+    page.goto(h5p_lesson(hub, SHARED / "H5P.MultiChoice.h5p"))
+    frame = player(page)
+    frame.get_by_text("Very dark purple").click()
+    frame.get_by_role("button", name="Check").click()
+    recorded = eventually(lambda: results(hub, "multichoice", "h5p-multichoice"), timeout=20)
+    assert recorded and recorded[-1]["fields"]["score"] == 1.0
+    shot(page, "h5p-multichoice-answered")
+    assert "100" in coach_sees(hub, browser, "multichoice", "Multiple Choice")
+
+
+def test_the_sandboxed_frame_cannot_post_results_itself(hub: LiveServer, browser: Any) -> None:
+    """The hub refuses a result sent from the opaque origin (Origin: null)."""
+    context = browser.new_context()
+    response = context.request.post(
+        hub.url + "/api/lessons/h5p-h5p-truefalse/h5p-truefalse/h5p-result",
+        data=json.dumps({"score": 1, "max": 1}),
+        headers={"Content-Type": "application/json", "Origin": "null"},
+    )
+    assert response.status in (401, 403)
+    context.close()
+
+
+def reader(page: Any) -> Any:
+    frame = page.frame_locator("iframe.book-frame")
+    frame.locator("#book[data-ready='1']").wait_for(timeout=30_000)
+    return frame
+
+
+def test_an_epub_opens_turns_pages_and_resumes(
+    signed_in: Callable[[str], Any], hub: LiveServer
+) -> None:
+    page = signed_in("reader")
+    page.goto(f"{hub.url}/lessons/books/plain")
+    frame = reader(page)
+    book = frame.locator("#book")
+    first = book.get_attribute("data-cfi")
+    frame.locator(".book-next").click()
+    frame.locator(".book-next").click()
+    eventually(lambda: book.get_attribute("data-cfi") != first)
+    fraction = float(book.get_attribute("data-fraction"))
+    assert 0 < fraction < 1
+    frame.locator(".book-larger").click()
+    shot(page, "epub-plain")
+    assert fits_phone(page)
+    place = book.get_attribute("data-cfi")
+    page.reload()
+    frame = reader(page)
+    resumed = frame.locator("#book").get_attribute("data-cfi")
+    # the same chapter, past its start: the page holding the saved place (the larger text moved
+    # where that page begins)
+    assert resumed != first and resumed.split("!")[0] == place.split("!")[0]
+    assert not page.errors, page.errors
+    page.goto(hub.url + "/healthz")  # leaving reports the share read (progress.js)
+    learner = learner_ids(hub.data_dir / "learnhub.db")[username("reader")]
+
+    def shares() -> list[float]:
+        return [
+            e["fields"]["progress"]
+            for e in events_in(hub.data_dir / "learnhub.db")
+            if e["learner_id"] == learner and e["lesson_id"] == "plain" and e["type"] == "progress"
+        ]
+
+    assert eventually(shares), "no progress report for the book"
+    assert 0 < max(shares()) < 1
+
+
+def test_a_right_to_left_book_turns_right_to_left(
+    signed_in: Callable[[str], Any], hub: LiveServer
+) -> None:
+    page = signed_in("reader")
+    page.goto(f"{hub.url}/lessons/books/rtl")
+    frame = reader(page)
+    book = frame.locator("#book")
+    assert book.get_attribute("data-direction") == "rtl"
+    first = book.get_attribute("data-cfi")
+    frame.locator(".book-next").click()
+    eventually(lambda: book.get_attribute("data-cfi") != first)
+    shot(page, "epub-rtl")
+
+
+def test_a_hostile_books_script_and_handlers_never_run(
+    signed_in: Callable[[str], Any], hub: LiveServer
+) -> None:
+    page = signed_in("reader")
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text))
+    page.goto(f"{hub.url}/lessons/books/hostile")
+    frame = reader(page)
+    frame.locator(".book-next").click()
+    page.wait_for_timeout(1500)
+    chapter = next(f for f in page.frames if f.url == "about:srcdoc")
+    assert chapter.evaluate is not None
+    for where in page.frames:
+        if where.url.startswith(hub.url):
+            assert where.evaluate("() => window.PWNED === undefined")
+    assert any("sandboxed" in text and "allow-scripts" in text for text in blocked)
