@@ -139,6 +139,17 @@
     });
   }
 
+  // An EPUB book: its reader (the hub's own page, same origin) says the share read.
+  function trackBook(frame) {
+    window.addEventListener("message", function (event) {
+      var data = event.data;
+      if (event.source !== frame.contentWindow || event.origin !== window.location.origin) return;
+      if (!data || data.type !== "learnhub:book") return;
+      lastInput = Date.now();
+      advance(data.fraction);
+    });
+  }
+
   // A picture counts as seen once most of it has been on screen.
   function trackPicture(img) {
     var seen = function () {
@@ -162,6 +173,8 @@
   if (viewer) trackPdf(viewer);
   var frame = kind === "article" && root.querySelector("iframe");
   if (frame) trackReading(frame);
+  var book = kind === "epub" && root.querySelector("iframe.book-frame");
+  if (book) trackBook(book);
   var picture = kind === "image" && root.querySelector("img");
   if (picture) trackPicture(picture);
 
