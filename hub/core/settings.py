@@ -140,6 +140,14 @@ class Config:
         "Words each language's search analyser remembers with their index terms (about 250 "
         "bytes each), so snippets and queries do not analyse them again.",
     )
+    # Quoting a ZIM article in a result reads it, and libzim decompresses its whole cluster
+    # to do so: 2.7 ms an article on the 2-core dev machine, holding the interpreter lock,
+    # against 0.8 ms for the search itself (docs/search.md). Off unless a hub has CPU to spare.
+    search_zim_snippets: int = setting(
+        0,
+        "ZIM articles on a page of search results that get a passage of their text (the first "
+        "ones); the others show their title and library only.",
+    )
     hub_name: str = setting("Learning Hub", "Name shown to students and on the network.")
     # A phone that says 2099 would date every event after it; two years covers a hub left
     # switched off for a long holiday (docs/operator-guide.md, "The clock").

@@ -46,7 +46,9 @@ def search(
     filters: Filters,
     page: int,
     readers: tuple[str, ...],
+    snippets: int = 0,
 ) -> SearchResult:
+    """One page of lessons and ZIM articles; the first `snippets` ZIM hits are quoted."""
     found = _search_zims(sources, parsed, filters, page)
     lessons_chosen = not filters.source or merge.LESSONS in filters.source
     places: list[tuple[str, int]] = []
@@ -66,7 +68,7 @@ def search(
     lesson_total = result.total
     if not lessons_chosen and result.notice == "relaxed":
         result.notice = None  # it speaks of lessons, which this search leaves out
-    _merge_hits(result, places, found, parsed)
+    _merge_hits(result, places, found, parsed, snippets)
     _merge_facets(result, found, filters, lessons_chosen)
     result.total = (lesson_total if lessons_chosen else 0) + sum(
         f.estimate for f in found if f.shown
@@ -110,7 +112,11 @@ def _weight_of(language: str, readers: tuple[str, ...]) -> float:
 
 
 def _merge_hits(
-    result: SearchResult, places: list[tuple[str, int]], found: list[_Found], parsed: ParsedQuery
+    result: SearchResult,
+    places: list[tuple[str, int]],
+    found: list[_Found],
+    parsed: ParsedQuery,
+    snippets: int,
 ) -> None:
     lessons = iter(result.hits)
     by_key = {f.source.key: f for f in found}
@@ -121,13 +127,15 @@ def _merge_hits(
             continue
         zim = by_key[key]
         if rank < len(zim.paths):
-            hit = _zim_hit(zim, zim.paths[rank], parsed)
+            quoted = sum(1 for hit in hits if hit.kind == ZIM_KIND) < snippets
+            hit = _zim_hit(zim, zim.paths[rank], parsed if quoted else None)
             if hit is not None:
                 hits.append(hit)
     result.hits = hits
 
 
-def _zim_hit(found: _Found, path: str, parsed: ParsedQuery) -> Hit | None:
+def _zim_hit(found: _Found, path: str, parsed: ParsedQuery | None) -> Hit | None:
+    """The article as a hit; quoted when `parsed` is given."""
     source = found.source
     article = source.searcher.hit(path)
     if article is None:
@@ -137,7 +145,7 @@ def _zim_hit(found: _Found, path: str, parsed: ParsedQuery) -> Hit | None:
         pack_id=archive.pack_id,
         lesson_id=article.path,
         title=article.title,
-        snippet=snippet(source, article, parsed),
+        snippet=snippet(source, article, parsed) if parsed else "",
         kind=ZIM_KIND,
         language=archive.language,
         topic="",

@@ -199,6 +199,7 @@ class SearchService:
             filters,
             page,
             readers,
+            self.config.search_zim_snippets,
         )
 
     def _run(

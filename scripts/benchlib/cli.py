@@ -23,6 +23,7 @@ from benchlib import (
     serve,
     slow_clients,
     sync_size,
+    zim_load,
 )
 from benchlib.context import BenchError, Context
 from benchlib.report import SectionResult, format_table, write_json
@@ -38,6 +39,7 @@ SECTIONS: dict[str, Callable[[Context], SectionResult]] = {
     "school": school.run,
     "school-pi": school_pi.run,
     "kolibri": kolibri.run,
+    "zim": zim_load.run,
 }
 DEFAULT_DURATION = 10.0
 # A section whose runs mean little when short has its own default (--duration still wins).
