@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from content import durable
 from content.epub import read_epub
+from content.epub_pack import epub_file_pack, is_epub_file
 from content.errors import PackError
 from content.exercise import parse_exercise
 from content.h5p import read_h5p
@@ -147,6 +148,9 @@ def open_pack(
         elif isinstance(source, ZipSource) and is_h5p_file(Path(path), source):
             language = fields.language or fields.default_language
             yield OpenedPack(h5p_file_pack(Path(path), source, language, installed), [])
+        elif isinstance(source, ZipSource) and is_epub_file(Path(path), source):
+            language = fields.language or fields.default_language
+            yield OpenedPack(epub_file_pack(Path(path), source, language, installed), [])
         else:
             yield OpenedPack(source, _unused_fields(source, fields))
     finally:

@@ -358,4 +358,4 @@ def test_a_pack_zip_or_zim_is_imported_and_anything_else_refused(
     assert broken.status_code == 400 and "nothing changed" in broken.text
     data = {"csrf_token": csrf(operator), "file": (io.BytesIO(b"x"), "notes.txt")}
     other = operator.post("/admin/own-packs/import", data=data)
-    assert other.status_code == 400 and "Only a pack .zip or a .zim file" in other.text
+    assert other.status_code == 400 and "Only a pack .zip, a .zim file" in other.text

@@ -432,3 +432,42 @@ def test_zim_files_on_a_stick_are_imported(tmp_path: Path, hub_command: Path) ->
     assert "Checking" not in text  # no progress bars in the report
     run_usb(stick, data, hub_command)
     assert last_run(data)["message"].startswith("2 already on the hub, 1 refused.")
+
+
+def test_h5p_activities_and_books_at_the_top_are_imported(
+    tmp_path: Path, hub_command: Path
+) -> None:
+    """A lone .h5p or .epub at the top of a stick becomes a pack of one lesson; a hostile
+    activity is refused with its reason; a book or activity deeper down is not picked up."""
+    from tests.epub_helpers import write_epub
+    from tests.test_h5p import SHARED
+
+    stick = tmp_path / "stick"
+    (stick / "Documents").mkdir(parents=True)
+    shutil.copy(SHARED / "H5P.TrueFalse.h5p", stick / "Berries quiz.h5p")
+    shutil.copy(SHARED / "invalid" / "xss-svg.h5p", stick)
+    write_epub(stick / "Sungura.EPUB")
+    write_epub(stick / "Documents" / "private.epub")
+    assert [p.name for p in usb.plan(stick).packs] == [
+        "Berries quiz.h5p",
+        "Sungura.EPUB",
+        "xss-svg.h5p",
+    ]
+    data = tmp_path / "data"
+    run_usb(stick, data, hub_command)
+    run = last_run(data)
+    assert run["message"].startswith("2 new pack(s), 1 refused."), run
+    text = report(stick)
+    assert "h5p-berries-quiz" in text and "epub-sungura" in text
+    assert "SVG image with script" in text
+    listed = subprocess.run(
+        [str(hub_command), "content", "list", "--json", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    packs = {pack["id"]: pack for pack in json.loads(listed.stdout)}
+    assert set(packs) == {"h5p-berries-quiz", "epub-sungura"}
+    run_usb(stick, data, hub_command)
+    assert last_run(data)["message"].startswith("2 already on the hub, 1 refused.")

@@ -37,7 +37,8 @@ DISK_RESERVE = 64 * 1024**2  # left free on the disk for the database and the jo
 PIECE = 1024**2  # copied at a time, so a chunk never sits whole in memory
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _RANGE = re.compile(r"bytes (\d{1,15})-(\d{1,15})/(\d{1,15})")
-_IMPORTABLE = (".zip",)  # and ZIM files, by content.zim.is_zim_path
+# packs, and an H5P activity or a book alone (a pack of one lesson); ZIMs by is_zim_path
+_IMPORTABLE = (".zip", ".h5p", ".epub")
 
 
 class DraftUpload(BaseModel):
@@ -62,7 +63,12 @@ class Uploads:
         name = clean_name(name)
         if draft is None and not (name.lower().endswith(_IMPORTABLE) or is_zim_path(Path(name))):
             raise HubError(
-                400, "not_importable", gettext("Only a pack .zip or a .zim file can be imported.")
+                400,
+                "not_importable",
+                gettext(
+                    "Only a pack .zip, a .zim file, an H5P activity (.h5p) or a book "
+                    "(.epub) can be imported."
+                ),
             )
         size = _size(size, self.config.draft_space_bytes)
         with connected():

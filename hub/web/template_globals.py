@@ -24,6 +24,8 @@ KIND_LABELS = {
     "image": lazy_gettext("Picture"),
     "exercise": lazy_gettext("Practice"),
     "app": lazy_gettext("Activity"),
+    "epub": lazy_gettext("Book"),
+    "h5p": lazy_gettext("Activity"),
     "zim": lazy_gettext("Library article"),  # an article of a Kiwix library (search results)
 }
 
