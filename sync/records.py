@@ -31,6 +31,13 @@ EVENT_WIDTH = 8
 # Above this a stamp or count overflows a 64-bit column once a clock ticks past it: whatever
 # sends one is broken. Central holds hubs to far tighter ranges (sync.bounds).
 MAX_NUMBER = (1 << 62) - 1
+# A ZIM central sends: its name as a file and URL part, its edition and what its file must be.
+ZIM_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,59}")
+ZIM_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MD5 = re.compile(r"[0-9a-f]{32}")
+MAX_ZIM_BYTES = 1 << 40  # 1 TiB: ten times the largest Wikipedia ZIM
+MAX_ZIM_TEXT = 2000  # characters of a ZIM's title, Name, language or date
+ZIM_TEXTS = ("zim_name", "title", "language", "date")
 
 
 class RecordError(ValueError):
@@ -166,10 +173,30 @@ def check_pack(record: Any) -> dict[str, Any]:
     return record
 
 
+def check_zim(record: Any) -> dict[str, Any]:
+    """A ZIM a reply asks the hub to fetch (never the file itself, which may be many GB):
+    {"name", "zim_name", "uuid", "title", "language", "date", "size", "md5"}."""
+    if not isinstance(record, dict):
+        raise RecordError("A zim record must be an object.")
+    for field, rule in (("name", ZIM_NAME), ("uuid", ZIM_UUID), ("md5", MD5)):
+        value = record.get(field)
+        if not isinstance(value, str) or not rule.fullmatch(value):
+            raise RecordError(f"A zim record's {field} is malformed.")
+    size = record.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_ZIM_BYTES:
+        raise RecordError(f"A zim record's size must be an integer from 1 to {MAX_ZIM_BYTES}.")
+    for field in ZIM_TEXTS:
+        value = record.get(field)
+        if not isinstance(value, str) or len(value) > MAX_ZIM_TEXT:
+            raise RecordError(f"A zim record's {field} must be text of at most {MAX_ZIM_TEXT}.")
+    return record
+
+
 CHECKS = {
     "roster": check_roster,
     "receipt": check_receipt,
     "packs": check_pack,
+    "zims": check_zim,
 }
 
 

@@ -203,5 +203,17 @@ def reply(reply_id: str) -> ResponseReturnValue:
     )
 
 
+@bp.route("/api/sync/zims/<uuid>", methods=["GET", "HEAD"])
+def zim(uuid: str) -> ResponseReturnValue:
+    """A ZIM file central assigned to the signing hub (Range supported, so a cut download
+    resumes), by the uuid its reply named; any other ZIM is unknown to that hub."""
+    hub_id = _signing_hub()
+    zims = _central().zims
+    path = zims.servable(uuid, hub_id)
+    if path is None or not _kept_in(path, zims.folder.resolve()):
+        raise HubError(404, "unknown_zim", gettext("No such ZIM for this hub."))
+    return send_path(path, etag=uuid, media_type="application/x-zim", immutable=True)
+
+
 def _kept_in(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder) and path.is_file()

@@ -22,6 +22,8 @@ import click
 from peewee import OperationalError
 
 from content.errors import PackError
+from content.source import size_text
+from content.zim import ZimError
 from hub.central.app import create_central_app
 from hub.cli.common import friendly_errors
 from hub.core.settings import default_data_dir, load_config
@@ -78,6 +80,7 @@ def central_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             RecordError,
             IdentityError,
             PackError,
+            ZimError,
             SchemaTooNew,
         ) as err:
             raise click.ClickException(str(err)) from None
@@ -217,7 +220,8 @@ def status(data_dir: Path | None, database_url: str | None, as_json: bool) -> No
     click.echo(
         f"{found['hubs']} hubs ({found['hubs_pending']} waiting for approval), "
         f"{found['learners']} learners, {found['events']} events, "
-        f"{found['quarantined']} quarantined, {found['packs']} packs ({found['database']})"
+        f"{found['quarantined']} quarantined, {found['packs']} packs, {found['zims']} ZIMs "
+        f"({found['database']})"
     )
 
 
@@ -358,8 +362,45 @@ def packs_list(data_dir: Path | None, database_url: str | None) -> None:
 
 
 @central.group()
+def zims() -> None:
+    """Kiwix libraries (ZIM files) central sends to hubs."""
+
+
+@zims.command("add")
+@data_option
+@database_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@central_errors
+def zims_add(data_dir: Path | None, database_url: str | None, paths: tuple[Path, ...]) -> None:
+    """Add ZIM files (a .zim, any part of a split .zimaa set, or a folder holding them) to
+    central's library, each checked whole first."""
+    with opened(data_dir, database_url) as service:
+        added = service.zims.add_paths(list(paths))
+    for item in added:
+        verb = "added" if item.new else "already here:"
+        click.echo(f"{verb} {item.name} {item.date or '(no date)'} ({item.uuid})")
+
+
+@zims.command("list")
+@data_option
+@database_option
+@central_errors
+def zims_list(data_dir: Path | None, database_url: str | None) -> None:
+    """The newest edition of every ZIM central has, with its file."""
+    with opened(data_dir, database_url) as service:
+        releases = [(r, service.zims.path_of(r)) for r in service.zims.releases()]
+    if not releases:
+        click.echo("Central has no ZIM files yet.")
+    for release, path in releases:
+        click.echo(
+            f"{release.name}  {release.date}  {release.language}  {size_text(release.size)}  "
+            f"{release.title}  {path}"
+        )
+
+
+@central.group()
 def assign() -> None:
-    """Send packs, classes or learners to a hub (they travel in its next reply)."""
+    """Send packs, ZIMs, classes or learners to a hub (they travel in its next reply)."""
 
 
 @assign.command("pack")
@@ -373,6 +414,20 @@ def assign_pack(data_dir: Path | None, database_url: str | None, pack_id: str, h
     with opened(data_dir, database_url) as service:
         service.library.assign(pack_id, hub_id)
     click.echo(f"{pack_id} goes to {hub_id} with its next reply")
+
+
+@assign.command("zim")
+@data_option
+@database_option
+@click.argument("name")
+@click.argument("hub_id")
+@central_errors
+def assign_zim(data_dir: Path | None, database_url: str | None, name: str, hub_id: str) -> None:
+    """Send the ZIM NAME (its newest edition, now and after newer ones) to HUB_ID: its next
+    reply names it, and the hub downloads it within its bandwidth cap."""
+    with opened(data_dir, database_url) as service:
+        service.zims.assign(name, hub_id)
+    click.echo(f"ZIM {name} goes to {hub_id}: its next sync over the network fetches it")
 
 
 def _assign_roster(kind: str, label: str) -> None:

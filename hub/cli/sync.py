@@ -11,12 +11,14 @@ from typing import Any
 
 import click
 
+from content.source import size_text
 from hub.cli.common import data_option, echo, friendly_errors, open_hub
 from hub.core.console import printable, printable_json
 from hub.core.translate import gettext, ngettext
 from hub.hubsync.central_pin import confirm, pin_file, trust_of
 from hub.hubsync.push import PushResult, push
 from hub.hubsync.service import ReplyResult, SyncError, SyncService, usb_folder
+from hub.hubsync.zims import ZimOutcome
 from hub.library.packs import Library
 from sync.bundle import BundleError
 from sync.identity import load_or_create
@@ -138,6 +140,8 @@ def sync_import(data_dir: Path | None, source: Path) -> None:
     refused = 0
     for result in results:
         echo(describe_reply(result))
+        for zim in result.zims:
+            echo(describe_zim_waiting(zim))
         for pack in result.packs:
             if pack.error:
                 refused += 1
@@ -157,6 +161,22 @@ def sync_import(data_dir: Path | None, source: Path) -> None:
                 refused,
             )
         )
+
+
+def describe_zim_waiting(record: dict[str, Any]) -> str:
+    """A ZIM a reply on a stick names: its file never travels in a bundle."""
+    return gettext(
+        "central sends the ZIM %(name)s (%(size)s): it comes with the next sync over the "
+        "network, or copy its file onto a stick and run `learnhub content import`",
+        name=record["name"],
+        size=size_text(record["size"]),
+    )
+
+
+def describe_zim(outcome: ZimOutcome) -> str:
+    if outcome.error:
+        return outcome.error
+    return gettext("ZIM %(name)s: %(action)s", name=outcome.name, action=outcome.action)
 
 
 def describe_reply(result: ReplyResult) -> str:
@@ -192,6 +212,8 @@ def sync_push(data_dir: Path | None, url: str | None) -> None:
     echo(describe_push(result))
     if result.reply is not None:
         echo(describe_reply(result.reply))
+    for zim in result.zims:
+        echo(describe_zim(zim), err=zim.error is not None)
 
 
 def describe_push(result: PushResult) -> str:

@@ -247,18 +247,25 @@ class CentralClient:
     # download
 
     def download(self, url: str, dest: Path) -> Path:
-        """Fetch `url` into `dest` with the hub's one resumable downloader (hub.core.download):
-        a partial `dest.part` is resumed with Range, at most `reply_max_bytes` in all."""
+        """Fetch the reply at `url` into `dest`: a partial `dest.part` is resumed with Range,
+        at most `reply_max_bytes` in all."""
         target = Target(dest, max_bytes=self.reply_max_bytes)
+        with _as_sync_errors(), _reply_errors(target):
+            self.fetch(url, target)
+        return dest
+
+    def fetch(self, url: str, target: Target) -> int:
+        """Fetch `url` into `target` with the hub's one resumable downloader (hub.core.download),
+        signed and paced by the bandwidth cap; returns the bytes that crossed the network.
+        The downloader's errors (and DailyLimitReached) go to the caller as they are."""
         pace = Pace(self.bandwidth.grant, self.bandwidth.piece)
         try:
-            with _as_sync_errors(), _reply_errors(target):
-                headers = self._signature("GET", url)
-                path = self._path(url)
-                self.counters.received += download(self._exchange, path, target, headers, pace)
+            headers = self._signature("GET", url)
+            received = download(self._exchange, self._path(url), target, headers, pace)
         finally:
             self.bandwidth.flush()
-        return dest
+        self.counters.received += received
+        return received
 
 
 @contextmanager

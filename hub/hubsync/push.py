@@ -1,6 +1,7 @@
 """One push to central: every hub bundle not yet receipted goes up (resumably), then the
 newest reply comes down and is applied. Progress goes before content: the reply, which may
-carry content packs, is downloaded only after the progress is receipted.
+carry content packs, is downloaded only after the progress is receipted, and the ZIM files
+the reply names (hubsync.zims) only after it is applied.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hub.hubsync.central_client import (
 from hub.hubsync.central_pin import check_presented
 from hub.hubsync.models import HubState, SentBundle
 from hub.hubsync.service import ReplyResult, SyncError, SyncService
+from hub.hubsync.zims import ZimOutcome, fetch_zims
 from sync.receipts import verify_receipt
 
 
@@ -36,6 +38,7 @@ class PushResult:
     uploaded: list[str] = field(default_factory=list)
     receipts: list[tuple[str, int]] = field(default_factory=list)
     reply: ReplyResult | None = None
+    zims: list[ZimOutcome] = field(default_factory=list)
     counters: Counters = field(default_factory=Counters)
 
 
@@ -115,6 +118,11 @@ def _push(
             pending.clear()
             continue
         break
+    if result.reply is not None:
+        result.zims = fetch_zims(service, client, result.reply.zims)
+        refused = [z.error for z in result.zims if z.error]
+        if refused:
+            service.note_attempt(refused[0])  # for the admin page: central should know
     return result
 
 

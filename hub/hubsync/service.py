@@ -49,7 +49,7 @@ from hub.hubsync.roster import (
     relog_pins,
 )
 from hub.learning.events import Event
-from hub.library.models import Pack
+from hub.library.models import Pack, ZimArchive
 from hub.library.packs import Library
 from hub.people.models import Learner
 from sync.bundle import Bundle, BundleError, PartSpec, bundle_name, peek, read_bundle, write_bundle
@@ -88,6 +88,7 @@ class ReplyResult:
     removed: list[str] = field(default_factory=list)  # outbox files a receipt now covers
     roster: RosterSummary = field(default_factory=RosterSummary)
     packs: list[PackOutcome] = field(default_factory=list)
+    zims: list[dict[str, Any]] = field(default_factory=list)  # to fetch (sync.records.check_zim)
     new_epoch: str | None = None
 
 
@@ -213,6 +214,8 @@ class SyncService:
             "previous": state.previous_bundle,
             "created": wall_millis(),
             "have": {pack.id: pack.version for pack in Pack.select(Pack.id, Pack.version)},
+            # Also says this hub reads a reply's zims part.
+            "have_zims": sorted(zim.uuid for zim in ZimArchive.select(ZimArchive.uuid)),
         }
         if state.last_reply:
             header["acked"] = state.last_reply
@@ -283,6 +286,7 @@ class SyncService:
             result = ReplyResult(path)
             receipts = _records_of(bundle, "receipt")
             roster = _records_of(bundle, "roster")
+            result.zims = _records_of(bundle, "zims")  # checked by read_bundle
             with write_lock, db.atomic():
                 for receipt in receipts:
                     self._take_receipt(receipt, result)

@@ -14,6 +14,7 @@ from sync.bundle._format import (
     EPOCH,
     HUB_PARTS,
     KINDS,
+    MAX_HAVE_ZIMS,
     NAME_RULE,
     PART_NAME,
     PARTY,
@@ -61,6 +62,21 @@ def _header_problem(manifest: dict[str, Any]) -> str | None:
         isinstance(key, str) and isinstance(value, str) for key, value in have.items()
     ):
         return "have must map pack ids to versions"
+    return _have_zims_problem(manifest)
+
+
+def _have_zims_problem(manifest: dict[str, Any]) -> str | None:
+    """have_zims (optional; hub bundles): the uuids of the ZIMs the hub has. Its presence
+    also says the hub reads a reply's zims part."""
+    if "have_zims" not in manifest:
+        return None
+    have = manifest["have_zims"]
+    if (
+        not isinstance(have, list)
+        or len(have) > MAX_HAVE_ZIMS
+        or not all(isinstance(u, str) and rec.ZIM_UUID.fullmatch(u) for u in have)
+    ):
+        return f"have_zims must list at most {MAX_HAVE_ZIMS} ZIM uuids"
     return None
 
 

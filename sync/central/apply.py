@@ -381,6 +381,8 @@ def _note_contact(hub: Hub, manifest: dict[str, Any], applied: Applied) -> None:
     if manifest["created"] >= hub.have_created:
         updates[Hub.have] = json.dumps(manifest.get("have", {}), sort_keys=True)
         updates[Hub.have_created] = manifest["created"]
+        zims = manifest.get("have_zims")
+        updates[Hub.have_zims] = None if zims is None else json.dumps(sorted(zims))
     acked = _acknowledged_roster(hub, manifest.get("acked"))
     if acked > hub.roster_acked:
         updates[Hub.roster_acked] = acked

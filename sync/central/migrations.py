@@ -199,10 +199,37 @@ CREATE TABLE staff_session (
 CREATE INDEX staff_session_username ON staff_session (username)
 """
 
+# Kiwix libraries (ZIM files) central sends to hubs: each edition central holds (by its uuid),
+# the ZIM names assigned to each hub, and the uuids a hub last said it has (NULL: the hub
+# never said, so it may not understand a reply's zims part).
+ZIMS = """
+ALTER TABLE hub ADD COLUMN have_zims TEXT;
+CREATE TABLE zim_release (
+    uuid TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    zim_name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    language TEXT NOT NULL,
+    date TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    md5 TEXT NOT NULL,
+    file TEXT NOT NULL,
+    added_at BIGINT NOT NULL
+);
+CREATE INDEX zim_release_name ON zim_release (name);
+CREATE TABLE zim_target (
+    name TEXT NOT NULL,
+    hub_id TEXT NOT NULL REFERENCES hub (hub_id),
+    assigned_at BIGINT NOT NULL,
+    PRIMARY KEY (name, hub_id)
+)
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "central", CENTRAL_V1),
     (2, "owners and quarantine", OWNERS_AND_QUARANTINE),
     (3, "staff sessions", STAFF_SESSIONS),
+    (4, "zims", ZIMS),
 )
 
 _WORDS = {

@@ -58,6 +58,7 @@ class Hub(CentralModel):
     roster_acked = BigIntegerField(default=0)
     events = BigIntegerField(default=0)
     quarantined = BigIntegerField(default=0)
+    have_zims = TextField(null=True)  # a JSON list of uuids; None: the hub never said
 
     @classmethod
     def by_id(cls, hub_id: str) -> Hub | None:
@@ -78,6 +79,17 @@ class Hub(CentralModel):
         except ValueError:
             return {}
         return {str(k): str(v) for k, v in have.items()} if isinstance(have, dict) else {}
+
+    def zims_held(self) -> set[str] | None:
+        """The ZIM uuids the hub last said it has; None when it never said (a hub older than
+        ZIMs from central, which must not be sent a zims part)."""
+        if self.have_zims is None:
+            return None
+        try:
+            held = json.loads(self.have_zims)
+        except ValueError:
+            return set()
+        return {str(u) for u in held} if isinstance(held, list) else set()
 
 
 class Stream(CentralModel):
@@ -315,6 +327,42 @@ class PackTarget(CentralModel):
     @classmethod
     def packs_for(cls, hub_id: str) -> list[str]:
         return [t.pack_id for t in cls.select().where(cls.hub_id == hub_id).order_by(cls.pack_id)]
+
+
+class ZimRelease(CentralModel):
+    """One edition of a ZIM central holds (sync.central.zims), checked whole when added."""
+
+    uuid = CharField(primary_key=True)
+    name = CharField()  # central's name for it: the ZIM's Name, as hubs are assigned it
+    zim_name = CharField()  # the Name metadata as written ("" when it has none)
+    title = CharField()
+    language = CharField()
+    date = CharField()
+    size = BigIntegerField()
+    md5 = CharField()  # the checksum the file ends with, hex
+    file = CharField()  # its file name in central's zims/ folder
+    added_at = BigIntegerField()
+
+    @classmethod
+    def editions(cls, name: str) -> list[ZimRelease]:
+        return list(cls.select().where(cls.name == name))
+
+
+class ZimTarget(CentralModel):
+    name = CharField()
+    hub_id = CharField()
+    assigned_at = BigIntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("name", "hub_id")
+
+    @classmethod
+    def names_for(cls, hub_id: str) -> list[str]:
+        return [t.name for t in cls.select().where(cls.hub_id == hub_id).order_by(cls.name)]
+
+    @classmethod
+    def assigned(cls, name: str, hub_id: str) -> bool:
+        return cls.get_or_none(cls.name == name, cls.hub_id == hub_id) is not None
 
 
 class Reply(CentralModel):

@@ -3,7 +3,9 @@
 A reply carries one signed receipt per epoch (the contiguous high-water mark and the bundles
 applied), the roster changes for that hub it has not acknowledged, and the packs assigned to
 it that are newer than what it has, with only the blobs it lacks. A pack and its blobs travel
-in the same bundle; packs that would make one manifest too large go in further bundles.
+in the same bundle; packs that would make one manifest too large go in further bundles. ZIMs
+assigned to it that it lacks are named in a zims part (the hub fetches each file itself), for
+a hub whose bundle said which ZIMs it has: an older hub would refuse the part.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sync.central.db import writing
 from sync.central.hubs import known, public_key_of
 from sync.central.library import CentralLibrary
 from sync.central.models import BundleIn, Hub, PackRelease, Reply, Roster, Stream, now_ms
+from sync.central.zims import CentralZims, zim_record
 from sync.identity import KeyPair
 from sync.receipts import sign_receipt
 
@@ -39,10 +42,13 @@ class ReplyFile:
 
 
 class Replier:
-    def __init__(self, keys: KeyPair, central_id: str, library: CentralLibrary) -> None:
+    def __init__(
+        self, keys: KeyPair, central_id: str, library: CentralLibrary, zims: CentralZims
+    ) -> None:
         self.keys = keys
         self.central_id = central_id
         self.library = library
+        self.zims = zims
 
     def receipt(self, hub_id: str, epoch: str, applied: list[Applied]) -> dict[str, Any]:
         """The signed state of one hub epoch, with the counts of the bundles just applied."""
@@ -93,6 +99,7 @@ class Replier:
                 ]
                 if records:
                     parts.append(PartSpec("roster", "roster", records=records))
+                parts += self._zim_parts(hub)
             parts += self._pack_parts(packs, held)
             written.append(self._write_one(hub_id, epochs[-1], folder, parts, previous))
             previous = written[-1].bundle_id
@@ -121,6 +128,13 @@ class Replier:
             groups[-1].append(release)
             spent += cost
         return groups
+
+    def _zim_parts(self, hub: Hub) -> list[PartSpec]:
+        held = hub.zims_held()
+        if held is None:
+            return []
+        wanted = [zim_record(release) for release in self.zims.wanted_by(hub.hub_id, held)]
+        return [PartSpec("zims", "zims", records=wanted)] if wanted else []
 
     def _pack_parts(self, packs: list[PackRelease], held: set[str]) -> list[PartSpec]:
         if not packs:

@@ -30,6 +30,7 @@ from sync.central.models import (
     now_ms,
 )
 from sync.central.replies import Replier, ReplyFile
+from sync.central.zims import CentralZims
 from sync.identity import KeyPair, load_or_create, public_identity
 from sync.records import RecordError
 
@@ -73,8 +74,12 @@ class Central:
         return self.data_dir / "replies"
 
     @property
+    def zims(self) -> CentralZims:
+        return CentralZims(self.data_dir)
+
+    @property
     def replier(self) -> Replier:
-        return Replier(self.keys, self.central_id, self.library)
+        return Replier(self.keys, self.central_id, self.library, self.zims)
 
     def identity(self) -> dict[str, Any]:
         """Central's public identity: what a hub pins to verify replies and receipts."""
@@ -148,6 +153,7 @@ class Central:
             "quarantined": Quarantine.select().count() + sum(held.values()),
             "quarantined_by_kind": {"event_conflict": Quarantine.select().count(), **held},
             "packs": len(self.library.releases()),
+            "zims": len(self.zims.releases()),
             "central_id": self.central_id,
             "database": "postgresql" if is_postgres() else "sqlite",
         }
