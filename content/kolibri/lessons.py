@@ -11,8 +11,9 @@ from typing import Any
 
 from content.errors import PackError
 from content.exercise import parse_exercise
+from content.kolibri import perseus, qti
 from content.kolibri.database import Assessment, Node, NodeFile
-from content.kolibri.perseus import Unsupported, convert
+from content.kolibri.perseus import Unsupported
 from content.kolibri.storage import Storage
 from content.manifest import IMAGE_EXTENSIONS
 from content.source import ZipSource
@@ -24,7 +25,7 @@ _KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "video": ("video", ("mp4", "webm"), ("high_res_video", "low_res_video", "video")),
     "audio": ("audio", ("mp3", "ogg", "m4a", "wav"), ("audio",)),
     "html5": ("app", ("zip",), ("html5_zip",)),
-    "exercise": ("exercise", ("perseus",), ("exercise",)),
+    "exercise": ("exercise", ("perseus", "zip"), ("exercise", "qti")),  # Perseus, or QTI
     "h5p": ("h5p", ("h5p",), ("h5p",)),
 }
 _DOCUMENTS = {"pdf": ("pdf", ("document",)), "epub": ("epub", ("epub",))}
@@ -149,6 +150,7 @@ def _exercise(
     if not isinstance(item_ids, list) or not all(isinstance(i, str) for i in item_ids):
         raise Skipped("the channel's list of its questions is not readable")
     try:
+        convert = qti.convert if main.extension == "zip" else perseus.convert
         with storage.open_file(main.md5, main.extension) as stream:
             exercise = convert(stream, item_ids, assessment.mastery_model, assessment.randomize)
         data = json.dumps(exercise, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -157,7 +159,7 @@ def _exercise(
         raise Skipped(str(why)) from None
     except PackError as err:
         raise Skipped(f"its questions do not make a hub exercise ({err})") from None
-    lesson.files = {}  # the .perseus zip itself is not served; the made exercise is
+    lesson.files = {}  # the .perseus or QTI zip itself is not served; the made exercise is
     lesson.made[lesson.entry["file"]] = data
 
 

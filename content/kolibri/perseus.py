@@ -43,6 +43,11 @@ def convert(stream: BinaryIO, item_ids: list[str], mastery: str, randomize: bool
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         raise Unsupported("its .perseus file is not a readable zip") from None
     questions = [_question(item, index) for index, item in enumerate(items)]
+    return assemble(questions, mastery, randomize)
+
+
+def assemble(questions: list[dict[str, Any]], mastery: str, randomize: bool) -> dict[str, Any]:
+    """The hub exercise for converted questions with Kolibri's assessment settings."""
     exercise: dict[str, Any] = {"questions": questions}
     if randomize and len(questions) > 1:
         exercise["pick"] = len(questions)  # every question, in a fresh order each attempt
@@ -103,7 +108,7 @@ def _question(item: tuple[str, Any], index: int) -> dict[str, Any]:
     if not prompt:
         raise Unsupported(f"{where} has no text besides its answer")
     options = _dict(widget.get("options"))
-    made: dict[str, Any] = {"id": _question_id(item_id, index), "prompt": prompt[:MAX_PROMPT_CHARS]}
+    made: dict[str, Any] = {"id": question_id(item_id, index), "prompt": prompt[:MAX_PROMPT_CHARS]}
     if kind == "radio":
         made.update(_radio(options, where))
     else:
@@ -149,10 +154,10 @@ def _numeric(kind: str, options: dict[str, Any], where: str) -> dict[str, Any]:
         if len(right) != 1:
             raise Unsupported(f"{where} has {len(right) or 'no'} right answers, not one")
         value, tolerance = right[0].get("value"), right[0].get("maxError") or 0
-    number, allowed = _number(value), _number(tolerance)
-    if number is None or allowed is None or allowed < 0:
+    answer, allowed = number(value), number(tolerance)
+    if answer is None or allowed is None or allowed < 0:
         raise Unsupported(f"{where} has no usable number as its answer")
-    made: dict[str, Any] = {"type": "numeric", "answer": number}
+    made: dict[str, Any] = {"type": "numeric", "answer": answer}
     if allowed:
         made["tolerance"] = allowed
     return made
@@ -206,7 +211,7 @@ def _plain(text: str, where: str) -> str:
     return text.strip()
 
 
-def _number(value: Any) -> int | float | None:
+def number(value: Any) -> int | float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -221,7 +226,7 @@ def _number(value: Any) -> int | float | None:
     return None
 
 
-def _question_id(item_id: str, index: int) -> str:
+def question_id(item_id: str, index: int) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_-]", "", item_id)[:64]
     return cleaned or f"q{index + 1}"
 
