@@ -14,11 +14,12 @@ from flask_babel import gettext as _
 from content.errors import PackError
 from content.manifest import version_key
 from hub.core.bounded_http import Bounds
-from hub.library.models import Pack
+from hub.library.models import Pack, ZimArchive
 from hub.neighbours.copy_jobs import CopyJobs
 from hub.neighbours.discovery import Advertiser, DiscoveryError, Neighbour, browse
+from hub.neighbours.errors import NeighbourError
 from hub.neighbours.neighbour_hub import NeighbourHub
-from hub.neighbours.share_claims import Offer
+from hub.neighbours.share_claims import Offer, ZimOffer
 from hub.people.auth import require
 
 bp = Blueprint("neighbours", __name__, url_prefix="/admin/neighbours")
@@ -59,6 +60,7 @@ def packs() -> ResponseReturnValue:
         url=neighbour.url,
         name=request.args.get("name", "")[:120],
         offers=[(offer, _compare(offer)) for offer in offers],
+        zims=[(zim, _compare_zim(zim)) for zim in _zims(neighbour)],
     )
 
 
@@ -99,6 +101,25 @@ def _neighbours() -> tuple[list[Neighbour], str | None]:
         return browse(BROWSE_SECONDS, own_hub_id=own), None
     except DiscoveryError as err:
         return [], str(err)
+
+
+def _zims(neighbour: NeighbourHub) -> list[ZimOffer]:
+    """Its ZIMs, or none from a hub that offers none (an older one): its packs still show."""
+    try:
+        return neighbour.zims()
+    except NeighbourError:
+        return []
+
+
+def _compare_zim(offer: ZimOffer) -> str:
+    """The offered edition against the installed one of the same name, as for packs."""
+    same = ZimArchive.get_or_none(ZimArchive.uuid == offer.uuid)
+    installed = same or ZimArchive.by_name(offer.name)
+    if installed is None:
+        return "new"
+    if same is not None or offer.date == installed.date:
+        return "same"
+    return "newer" if offer.date > installed.date else "older"
 
 
 def _compare(offer: Offer) -> str:
