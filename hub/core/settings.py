@@ -140,6 +140,13 @@ class Config:
         "Words each language's search analyser remembers with their index terms (about 250 "
         "bytes each), so snippets and queries do not analyse them again.",
     )
+    # An activity's page asks for dozens of files of its package; the zip's directory is read
+    # once per package (a few hundred bytes per file: 16 packages of 1,000 files, about 3 MB).
+    h5p_packages_kept: int = setting(
+        16,
+        "H5P packages whose list of files the hub keeps in memory while learners play them; "
+        "others are read again when asked for.",
+    )
     # Quoting a ZIM article in a result reads it, and libzim decompresses its whole cluster
     # to do so: 2.7 ms an article on the 2-core dev machine, holding the interpreter lock,
     # against 0.8 ms for the search itself (docs/search.md). Off unless a hub has CPU to spare.

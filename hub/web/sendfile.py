@@ -9,7 +9,7 @@ waitress streams it from its I/O loop and the worker is free at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +23,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 CHUNK = 64 * 1024
 GZIP_MAX_FILE = 2 * 1024 * 1024
+PIECES_WHOLE_MAX = 2 * 1024 * 1024  # bytes not on disk up to this size go out whole
 
 
 def send_path(
@@ -64,6 +65,42 @@ def send_path(
     handle = open(path, "rb")  # noqa: SIM115 - the server closes it after streaming
     handle.seek(base + start)
     response.response = _wrap(handle, length)
+    response.direct_passthrough = True
+    return response
+
+
+def send_pieces(
+    pieces: Callable[[int, int], Iterable[bytes]],
+    size: int,
+    *,
+    etag: str,
+    media_type: str,
+    immutable: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """As send_path, for `size` bytes that are no span of a file on disk (a compressed member
+    of a zip): `pieces(start, length)` yields them. A small answer is read whole, so the
+    response's gzip may apply; a larger one streams."""
+    response = Response(mimetype=media_type)
+    response.headers.update(headers or {})
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
+    response.set_etag(etag)
+    if request.if_none_match.contains(etag):
+        response.status_code = 304
+        return response
+    start, length = _requested_span(etag, size)
+    if length != size or start:
+        response.status_code = 206
+        response.headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
+    if request.method == "HEAD" or length == 0:
+        response.content_length = length
+        return response
+    if length <= PIECES_WHOLE_MAX:
+        response.set_data(b"".join(pieces(start, length)))
+        return response
+    response.response = pieces(start, length)
+    response.content_length = length
     response.direct_passthrough = True
     return response
 

@@ -8,22 +8,25 @@ and posts the result here itself (docs/security.md).
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
+from dataclasses import dataclass
+from functools import partial
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from content.errors import PackError
 from content.h5p import is_servable
 from content.importer import media_type
-from content.source import open_source
+from content.zip_members import Member, ZipIndex
 from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.learning.h5p_results import H5PResult, ResultError, record_result
+from hub.library.h5p_packages import package_index
 from hub.library.models import Lesson, PackFile
 from hub.people.auth import LEARNER, check_role, json_body
 from hub.web.response_headers import ARTICLE_CSP, runs_script
-from hub.web.sendfile import REVALIDATE
+from hub.web.sendfile import REVALIDATE, send_path, send_pieces
 
 bp = Blueprint("h5p", __name__)
 
@@ -36,8 +39,13 @@ PLAYER_CSP = (
     "connect-src 'self'; form-action 'none'; frame-src 'self' blob: data:; "
     "frame-ancestors 'self'; base-uri 'none'"
 )
-IMMUTABLE = "public, max-age=31536000, immutable"
-FILE_MAX = 64 * 1024 * 1024  # one file of a package is read whole; a larger one is not served
+# What the player's cross-origin requests may carry: only what reading a file needs.
+PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD",
+    "Access-Control-Allow-Headers": "X-Requested-With, Range",
+    "Access-Control-Max-Age": "86400",
+}
 
 
 def _lesson(pack_id: str, lesson_id: str) -> tuple[Lesson, PackFile]:
@@ -59,30 +67,68 @@ def player(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/h5p/<pack_id>/<lesson_id>/files/<sha>/<path:path>", methods=["GET", "HEAD"])
+@bp.route("/h5p/<pack_id>/<lesson_id>/files/<sha>/<path:path>", methods=["GET", "HEAD", "OPTIONS"])
 def package_file(pack_id: str, lesson_id: str, sha: str, path: str) -> ResponseReturnValue:
     """A file inside the package. The URL names the package's sha256, so a file never
-    changes under its URL; the player's frame is cross-origin (opaque), hence the CORS header,
-    harmless on files any visitor may read."""
+    changes under its URL. The player's frame is an opaque origin, so its requests are
+    cross-origin: `Access-Control-Allow-Origin: *` (never with credentials) lets it read files
+    any visitor may read, and OPTIONS answers the preflight of its XMLHttpRequests (SoundJS
+    adds an X-Requested-With header, which needs one)."""
+    if request.method == "OPTIONS":
+        return Response(status=204, headers=PREFLIGHT)
     _, archive = _lesson(pack_id, lesson_id)
-    if sha != archive.sha256 or not is_servable(path):
-        raise HubError(404, "file_not_found", gettext("This file is not in the library."))
+    member = _member(archive, sha, path)
     kind = media_type(path)
-    headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": IMMUTABLE}
+    headers = {"Access-Control-Allow-Origin": "*"}
     if runs_script(kind):
         headers["Content-Security-Policy"] = ARTICLE_CSP
-    body = _read(current_app.extensions["library"].store.path(archive.sha256), path)
-    return Response(body, mimetype=kind, headers=headers)
+    etag = hashlib.sha256(f"{archive.sha256}/{path}".encode()).hexdigest()[:32]
+    index = member.index
+    if member.entry.stored:
+        span = (_data_offset(index, member.entry), member.entry.size)
+        return send_path(
+            index.path, etag=etag, media_type=kind, immutable=True, headers=headers, span=span
+        )
+    return send_pieces(
+        partial(index.chunks, member.entry),
+        member.entry.size,
+        etag=etag,
+        media_type=kind,
+        immutable=True,
+        headers=headers,
+    )
 
 
-def _read(package: Path, path: str) -> bytes:
+@dataclass(frozen=True)
+class _Found:
+    index: ZipIndex
+    entry: Member
+
+
+def _member(archive: PackFile, sha: str, path: str) -> _Found:
+    if sha != archive.sha256 or not is_servable(path):
+        raise _no_file()
+    blob = current_app.extensions["library"].store.path(archive.sha256)
+    kept = current_app.config["LEARNHUB"].h5p_packages_kept
     try:
-        with open_source(package) as source:
-            if not source.has(path) or source.size(path) > FILE_MAX:
-                raise HubError(404, "file_not_found", gettext("This file is not in the library."))
-            return source.read(path)
+        index = package_index(archive.sha256, blob, kept)
     except PackError:
-        raise HubError(404, "file_not_found", gettext("This file is not in the library.")) from None
+        raise _no_file() from None
+    entry = index.member(path)
+    if entry is None:
+        raise _no_file()
+    return _Found(index, entry)
+
+
+def _data_offset(index: ZipIndex, entry: Member) -> int:
+    try:
+        return index.data_offset(entry)
+    except (PackError, OSError):
+        raise _no_file() from None
+
+
+def _no_file() -> HubError:
+    return HubError(404, "file_not_found", gettext("This file is not in the library."))
 
 
 @bp.post("/api/lessons/<pack_id>/<lesson_id>/h5p-result")
