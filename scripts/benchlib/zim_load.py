@@ -134,13 +134,22 @@ def _kiwix(
             time.sleep(0.2)  # a crash at the end of the load shows here
             server.check_alive()
         except (BenchError, ServerError) as err:
-            result.add(info(label, None, str(err)[:150]))
+            result.add(info(label, None, _failure(server, err)))
             continue
         finally:
             server.stop()
         result.raw[f"kiwix_{key}"] = theirs.summary()
         load_rows(result, label, theirs, ctx.clients)
         _ratio(result, key, hub[key].per_second, theirs.per_second)
+
+
+def _failure(server: rivals.RivalServer, err: Exception) -> str:
+    """Why a load failed, in a line: the server's death, if it died, says most."""
+    try:
+        server.check_alive()
+    except ServerError as died:
+        err = died
+    return str(err)[:150]
 
 
 def _ratio(result: SectionResult, key: str, ours: float, theirs: float) -> None:
