@@ -27,6 +27,7 @@ from hub.library.packs import Library
 from hub.people.models import StaffUser
 from hub.web.app import create_app
 from tests.test_admin import csrf, post, staff_sign_in
+from tests.waiting import eventually
 
 PASSWORD = "teacher-pw"
 PNG = (
@@ -351,11 +352,28 @@ def test_a_pack_zip_or_zim_is_imported_and_anything_else_refused(
         out.writestr("one.png", PNG)
     data = {"csrf_token": csrf(operator), "file": (io.BytesIO(archive.getvalue()), "shared.zip")}
     answer = operator.post("/admin/own-packs/import", data=data)
-    assert answer.status_code == 303, answer.text
-    assert "Imported shared-pack 2." in operator.get("/admin/own-packs/").text
+    assert answer.status_code == 303 and "/admin/jobs/" in answer.location, answer.text
+    done = finished_job(operator, answer.location)
+    assert 'data-state="done"' in done and "Imported shared-pack 2." in done
     data = {"csrf_token": csrf(operator), "file": (io.BytesIO(b"not a zip"), "broken.zip")}
     broken = operator.post("/admin/own-packs/import", data=data)
-    assert broken.status_code == 400 and "nothing changed" in broken.text
+    refused = finished_job(operator, broken.location)
+    assert 'data-state="refused"' in refused
+    assert "broken.zip was not imported; nothing changed." in refused
     data = {"csrf_token": csrf(operator), "file": (io.BytesIO(b"x"), "notes.txt")}
     other = operator.post("/admin/own-packs/import", data=data)
     assert other.status_code == 400 and "Only a pack .zip, a .zim file" in other.text
+
+
+def finished_job(client: FlaskClient, url: str) -> str:
+    """The job's page once its work is done; until then it refreshes itself."""
+
+    def finished() -> str | None:
+        page = client.get(url).text
+        if 'data-finished="yes"' in page:
+            assert '<meta http-equiv="refresh"' not in page
+            return page
+        assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+        return None
+
+    return eventually(finished, 20)

@@ -350,3 +350,21 @@ def test_progress_lines_when_not_on_a_terminal(tmp_path: Path, runner: CliRunner
     assert lines[-1] == f"Importing {folder}: 100% (20.0 MB of 20.0 MB)" and len(lines) == 10
     code, _, err = run(runner, tmp_path / "data", "verify")
     assert code == 0 and "Checking the library's files: 100% (20.0 MB of 20.0 MB)" in err
+
+
+def test_an_unchanged_folder_is_not_copied_again(tmp_path: Path, runner: CliRunner) -> None:
+    """The version is decided from the folder's digest before staging: a re-import of the same
+    files copies nothing (no progress line), and a changed file is copied again."""
+    folder = tmp_path / "Films"
+    folder.mkdir()
+    with open(folder / "long.mp4", "wb") as big:
+        big.write(os.urandom(20 * 1024**2))
+    assert run(runner, tmp_path / "data", "import", str(folder))[0] == 0
+    code, out, err = run(runner, tmp_path / "data", "import", str(folder))
+    assert code == 0 and out.startswith("unchanged folder-films 1")
+    assert "Importing" not in err
+    with open(folder / "long.mp4", "ab") as big:
+        big.write(b"more")
+    code, out, err = run(runner, tmp_path / "data", "import", str(folder))
+    assert code == 0 and out.startswith("upgraded folder-films 1 -> 2")
+    assert f"Importing {folder}: 100%" in err

@@ -321,10 +321,10 @@ def test_searches_during_a_rebuild_use_the_old_index(
     started = threading.Event()
     real = service(hub)._rebuild_locked
 
-    def slow(generation: int) -> int:
+    def slow(generation: int, progress: object = None) -> int:
         started.set()
         release.wait(30)
-        return real(generation)
+        return real(generation, progress)
 
     monkeypatch.setattr(service(hub), "_rebuild_locked", slow)
     service(hub)._start_job("rebuild", lambda: service(hub).rebuild())

@@ -33,7 +33,7 @@ from hub.neighbours.discovery import start_advertiser
 from hub.people import roster
 from hub.web.app import create_app
 from hub.web.server import Guard, create_server
-from hub.web.views import authoring
+from hub.web.views import authoring_common
 from hub.web.views.admin import UPLOAD_SLACK
 
 log = logging.getLogger("learnhub")
@@ -89,7 +89,10 @@ def _interrupt(signum: int, frame: object) -> None:
 def _body_routes(config: Config) -> dict[str, int]:
     """Routes that take a larger body than the `max_body_bytes` setting: the server refuses
     anything bigger before reading it."""
-    return {"/admin/import": roster.MAX_CSV_BYTES + UPLOAD_SLACK, **authoring.body_routes(config)}
+    return {
+        "/admin/import": roster.MAX_CSV_BYTES + UPLOAD_SLACK,
+        **authoring_common.body_routes(config),
+    }
 
 
 def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:

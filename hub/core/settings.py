@@ -203,6 +203,11 @@ class Config:
         "Largest upload sent by a plain form (a browser without JavaScript), in bytes; with "
         "JavaScript files travel in resumable pieces, up to draft_space_bytes.",
     )
+    jobs_waiting: int = setting(
+        1,
+        "Long jobs started from the admin pages (imports, verify, search rebuilds, copies from "
+        "neighbours) that may wait behind the one running; more are refused until one ends.",
+    )
     portal_host: str = setting(
         "",
         "The hub's own address on its Wi-Fi (e.g. 10.42.0.1); phones caught by the captive "

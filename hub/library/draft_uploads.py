@@ -26,9 +26,10 @@ from content.source import size_text
 from content.zim import is_zim_path
 from hub.core.db import BaseModel, connected
 from hub.core.errors import HubError
+from hub.core.jobs import Job, JobRunner
 from hub.core.translate import gettext
 from hub.library.drafts import DraftPack, Drafts, clean_name
-from hub.library.packs import Outcome
+from hub.library.library_jobs import import_work
 
 MAX_CHUNK = 8 * 1024**2  # one piece; the page sends 4 MiB
 MAX_AGE_SECONDS = 2 * 24 * 3600  # an upload untouched this long was abandoned
@@ -238,19 +239,25 @@ class Uploads:
             _copy_exactly(stream, out, upload.size, 0)
         return self.finish(upload)
 
-    def import_whole(self, upload: DraftUpload) -> list[Outcome]:
-        """Import a whole uploaded pack .zip or ZIM file into the library, then drop it."""
-        return self._import(self.finish(upload))
+    def import_whole(self, upload: DraftUpload, jobs: JobRunner) -> Job:
+        """Queue the import of a whole uploaded pack .zip or ZIM file into the library (a job:
+        a large ZIM takes minutes); the file is dropped once imported or refused. HubError 503
+        while the hub is busy, keeping the upload to try again."""
+        jobs.check_room()
+        return self._import(self.finish(upload), jobs, upload.owner_id)
 
-    def import_sent(self, owner_id: int, name: str, stream: IO[bytes]) -> list[Outcome]:
+    def import_sent(self, owner_id: int, name: str, stream: IO[bytes], jobs: JobRunner) -> Job:
         """The same, for a file a plain form sent whole."""
-        return self._import(self.save_whole(owner_id, None, name, stream))
+        jobs.check_room()
+        return self._import(self.save_whole(owner_id, None, name, stream), jobs, owner_id)
 
-    def _import(self, path: Path) -> list[Outcome]:
+    def _import(self, path: Path, jobs: JobRunner, owner_id: int) -> Job:
+        work = import_work(self.drafts.library, path, path.parent)
         try:
-            return self.drafts.library.import_paths([path])
-        finally:
+            return jobs.submit("import", path.name, work, owner_id)
+        except HubError:
             shutil.rmtree(path.parent, ignore_errors=True)
+            raise
 
     def discard(self, upload: DraftUpload) -> None:
         self._part(upload).unlink(missing_ok=True)

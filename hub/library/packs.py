@@ -23,7 +23,7 @@ from content import durable
 from content.blobstore import BlobStore
 from content.errors import PackError, PackProblems
 from content.folder_pack import NO_FIELDS, OpenedPack, PackFields, is_plain_folder, open_pack
-from content.importer import StagedPack, stage_pack
+from content.importer import StagedPack, check_pack, read_manifest, stage_pack
 from content.kolibri import find_channels, is_channel_database, open_channel
 from content.manifest import Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs
@@ -184,12 +184,29 @@ class Library:
         `fields`), all or nothing. Raises PackError."""
         self.config.staging_dir.mkdir(parents=True, exist_ok=True)
         with self.exclusive(), self.open(path, fields) as opened:
+            same = self._same_version(opened)
+            if same is not None:
+                return same
             staging = self.config.staging_dir
             staged = stage_pack(opened.source, self.store, staging, self.limits, progress)
             try:
                 return replace(self._install(staged), notes=(*opened.notes, *staged.notes))
             finally:
                 staged.discard()
+
+    def _same_version(self, opened: OpenedPack) -> ImportResult | None:
+        """'unchanged' for the installed version, decided before any file is copied: the
+        version alone decides it after staging too, and a plain folder's version moves with
+        its digest (names, sizes, times). The checks that need no copy still run."""
+        manifest = read_manifest(opened.source)
+        installed = Pack.by_id(manifest.id)
+        if installed is None or version_key(manifest.version) != version_key(installed.version):
+            return None
+        checked = check_pack(opened.source)
+        lessons = len(checked.manifest.lessons)
+        return ImportResult(
+            manifest.id, manifest.version, "unchanged", lessons, 0, installed.version
+        )
 
     def open(
         self, path: Path, fields: PackFields = NO_FIELDS

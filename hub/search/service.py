@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -27,10 +27,10 @@ from content.blobstore import BlobStore
 from hub.core.db import connected
 from hub.core.settings import Config
 from hub.library.cache import current_generation, search_answers
-from hub.library.models import LibraryState, Pack
+from hub.library.models import Lesson, LibraryState, Pack
 from hub.library.packs import Library
 from hub.search import analysis, combined, engine, zim_sources
-from hub.search.documents import library_docs, pack_docs
+from hub.search.documents import LessonDoc, library_docs, pack_docs
 from hub.search.index import SearchIndex
 from hub.search.query import ParsedQuery
 from hub.search.readers import IndexUnavailable
@@ -88,14 +88,20 @@ class SearchService:
         docs = pack_docs(self.store, pack) if pack is not None else []
         self.index.replace_packs([pack_id], docs, generation)
 
-    def rebuild(self) -> int:
-        """Rebuild now, in this thread, holding the library lock; returns the lessons."""
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild now, in this thread, holding the library lock; returns the lessons.
+        `progress` is told (lessons indexed, lessons in all) as lessons are read."""
         with self.library.exclusive():
-            return self._rebuild_locked(LibraryState.current())
+            return self._rebuild_locked(LibraryState.current(), progress)
 
-    def _rebuild_locked(self, generation: int) -> int:
+    def _rebuild_locked(
+        self, generation: int, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         started = time.perf_counter()
-        count = self.index.rebuild(library_docs(self.store), generation)
+        docs: Iterable[LessonDoc] = library_docs(self.store)
+        if progress is not None:
+            docs = _counted(docs, Lesson.select().count(), progress)
+        count = self.index.rebuild(docs, generation)
         log.info("search index rebuilt: %d lessons in %.1f s", count, time.perf_counter() - started)
         return count
 
@@ -291,6 +297,14 @@ def settled(result: engine.SearchResult) -> bool:
 
 def _is_current(index_generation: int | None) -> bool:
     return index_generation is not None and index_generation == current_generation()[1]
+
+
+def _counted(
+    docs: Iterable[LessonDoc], total: int, progress: Callable[[int, int], None]
+) -> Iterator[LessonDoc]:
+    for done, doc in enumerate(docs, 1):
+        yield doc
+        progress(done, max(total, done))
 
 
 def attach(target: Flask | Library, config: Config) -> SearchService:

@@ -13,6 +13,7 @@ from flask.wrappers import Response
 
 from hub.core.datadir import open_prepared, read_secret_key
 from hub.core.db import connected, db
+from hub.core.jobs import JobRunner
 from hub.core.settings import Config, load_config
 from hub.hubsync.service import SyncService
 from hub.learning.events import EventLog
@@ -28,6 +29,8 @@ from hub.web.views import (
     api,
     appliance,
     authoring,
+    authoring_quiz,
+    authoring_uploads,
     books,
     captive,
     catalog,
@@ -35,6 +38,7 @@ from hub.web.views import (
     files,
     h5p,
     health,
+    jobs,
     neighbours,
     pages,
     progress,
@@ -79,6 +83,7 @@ def create_app(
     )
     cache.configure(config.cache_bytes)
     app.extensions["library"] = Library(config)
+    app.extensions["jobs"] = JobRunner(config.jobs_waiting)
     app.extensions["keys"] = keys
     app.extensions["throttle"] = make_throttle(config)
     app.extensions["sync"] = SyncService(config, keys, app.extensions["library"])
@@ -110,6 +115,9 @@ def create_app(
         h5p.bp,
         books.bp,
         authoring.bp,
+        authoring_uploads.bp,
+        authoring_quiz.bp,
+        jobs.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)

@@ -1,8 +1,8 @@
 """/admin/neighbours: the other hubs on the network, the packs they share, and copies from them.
 
 The list comes from the advertiser's cache when `learnhub serve` runs one, else from a short
-browse. A copy runs in a background thread (it may move gigabytes); its page refreshes itself
-until it is done, so it works without JavaScript.
+browse. A copy runs as a job (hub/core/jobs.py; it may move gigabytes); its page follows it,
+refreshing itself without JavaScript until it is done.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from flask_babel import gettext as _
 from content.errors import PackError
 from content.manifest import version_key
 from hub.core.bounded_http import Bounds
+from hub.core.errors import HubError
+from hub.core.jobs import Job, JobRunner
 from hub.library.models import Pack, ZimArchive
-from hub.neighbours.copy_jobs import CopyJobs
+from hub.neighbours.copy_jobs import start_copy
 from hub.neighbours.discovery import Advertiser, DiscoveryError, Neighbour, browse
 from hub.neighbours.errors import NeighbourError
 from hub.neighbours.neighbour_hub import NeighbourHub
 from hub.neighbours.share_claims import Offer, ZimOffer
 from hub.people.auth import require
+from hub.web import job_text
 
 bp = Blueprint("neighbours", __name__, url_prefix="/admin/neighbours")
 
@@ -39,7 +42,7 @@ def index() -> ResponseReturnValue:
         neighbours=neighbours,
         error=problem,
         advertiser=_advertiser(),
-        job=_jobs().job,
+        job=_last_copy(),
     )
 
 
@@ -73,19 +76,22 @@ def copy() -> ResponseReturnValue:
         flash(_("Choose at least one pack to copy."))
         return redirect(url_for(".packs", url=url))
     try:
-        started = _jobs().start(url, pack_ids)
+        start_copy(_jobs(), current_app.extensions["library"], url, pack_ids)
     except PackError as err:
         flash(str(err))
         return redirect(url_for(".index"))
-    if not started:
-        flash(_("A copy is already running; wait for it to finish."))
+    except HubError as err:  # the hub is busy with other long work
+        flash(str(err.description))
     return redirect(url_for(".copy_status"))
 
 
 @bp.get("/copy")
 @require("operator")
 def copy_status() -> ResponseReturnValue:
-    return render_template("neighbours/copy.html", section="neighbours", job=_jobs().job)
+    page = render_template(
+        "neighbours/copy.html", section="neighbours", job=_last_copy(), text=job_text
+    )
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 def _advertiser() -> Advertiser | None:
@@ -133,10 +139,10 @@ def _compare(offer: Offer) -> str:
     return "newer" if theirs > ours else "older"
 
 
-def _jobs() -> CopyJobs:
-    jobs = current_app.extensions.get("neighbour_copies")
-    if jobs is None:
-        jobs = current_app.extensions.setdefault(
-            "neighbour_copies", CopyJobs(current_app.extensions["library"])
-        )
-    return jobs
+def _jobs() -> JobRunner:
+    return current_app.extensions["jobs"]
+
+
+def _last_copy() -> Job | None:
+    copies = _jobs().recent("copy")
+    return copies[0] if copies else None

@@ -86,7 +86,7 @@
     button.disabled = true;
     shown.textContent = "";
     var files = Array.prototype.slice.call(input.files);
-    var messages = [];
+    var job = null; // an imported file ends on its job's page, which follows the import
     var chain = Promise.resolve();
     files.forEach(function (file) {
       var line = document.createElement("p");
@@ -100,13 +100,12 @@
         return send(form, file, bar, line).then(function (answer) {
           bar.value = file.size;
           line.textContent = file.name + ": 100%";
-          messages = messages.concat(answer.messages || []);
+          job = answer.job || job;
         });
       });
     });
     chain.then(function () {
-      if (messages.length) { shown.textContent = messages.join(" "); }
-      window.location.reload();
+      if (job) { window.location.assign(job); } else { window.location.reload(); }
     }, function (error) {
       var alert = document.createElement("p");
       alert.className = "alert";

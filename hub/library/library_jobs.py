@@ -1,0 +1,61 @@
+"""The library's long work as jobs for the hub's job runner (hub/core/jobs.py): importing a
+file uploaded on the admin pages, and checking every file of the library again. Each reports
+its progress to the job; the page words it (hub/web/job_text.py)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.core.jobs import Job, JobRefused, Work
+from hub.core.translate import gettext
+from hub.library.models import PackFile, ZimArchive
+from hub.library.packs import Damage, Library, Outcome
+from hub.library.zims import ZimDamage
+
+
+@dataclass(frozen=True)
+class Verified:
+    damage: list[Damage]
+    zim_damage: list[ZimDamage]
+    files: int
+    zims: int
+
+
+def import_work(library: Library, path: Path, leftover: Path) -> Work:
+    """Import the packs or ZIM at `path`, then delete `leftover` (the upload's folder) whatever
+    happens. The result is the outcomes; any refusal refuses the job, naming every problem."""
+
+    def work(job: Job) -> list[Outcome]:
+        try:
+            outcomes = library.import_paths(
+                [path],
+                lambda name, phase, done, total: job.report(name, done, total),
+                progress=lambda name, done, total: job.report(Path(name).name, done, total),
+            )
+        finally:
+            shutil.rmtree(leftover, ignore_errors=True)
+        refused = [o for o in outcomes if o.error]
+        if refused or not outcomes:
+            problems = [p for o in refused for p in (o.problems or (o.error or "",))]
+            raise JobRefused(
+                gettext("%(name)s was not imported; nothing changed.", name=path.name),
+                tuple(problems),
+            )
+        return outcomes
+
+    return work
+
+
+def verify_work(library: Library) -> Work:
+    """Re-hash every file of every pack, then check every ZIM file whole."""
+
+    def work(job: Job) -> Verified:
+        damage = library.verify(lambda done, total: job.report("", done, total))
+        zim_damage = library.zims.verify(
+            lambda name, phase, done, total: job.report(name, done, total)
+        )
+        return Verified(damage, zim_damage, PackFile.select().count(), ZimArchive.select().count())
+
+    return work
