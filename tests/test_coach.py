@@ -342,7 +342,9 @@ def test_grid_statuses(coach: FlaskClient, school: School) -> None:
     assert rows["Zoë Ñandú"][0] == ["cell-not_started", "cell-in_progress", "cell-completed"]
     assert set(rows['=HYPERLINK("http://evil.example","x")'][0]) == {"cell-not_started"}
     # words as well as colours: every cell says its status
-    assert rows["Amina Juma"][1] == ["✓ Completed", "○ Not started", "! Needs help"]
+    # a scored lesson (the quiz check-1) shows its best score, as the learner's page does
+    assert rows["Amina Juma"][1] == ["✓ Completed", "○ Not started", "! Needs help 50%"]
+    assert rows["Zoë Ñandú"][1][2] == "✓ Completed 100%"
     assert rows["Zoë Ñandú"][1][1] == "◔ In progress 40%"
     legend = re.search(r'<ul class="legend".*?</ul>', page, re.S)[0]
     for label in ("Not started", "In progress", "Needs help", "Completed"):
@@ -449,7 +451,7 @@ def test_grid_csv(coach: FlaskClient, school: School) -> None:
         "amina-juma",
         "Completed",
         "Not started",
-        "Needs help",
+        "Needs help 50%",
         "Not started",
         "1",
         "1",
@@ -459,7 +461,7 @@ def test_grid_csv(coach: FlaskClient, school: School) -> None:
         "zoe-nandu",
         "Not started",
         "In progress 40%",
-        "Completed",
+        "Completed 100%",
         "Not started",
         "1",
         "0",

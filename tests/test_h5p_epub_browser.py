@@ -14,17 +14,20 @@ from typing import Any
 import pytest
 
 from hub.core.db import connected
+from hub.people.models import StaffUser
 from tests.browser import PHONE, fits_phone, shot
 from tests.conftest import LiveServer
 from tests.content_helpers import write_pack_dir
 from tests.epub_helpers import write_epub
-from tests.progress_helpers import add_coach, events_in, learner_ids, prepare_hub
+from tests.progress_helpers import add_coach, add_learner, events_in, learner_ids, prepare_hub
 from tests.test_h5p import SHARED, VALID
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 LEARNERS = {"truefalse": "Amina Juma", "multichoice": "Baraka Ali", "reader": "Chiku Tatu"}
+CLASS = "4B"
+OPERATOR_PASSWORD = "operator-password"
 
 
 def book_pack(root: Path) -> Path:
@@ -49,18 +52,49 @@ def book_pack(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def hub(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[LiveServer]:
+    """A real hub; every shared H5P package reaches it as an operator sends one: uploaded on
+    the admin page, over HTTP, each becoming a pack of one lesson."""
     root = tmp_path_factory.mktemp("h5p-epub")
     data = root / "data"
-    prepare_hub(data, learners=LEARNERS.values(), packs=[*VALID, book_pack(root)], samples=False)
+    prepare_hub(data, packs=[book_pack(root)], samples=False)
     with connected():
+        for name in LEARNERS.values():
+            add_learner(name, class_name=CLASS)
         add_coach()
+        StaffUser.add("Otto Operator", "operator", OPERATOR_PASSWORD)
     server = LiveServer(data)
     try:
         server.wait_until_ready()
+        upload(server, browser, VALID)
         yield server
     finally:
         server.stop()
+
+
+def upload(hub: LiveServer, browser: Any, packages: list[Path]) -> None:
+    context = browser.new_context()
+    body = {"username": "otto-operator", "password": OPERATOR_PASSWORD}
+    response = context.request.post(hub.url + "/api/session", data=body)
+    assert response.status == 201, response.text()
+    for path in packages:
+        page = context.request.get(hub.url + "/admin/own-packs/").text()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        sent = {"name": path.name, "mimeType": "application/zip", "buffer": path.read_bytes()}
+        answer = context.request.post(
+            hub.url + "/admin/own-packs/import",
+            multipart={"csrf_token": token, "file": sent},
+            max_redirects=0,
+        )
+        assert answer.status == 303, answer.text()
+    wanted = {f"h5p-{slug(path)}" for path in packages}
+
+    def installed() -> bool:
+        packs = context.request.get(hub.url + "/api/packs").json()["packs"]
+        return wanted <= {pack["id"] for pack in packs}
+
+    assert eventually(installed, timeout=120)
+    context.close()
 
 
 @pytest.fixture
@@ -91,9 +125,12 @@ def username(who: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", LEARNERS[who].lower())
 
 
+def slug(path: Path) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", path.stem.lower())
+
+
 def h5p_lesson(hub: LiveServer, path: Path) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower())
-    return f"{hub.url}/lessons/h5p-{slug}/{slug}"
+    return f"{hub.url}/lessons/h5p-{slug(path)}/{slug(path)}"
 
 
 def player(page: Any) -> Any:
@@ -146,7 +183,9 @@ def results(hub: LiveServer, who: str, lesson_id: str) -> list[dict]:
     ]
 
 
-def coach_sees(hub: LiveServer, browser: Any, who: str, title: str) -> str:
+def coach_sees(hub: LiveServer, browser: Any, who: str, title: str) -> tuple[str, str]:
+    """The learner's row for the lesson on the coach's learner page, and the learner's cell
+    in the class grid of the activity's pack."""
     context = browser.new_context(viewport=PHONE)
     response = context.request.post(
         hub.url + "/api/session",
@@ -158,8 +197,15 @@ def coach_sees(hub: LiveServer, browser: Any, who: str, title: str) -> str:
     page = context.new_page()
     page.goto(f"{hub.url}/coach/learners/{learner}")
     row = page.locator("tr", has_text=title).first.inner_text()
+    page.goto(f"{hub.url}/coach/")
+    page.get_by_role("link", name=CLASS).first.click()
+    page.locator("select#pack").select_option(label=f"All of {title}")
+    page.get_by_role("button", name="Show").click()
+    cell = page.locator("table.grid tbody tr", has_text=LEARNERS[who]).locator("td").first
+    text = cell.inner_text()
+    shot(page, f"coach-grid-{who}")
     context.close()
-    return row
+    return row, text
 
 
 def test_right_answer_to_true_false_records_completion_and_score(
@@ -176,7 +222,8 @@ def test_right_answer_to_true_false_records_completion_and_score(
     body = page.context.request.get(hub.url + "/api/progress/me").json()
     row = next(r for r in body["progress"] if r["lesson_id"] == "h5p-truefalse")
     assert row["completed"] and row["mastered"] and row["best_score"] == 1.0
-    assert "100" in coach_sees(hub, browser, "truefalse", "True/False Question")
+    row, cell = coach_sees(hub, browser, "truefalse", "True/False Question")
+    assert "100" in row and cell.endswith("Completed 100%"), cell
     assert not page.errors, page.errors
 
 
@@ -191,7 +238,8 @@ def test_right_answer_to_multichoice_records_completion_and_score(
     recorded = eventually(lambda: results(hub, "multichoice", "h5p-multichoice"), timeout=20)
     assert recorded and recorded[-1]["fields"]["score"] == 1.0
     shot(page, "h5p-multichoice-answered")
-    assert "100" in coach_sees(hub, browser, "multichoice", "Multiple Choice")
+    row, cell = coach_sees(hub, browser, "multichoice", "Multiple Choice")
+    assert "100" in row and cell.endswith("Completed 100%"), cell
 
 
 def test_the_sandboxed_frame_cannot_post_results_itself(hub: LiveServer, browser: Any) -> None:

@@ -50,8 +50,11 @@ def status_label(status: str) -> str:
 
 
 def cell_text(status: str, row: Progress | None) -> str:
-    """The words in a grid cell: the status, and how far an unfinished lesson has got."""
+    """The words in a grid cell: the status, and the best score of a scored lesson (a quiz,
+    an H5P activity), else how far an unfinished lesson has got."""
     label = status_label(status)
+    if row is not None and row.best_score is not None:
+        return f"{label} {percent(row.best_score)}"
     if status == "in_progress" and row is not None and row.progress > 0:
         return f"{label} {percent(row.progress)}"
     return label
