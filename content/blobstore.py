@@ -6,7 +6,7 @@ import errno
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,9 +47,10 @@ class BlobStore:
                 if _SHA.fullmatch(blob.name) and blob.name.startswith(folder.name):
                     yield blob.name
 
-    def put(self, source: Path, sha256: str) -> bool:
+    def put(self, source: Path, sha256: str, *, sync: bool = True) -> bool:
         """Move a file (already hashed and fsynced) into the store by atomic rename; False if
-        the blob was already there (the source is then left alone)."""
+        the blob was already there (the source is then left alone). With `sync` False the
+        caller makes the rename durable: fsync_dirs of the folders() it put blobs in."""
         target = self.path(sha256)
         if target.is_file():
             return False
@@ -63,8 +64,13 @@ class BlobStore:
             if err.errno != errno.EXDEV:
                 raise
             copy_file(source, target)  # staging on another file system
-        fsync_dir(folder)
+        if sync:
+            fsync_dir(folder)
         return True
+
+    def folders(self, shas: Iterable[str]) -> set[Path]:
+        """The folders holding these blobs, and the root (where a new folder is listed)."""
+        return {self.root, *(self.path(sha).parent for sha in shas)}
 
 
 def hash_file(path: Path) -> str:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
+SYNC_THREADS = 16  # fsyncs waiting at once: the file system commits them together
 
 
 @contextmanager
@@ -71,5 +73,29 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     except OSError:
         pass
+    finally:
+        os.close(fd)
+
+
+def fsync_files(paths: Iterable[Path]) -> None:
+    """Flush many files to the disk at once (OSError if one cannot be). The fsyncs wait in
+    parallel threads, so the file system commits them in a few journal transactions instead
+    of one each: one at a time, they were most of the time a 20,000-file import took."""
+    with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
+        for _ in pool.map(_fsync_file, paths):
+            pass
+
+
+def fsync_dirs(folders: Iterable[Path]) -> None:
+    """fsync_dir for many folders, in parallel as fsync_files."""
+    with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
+        for _ in pool.map(fsync_dir, folders):
+            pass
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)

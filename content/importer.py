@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from content import durable
 from content.blobstore import CHUNK, BlobStore
 from content.epub import read_epub
 from content.errors import PackError, PackProblems
@@ -131,8 +132,9 @@ class StagedPack:
         added: list[str] = []
         try:
             for sha in dict.fromkeys(staged.sha256 for staged in self.files.values()):
-                if self.store.put(self.folder / sha, sha):
+                if self.store.put(self.folder / sha, sha, sync=False):
                     added.append(sha)
+            durable.fsync_dirs(self.store.folders(added))  # each folder once, not each blob
         except OSError as err:
             for sha in added:
                 self.store.delete(sha)
@@ -176,6 +178,7 @@ def stage_pack(
     folder = _make_staging_folder(Path(staging_root))
     try:
         files = _stage_files(source, sorted(checked.manifest.paths()), folder, progress)
+        _flush(source, {folder / staged.sha256 for staged in files.values()})
         _check_apps(source, checked.manifest, files, folder, limits)
         _check_archives(source, checked.manifest, files, folder, limits)
     except BaseException:
@@ -322,19 +325,25 @@ def _stage_files(
 def _stage_file(
     source: PackSource, path: str, folder: Path, copied: Callable[[int], None]
 ) -> StagedFile:
-    """Copy one file into folder/<sha256>, hashing as it streams; fsynced before publish."""
+    """Copy one file into folder/<sha256>, hashing as it streams (stage_pack fsyncs them
+    all at once before publish)."""
     partial = folder / f".part-{uuid.uuid4().hex}"
     try:
         with source.open(path) as stream, open(partial, "wb") as out:
             sha, size = _copy(stream, out, copied)
-            out.flush()
-            os.fsync(out.fileno())
         os.replace(partial, folder / sha)  # the same content twice in a pack is stored once
     except OSError as err:
         raise PackError(
             f"could not stage {quote(path)} from {source.name}: {reason(err)}."
         ) from None
     return StagedFile(path, sha, size, media_type(path))
+
+
+def _flush(source: PackSource, staged: set[Path]) -> None:
+    try:
+        durable.fsync_files(staged)
+    except OSError as err:
+        raise PackError(f"could not stage the files from {source.name}: {reason(err)}.") from None
 
 
 def _copy(stream: BinaryIO, out: BinaryIO, copied: Callable[[int], None]) -> tuple[str, int]:

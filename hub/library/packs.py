@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from peewee import fn
+from peewee import chunked, fn
 
 from content import durable
 from content.blobstore import BlobStore
@@ -351,6 +351,9 @@ class Library:
             return not Pack.select().exists() and not ZimArchive.select().exists()
 
 
+_INSERT_BATCH = 500  # rows per INSERT: well under SQLite's 32,766 variables
+
+
 def _no_progress(name: str, phase: str, done: int, total: int) -> None:
     pass
 
@@ -388,26 +391,31 @@ def _write_pack(staged: StagedPack) -> None:
 
 
 def _write_lessons(manifest: Manifest) -> dict[str, int]:
-    ids = {}
-    for position, entry in enumerate(manifest.lessons):
-        lesson = Lesson.create(
-            pack=manifest.id,
-            lesson_id=entry.id,
-            title=entry.title,
-            description=entry.description,
-            kind=entry.kind,
-            file_path=entry.file,
-            position=position,
-            duration=entry.duration,
-            keywords=list(entry.keywords),
-            meta={
+    """Every lesson row, inserted in batches (one statement each took seconds for a channel
+    of thousands); lesson id -> row id."""
+    rows = [
+        {
+            "pack": manifest.id,
+            "lesson_id": entry.id,
+            "title": entry.title,
+            "description": entry.description,
+            "kind": entry.kind,
+            "file_path": entry.file,
+            "position": position,
+            "duration": entry.duration,
+            "keywords": list(entry.keywords),
+            "meta": {
                 "assets": list(entry.assets),
                 "subtitles": dict(entry.subtitles),
                 "poster": entry.poster,
             },
-        )
-        ids[entry.id] = lesson.id
-    return ids
+        }
+        for position, entry in enumerate(manifest.lessons)
+    ]
+    for batch in chunked(rows, _INSERT_BATCH):
+        Lesson.insert_many(batch).execute()
+    query = Lesson.select(Lesson.lesson_id, Lesson.id).where(Lesson.pack == manifest.id)
+    return {lesson.lesson_id: lesson.id for lesson in query}
 
 
 def _write_topics(
