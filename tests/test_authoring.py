@@ -281,9 +281,11 @@ def test_coaches_only_when_the_operator_allows_it(hub: Flask) -> None:
     assert refused.status_code == 403
     assert "has not allowed coaches to make packs" in refused.text
     assert post(coach, "/admin/own-packs/", title="x", language="en").status_code == 403
+    assert 'id="own-packs"' not in coach.get("/coach/").text
     hub.config["LEARNHUB"] = load_config(
         hub.config["LEARNHUB"].data_dir, {"coaches_make_packs": True}, environ={}
     )
+    assert 'id="own-packs"><a href="/admin/own-packs/">' in coach.get("/coach/").text
     assert coach.get("/admin/own-packs/").status_code == 200
     assert post(coach, "/admin/own-packs/import").status_code == 403  # imports: operators only
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchlib import (
+    folder_import,
     kolibri,
     product,
     progress,
@@ -40,6 +41,7 @@ SECTIONS: dict[str, Callable[[Context], SectionResult]] = {
     "school-pi": school_pi.run,
     "kolibri": kolibri.run,
     "zim": zim_load.run,
+    "folder-import": folder_import.run,
 }
 DEFAULT_DURATION = 10.0
 # A section whose runs mean little when short has its own default (--duration still wins).
