@@ -53,7 +53,7 @@ def run(ctx: Context) -> SectionResult:
     result.add(info("  page cache", None, cache))
     result.add(_rate("  cp -r, same disk", copied, written))
     result.add(_rate("  learnhub content import, first", first, written))
-    result.add(info("  import / cp (speed ratio)", first / copied, f"{copied / first:.2f}x cp"))
+    result.add(info("  import / cp (speed ratio)", copied / first, f"{copied / first:.2f}x cp"))
     result.add(info("  import again, unchanged (s)", again, f"{again:.1f} s"))
     result.raw = {"bytes": written, "files": FILES, "cp": copied, "import": first}
     result.raw.update({"again": again, "cold": cold})
