@@ -328,3 +328,20 @@ def test_a_hostile_books_script_and_handlers_never_run(
         if where.url.startswith(hub.url):
             assert where.evaluate("() => window.PWNED === undefined")
     assert any("sandboxed" in text and "allow-scripts" in text for text in blocked)
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["javascript:alert(1)", 'epubcfi(/6/2!"><script>)', "epubcfi(" + "/4" * 300 + ")", ""],
+)
+def test_a_place_that_is_no_place_in_a_book_is_refused(
+    signed_in: Callable[[str], Any], hub: LiveServer, position: str
+) -> None:
+    page = signed_in("reader")
+    body = {"pack_id": "books", "lesson_id": "plain", "progress": 0.1, "position": position}
+    response = page.context.request.post(
+        hub.url + "/api/progress",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 400 and "position" in response.json()["error"]["message"]

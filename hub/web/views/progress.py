@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from content.exercise import AnswerError, Exercise
 from hub.core.errors import HubError
 from hub.core.translate import gettext
+from hub.learning.book_place import MAX_PLACE, is_book_place
 from hub.learning.events import EVENT_TYPES, Progress
 from hub.learning.quiz_attempts import (
     Owner,
@@ -43,12 +44,14 @@ def report() -> ResponseReturnValue:
             "bad_type",
             gettext("type must be one of %(types)s.", types=", ".join(CLIENT_TYPES)),
         )
-    fields = {
+    fields: dict[str, float | str] = {
         "progress": _number(body, "progress", 0.0, 1.0),
         "time_spent": _number(body, "time_spent", 0.0, MAX_TIME_SPENT),
     }
     if isinstance(body.get("position"), int | float):
         fields["position"] = _number(body, "position", 0.0, 1e7)
+    elif isinstance(body.get("position"), str):  # a place in a book (an EPUB CFI)
+        fields["place"] = _place(body["position"])
     event = events().record(who.id, lesson.pack_id, lesson.lesson_id, kind, fields)
     row = Progress.get(learner=who.id, pack_id=lesson.pack_id, lesson_id=lesson.lesson_id)
     return jsonify({"seq": event.seq, "hlc": event.hlc, "progress": progress_json(row)}), 201
@@ -135,6 +138,20 @@ def _lesson(pack_id: Any, lesson_id: Any) -> Lesson:
             gettext("No lesson %(pack)s/%(lesson)s is installed.", pack=pack_id, lesson=lesson_id),
         )
     return view.lesson
+
+
+def _place(value: str) -> str:
+    if not is_book_place(value):
+        raise HubError(
+            400,
+            "bad_request",
+            gettext(
+                "position must be a number, or a place in a book (epubcfi(...)) of at most "
+                "%(most)d characters.",
+                most=MAX_PLACE,
+            ),
+        )
+    return value
 
 
 def _number(body: dict[str, Any], name: str, low: float, high: float) -> float:

@@ -1,7 +1,8 @@
 // The EPUB reader (inside the lesson page's frame, the hub's origin): epub.js shows the book a
 // page at a time; the text size is adjustable; a right-to-left book turns right to left (epub.js
-// reads the spine's page-progression-direction). The place and size are kept on this device,
-// and the share read is told to the lesson page (progress.js) by postMessage.
+// reads the spine's page-progression-direction). The place and size are kept on this device;
+// the share read and the place are told to the lesson page (progress.js) by postMessage, and
+// the place kept on the hub for a signed-in learner comes back in the frame's data-place.
 // epub.js renders each chapter in an iframe without allow-scripts: a book's script never runs.
 (function () {
   "use strict";
@@ -45,9 +46,21 @@
     area.setAttribute("data-fraction", String(fraction));
     area.setAttribute("data-direction", book.package.metadata.direction || "ltr");
     if (window.parent !== window) {
-      window.parent.postMessage({ type: "learnhub:book", fraction: fraction }, window.location.origin);
+      window.parent.postMessage(
+        { type: "learnhub:book", fraction: fraction, place: location.start.cfi },
+        window.location.origin
+      );
     }
   });
+
+  function fromHub() {
+    try {
+      var frame = window.frameElement;
+      return (frame && frame.getAttribute("data-place")) || null;
+    } catch (e) {
+      return null;
+    }
+  }
 
   function turn(forward) {
     return forward ? rendition.next() : rendition.prev();
@@ -73,7 +86,9 @@
   document.addEventListener("keyup", onKey);
   rendition.on("keyup", onKey);
 
-  var saved = read(key);
+  // The place kept on the hub (a signed-in learner, maybe from another device) wins over
+  // this device's own; the lesson page framing the reader is the hub's, same origin.
+  var saved = fromHub() || read(key);
   rendition.display(saved || undefined).then(function () {
     area.setAttribute("data-ready", "1");
   }, function () {

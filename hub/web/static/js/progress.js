@@ -146,7 +146,7 @@
       if (event.source !== frame.contentWindow || event.origin !== window.location.origin) return;
       if (!data || data.type !== "learnhub:book") return;
       lastInput = Date.now();
-      advance(data.fraction);
+      advance(data.fraction, typeof data.place === "string" ? data.place : undefined);
     });
   }
 
