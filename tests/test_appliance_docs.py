@@ -14,8 +14,11 @@ IMAGES = ROOT / "docs" / "images"
 
 
 def test_every_picture_exists_is_used_and_is_small() -> None:
-    text = GUIDE.read_text()
-    used = set(re.findall(r"\]\(images/([\w.-]+\.png)\)", text))
+    used = set()
+    for guide in IMAGES.parent.glob("*.md"):
+        text = guide.read_text()
+        used |= set(re.findall(r"\]\(images/([\w.-]+\.png)\)", text))
+        used |= set(re.findall(r'src="images/([\w.-]+\.png)"', text))
     shipped = {path.name for path in IMAGES.glob("*.png")}
     assert used and used == shipped
     for name in shipped:

@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser import PHONE, fits_phone
+from tests.browser import PHONE, doc_shot, fits_phone
 from tests.conftest import ROOT, LiveServer
 from tests.test_authoring import PNG
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 PASSWORD = "operator-pw"
-IMAGES = ROOT / "docs" / "images"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def signed_in_page(browser: Any, server: LiveServer, script: bool) -> Any:
 
 def keep(page: Any, name: str) -> None:
     """A small screenshot for the operator guide: what the phone's screen shows."""
-    page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=False)
+    doc_shot(page, name)
 
 
 def make_pack(page: Any, title: str) -> None:
