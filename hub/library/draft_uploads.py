@@ -22,6 +22,7 @@ from typing import IO
 
 from peewee import CharField, FloatField, ForeignKeyField, IntegerField
 
+from content.durable import fsync_dir
 from content.source import size_text
 from content.zim import is_zim_path
 from hub.core.db import BaseModel, connected
@@ -226,6 +227,7 @@ class Uploads:
             target = self.drafts.files_dir(upload.draft) / upload.name
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._part(upload), target)
+        fsync_dir(target.parent)  # the rename survives a power cut before the row goes
         upload.delete_instance()
         return target
 
