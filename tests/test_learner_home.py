@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.core.db import connected
+from hub.learning.learner_home import learner_home
 from hub.people.models import Assignment, ClassGroup, Learner
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
 from tests.progress_helpers import add_coach, add_learner, sign_in, sign_in_staff
@@ -111,13 +113,45 @@ def test_a_topic_assignment_lists_its_lessons_with_their_status(hub: Flask) -> N
     page = amina.get("/").text
     shown = section(page, "Assigned to your class")
     assert "Introduction" in shown and "1 of 3 done" in shown
-    items = re.findall(r'<li class="status-([a-z_]+)"><a href="[^"]+">([^<]+)</a>', shown)
+    items = re.findall(r'<li class="status-([a-z_]+)"><a href="[^"]+"[^>]*>([^<]+)</a>', shown)
     assert items == [
         ("completed", "Halves"),
         ("in_progress", "What is a fraction?"),
         ("not_started", "Check"),
     ]
     assert '<progress max="3" value="1"' in shown
+
+
+def test_the_first_card_is_the_one_lesson_to_do_next(hub: Flask) -> None:
+    assign("4B", topic_id="intro")
+    amina = client_for(hub, "amina-juma")
+    card = section(amina.get("/").text, "Do this next")
+    assert 'href="/lessons/fractions-en/halves"' in card  # nothing started: the first assigned
+    assert "this week" not in card
+    report(amina, "halves", type="completed")
+    report(amina, "pie-game", type="completed")
+    report(amina, "intro-video", progress=0.3)
+    card = section(amina.get("/").text, "Do this next")
+    assert 'href="/lessons/fractions-en/intro-video"' in card  # the one left unfinished
+    assert "You finished 2 lessons this week." in card
+
+
+def test_the_week_counts_only_lessons_finished_in_the_last_seven_days(hub: Flask) -> None:
+    amina = client_for(hub, "amina-juma")
+    report(amina, "halves", type="completed")
+    with connected():
+        learner = Learner.get(Learner.username == "amina-juma")
+        assert learner_home(learner).done_this_week == 1
+        eight_days_on = int(time.time() * 1000) + 8 * 24 * 3600 * 1000
+        assert learner_home(learner, now_ms=eight_days_on).done_this_week == 0
+
+
+def test_signing_out_asks_first(hub: Flask) -> None:
+    assert hub.test_client().get("/signout").status_code == 303  # nobody to sign out
+    amina = client_for(hub, "amina-juma")
+    page = amina.get("/signout").text
+    assert "Are you Amina Juma?" in page and 'method="post" action="/signout"' in page
+    assert amina.get("/api/progress/me").status_code == 200  # still in
 
 
 def test_a_lesson_assignment_shows_once_even_if_set_for_two_classes(hub: Flask) -> None:
@@ -175,6 +209,32 @@ def test_lesson_pages_are_marked_for_tracking_only_for_learners(hub: Flask) -> N
     client = hub.test_client()
     sign_in_staff(client, coach.username)
     assert "data-track" not in client.get("/lessons/fractions-en/intro-video").text
+
+
+def test_a_finished_lesson_says_done_and_offers_the_next_to_its_learner_only(hub: Flask) -> None:
+    amina = client_for(hub, "amina-juma")
+    page = amina.get("/lessons/fractions-en/halves").text
+    assert re.search(r'<p class="done-note" hidden>', page)  # shown by progress.js on finishing
+    report(amina, "halves", type="completed")
+    page = amina.get("/lessons/fractions-en/halves").text
+    assert '<p class="done-note">Done ✓</p>' in page
+    assert re.search(
+        r'<p class="onward"><a class="button primary next-lesson" '
+        r'href="/lessons/fractions-en/intro-video">',
+        page,
+    )
+    visitor = hub.test_client().get("/lessons/fractions-en/halves").text
+    assert "done-note" not in visitor and "next-lesson" not in visitor
+
+
+def test_a_video_resumes_at_the_second_last_reported(hub: Flask) -> None:
+    amina = client_for(hub, "amina-juma")
+    assert "data-resume" not in amina.get("/lessons/fractions-en/intro-video").text
+    report(amina, "intro-video", progress=0.1, position=4.0)
+    report(amina, "intro-video", progress=0.2, position=12.5)
+    page = amina.get("/lessons/fractions-en/intro-video").text
+    assert 'data-resume="12.5"' in page and 'preload="none"' in page
+    assert "data-resume" not in hub.test_client().get("/lessons/fractions-en/intro-video").text
 
 
 def test_the_reading_frame_allows_scripts_but_not_its_origin(hub: Flask) -> None:

@@ -155,13 +155,10 @@ def play(page: Any, rate: float = 1.0, start: float = 0.0) -> None:
         """async ([rate, start]) => {
             const media = document.querySelector('video, audio');
             media.muted = true;
-            if (media.readyState < 1) {
-                const once = {once: true};
-                await new Promise((ok) => media.addEventListener('loadedmetadata', ok, once));
-            }
-            media.playbackRate = rate;
-            media.currentTime = start > 0 ? media.duration - start : 0;
+            // preload="none": nothing, not even the length, is known before play is pressed.
             await media.play();
+            media.playbackRate = rate;
+            if (start > 0) media.currentTime = media.duration - start;
             return !media.paused;
         }""",
         [rate, start],

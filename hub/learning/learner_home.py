@@ -7,6 +7,7 @@ A topic assignment stands for the same lessons the coach's report lists
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from hub.learning.events import Progress
@@ -16,6 +17,7 @@ from hub.library.zim_articles import KIND as ZIM
 from hub.people.models import Assignment, Learner
 
 CONTINUE_LIMIT = 6
+WEEK_MS = 7 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,27 @@ class Assigned:
 class LearnerHome:
     continuing: list[LessonState]
     assigned: list[Assigned]
+    done_this_week: int = 0  # lessons finished (last busy with) in the past seven days
 
     @property
     def empty(self) -> bool:
         return not self.continuing and not self.assigned
 
+    @property
+    def next_up(self) -> LessonState | None:
+        """The one lesson to do next: the one last left unfinished, else the first assigned
+        lesson not yet done."""
+        if self.continuing:
+            return self.continuing[0]
+        waiting = (s for item in self.assigned for s in item.lessons if s.status != "completed")
+        return next(waiting, None)
 
-def learner_home(learner: Learner) -> LearnerHome:
+
+def learner_home(learner: Learner, now_ms: int | None = None) -> LearnerHome:
     rows = {(row.pack_id, row.lesson_id): row for row in Progress.of_learner(learner.id)}
-    return LearnerHome(continuing(rows), assigned(learner, rows))
+    since = (now_ms if now_ms is not None else int(time.time() * 1000)) - WEEK_MS
+    done = sum(1 for r in rows.values() if status_of(r) == "completed" and r.last_activity >= since)
+    return LearnerHome(continuing(rows), assigned(learner, rows), done)
 
 
 def continuing(rows: dict[LessonKey, Progress], limit: int = CONTINUE_LIMIT) -> list[LessonState]:

@@ -9,6 +9,7 @@ from markupsafe import Markup
 from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.learning.learner_home import learner_home
+from hub.learning.lesson_state import my_lesson
 from hub.library import lessons as lesson_service
 from hub.library.cache import page_parts, small_enough
 from hub.library.listing import group_by_language, library_listing, subjects_of
@@ -69,6 +70,8 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     tracking = learner is not None and learner.role == LEARNER
     context = dict(view.__dict__, tracking=tracking, main=None)
     if learner is not None and tracking:
+        # Done, and where to resume: for this learner only, never in a visitor's kept page.
+        context["mine"] = my_lesson(learner.id, pack_id, lesson_id, found.kind)
         # Counted here so a view counts even with JavaScript off.
         current_app.extensions["events"].record(learner.id, pack_id, lesson_id, "viewed")
     if found.kind == "exercise":

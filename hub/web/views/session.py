@@ -101,6 +101,14 @@ def _next() -> str | None:
     return request.args.get("next") or None
 
 
+@bp.get("/signout")
+def confirm_signout() -> ResponseReturnValue:
+    """Asks once ("Are you Amina?") before signing out: the name in the bar is a big target."""
+    if current_user() is None:
+        return redirect(url_for("pages.home"), 303)
+    return render_template("signin/signout.html")
+
+
 @bp.post("/signout")
 def signout() -> ResponseReturnValue:
     sign_out()

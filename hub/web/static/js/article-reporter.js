@@ -1,7 +1,7 @@
 // The hub's only script inside a pack's reading. The reading runs in a sandboxed frame with
 // an opaque origin, and its CSP allows this one file and nothing else, so the pack's own
-// scripts stay off. It tells the lesson page how far down the reading has been seen, and
-// nothing more: the page decides what counts as read.
+// scripts stay off. It tells the lesson page how tall the reading is and how far down it has
+// been seen, and nothing more: the page decides what counts as read.
 (function () {
   "use strict";
   if (window.parent === window) return; // opened on its own page: nobody to tell
@@ -28,12 +28,22 @@
     window.parent.postMessage({ type: "learnhub:scroll", fraction: fraction }, "*");
   }
 
+  // The reading's height, so the lesson page can size the frame to it and the page scrolls,
+  // not a box inside it (lesson-frame.js).
+  function tellHeight() {
+    var doc = document.documentElement;
+    var height = Math.max(doc.scrollHeight, document.body ? document.body.scrollHeight : 0);
+    window.parent.postMessage({ type: "learnhub:height", height: height }, "*");
+  }
+
   function soon() {
     if (!timer) timer = setTimeout(report, WAIT);
   }
 
   function start() {
+    tellHeight();
     report();
+    window.addEventListener("resize", tellHeight);
     window.addEventListener("scroll", soon, { passive: true });
     window.addEventListener("resize", soon);
   }

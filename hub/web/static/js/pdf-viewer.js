@@ -61,7 +61,7 @@ function isMostlyVisible(entry) {
 }
 
 class PdfViewer {
-  constructor(root, doc, firstPage, labels) {
+  constructor(root, doc, firstPage, labels, opened) {
     this.root = root;
     this.doc = doc;
     this.labels = labels;
@@ -88,6 +88,11 @@ class PdfViewer {
     this.layout();
     this.showCurrent(0);
     this.observe();
+    // A signed-in learner comes back to the page they last saw (progress.js sets it); a
+    // reader opened by a tap starts at the top of the screen, its first page in full view.
+    const saved = Number(root.dataset.startPage);
+    if (saved > 1) this.go(saved - 1);
+    else if (opened) root.scrollIntoView({ block: "start" });
     this.width = this.box.clientWidth;
     let timer = 0;
     window.addEventListener("resize", () => {
@@ -221,7 +226,7 @@ class PdfViewer {
   }
 }
 
-async function start(root) {
+async function start(root, opened) {
   const labels = readLabels(root);
   if (!window.IntersectionObserver) return; // a very old browser keeps the link only
   root.classList.add("pdf-viewer--loading");
@@ -235,7 +240,7 @@ async function start(root) {
       disableAutoFetch: true, // with disableStream: fetch only the byte ranges of pages shown
       disableStream: true,
     }).promise;
-    new PdfViewer(root, doc, await doc.getPage(1), labels);
+    new PdfViewer(root, doc, await doc.getPage(1), labels, opened);
   } catch (err) {
     console.error(err);
     showError(root, labels.error);
@@ -246,11 +251,11 @@ async function start(root) {
 // play), so a PDF lesson page stays light for phones that would rather download the file.
 function offer(root) {
   const open = root.querySelector(".pdf-open");
-  if (!open) return start(root);
+  if (!open) return start(root, false);
   open.hidden = false;
   open.addEventListener("click", () => {
     open.remove();
-    start(root);
+    start(root, true);
   });
 }
 

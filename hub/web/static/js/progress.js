@@ -73,7 +73,14 @@
     }).then(function (response) {
       if (response.status === 401 || response.status === 403) state.stopped = true; // signed out
       else if (response.status >= 500 || response.status === 429) giveBack();
+      else if (type === "completed") finished();
     }, giveBack);
+  }
+
+  // The lesson is done: say so, and offer the next one (rendered hidden by lesson.html).
+  function finished() {
+    var shown = document.querySelectorAll(".done-note, .onward");
+    for (var i = 0; i < shown.length; i++) shown[i].hidden = false;
   }
 
   function report(keepalive) {
@@ -129,14 +136,40 @@
     });
   }
 
-  // A reading: only the hub's reporter inside the reading's frame is listened to.
+  // A reading: only the hub's reporter inside the reading's frame is listened to. Once the
+  // frame is sized to the whole reading (lesson-frame.js) the reading no longer scrolls
+  // inside it: how far the page is scrolled past the frame says how much was seen.
   function trackReading(frame) {
+    var sized = function () {
+      return !!frame.getAttribute("data-sized");
+    };
+    var onPage = function () {
+      var box = frame.getBoundingClientRect();
+      if (box.height > 0) advance(Math.min(1, (window.innerHeight - box.top) / box.height));
+    };
     window.addEventListener("message", function (event) {
       var data = event.data;
       if (event.source !== frame.contentWindow || !data || data.type !== "learnhub:scroll") return;
       lastInput = Date.now();
-      advance(data.fraction);
+      if (sized()) onPage(); // the reading's first report: the screen seen before any scroll
+      else advance(data.fraction);
     });
+    window.addEventListener("scroll", function () {
+      if (sized()) onPage();
+    }, { passive: true });
+  }
+
+  // Back where the learner stopped: a player at its saved second (once it knows its length,
+  // which with preload="none" is after play is pressed), the PDF viewer at its saved page.
+  function resume(at) {
+    if (!(at > 0)) return;
+    if (media) {
+      media.addEventListener("loadedmetadata", function () {
+        if (media.currentTime < 1 && at < media.duration - 3) media.currentTime = at;
+      }, { once: true });
+    }
+    var viewer = root.querySelector(".pdf-viewer");
+    if (viewer) viewer.setAttribute("data-start-page", String(Math.round(at)));
   }
 
   // An EPUB book: its reader (the hub's own page, same origin) says the share read.
@@ -168,6 +201,8 @@
     watcher.observe(img);
   }
 
+  var saved = document.querySelector("[data-resume]");
+  if (saved) resume(Number(saved.getAttribute("data-resume")));
   if (media) trackMedia(media);
   var viewer = root.querySelector(".pdf-viewer");
   if (viewer) trackPdf(viewer);

@@ -1,0 +1,58 @@
+"""Where a signed-in learner stands in one lesson, for its page: done or not, and where to
+pick it up again (the last position a player or the PDF viewer reported, or the place in a
+book its reader reported, so a learner resumes on another device). Two indexed lookups;
+visitors never ask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hub.learning.book_place import is_book_place
+from hub.learning.events import Event, Progress
+
+# Kinds whose position is a place to go back to: seconds played, or a PDF's page.
+RESUMABLE = ("video", "audio", "pdf")
+
+
+@dataclass(frozen=True)
+class MyLesson:
+    done: bool  # completed, or mastered for a quiz
+    mastered: bool
+    position: float | None  # where to resume, or None: from the start
+    place: str | None = None  # in a book, where to resume (an EPUB CFI)
+
+
+def my_lesson(learner_id: int, pack_id: str, lesson_id: str, kind: str) -> MyLesson:
+    row = Progress.get_or_none(
+        Progress.learner == learner_id, Progress.pack_id == pack_id, Progress.lesson_id == lesson_id
+    )
+    if row is None:
+        return MyLesson(False, False, None)
+    done = row.status == "completed"
+    if kind == "epub":
+        place = _newest_fields(learner_id, pack_id, lesson_id).get("place")
+        return MyLesson(done, bool(row.mastered), None, place if is_book_place(place) else None)
+    position = _last_position(learner_id, pack_id, lesson_id) if kind in RESUMABLE else None
+    return MyLesson(done, bool(row.mastered), position)
+
+
+def _last_position(learner_id: int, pack_id: str, lesson_id: str) -> float | None:
+    position = _newest_fields(learner_id, pack_id, lesson_id).get("position")
+    return float(position) if isinstance(position, int | float) and position > 0 else None
+
+
+def _newest_fields(learner_id: int, pack_id: str, lesson_id: str) -> dict[str, Any]:
+    """The fields of the learner's newest progress report on the lesson ({} for none)."""
+    newest = (
+        Event.select(Event.fields)
+        .where(
+            Event.learner == learner_id,
+            Event.pack_id == pack_id,
+            Event.lesson_id == lesson_id,
+            Event.type == "progress",
+        )
+        .order_by(Event.seq.desc())
+        .first()
+    )
+    return (newest.fields or {}) if newest else {}
