@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -167,7 +168,8 @@ def test_the_page_says_where_sync_stands_in_plain_words(app: Flask, operator: Fl
             last_attempt="2030-01-01T00:00:00+00:00",
         )
     page = operator.get("/admin/sync/")
-    assert "4 progress record(s)" in page.text
+    assert "4 steps of learners' progress" in page.text
+    assert "(s)" not in page.text and "learnhub " not in page.text  # plain words, no commands
     assert "cannot be reached" in page.text
     assert 'href="/admin/sync/"' in operator.get("/admin/").text  # in the admin menu
 
@@ -186,7 +188,33 @@ def test_export_button_copies_to_the_stick(
     done = post(operator, "/admin/sync/export", folder=str(stick))
     assert done.status_code == 303
     assert len(list((stick / "learnhub-sync").glob("*.lhb"))) == 1
-    assert "Copied 1 bundle(s)" in operator.get("/admin/sync/").text
+    assert "Copied 1 file to" in operator.get("/admin/sync/").text
+
+
+def test_the_page_lists_the_sticks_it_sees_to_pick_from(
+    app: Flask, operator: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = operator.get("/admin/sync/").text
+    assert "No USB stick is plugged in" in page and 'id="folder"' in page
+    sticks = [tmp_path / "KINGSTON", tmp_path / "SCHOOL"]
+    for stick in sticks:
+        stick.mkdir()
+    # Mounting a real stick cannot run here: the list of mounted sticks is given instead.
+    monkeypatch.setattr(sync_admin, "mounted_folders", lambda: sticks)
+    page = operator.get("/admin/sync/").text
+    radios = re.findall(r'<input type="radio" name="folder" value="([^"]+)"( checked)?>', page)
+    assert radios == [(str(sticks[0]), " checked"), (str(sticks[1]), "")]
+    assert "<bdi>SCHOOL</bdi>" in page and "No USB stick" not in page
+    amina = learner()
+    record(app, amina, 1)
+    assert post(operator, "/admin/sync/export", folder=str(sticks[1])).status_code == 303
+    assert list((sticks[1] / "learnhub-sync").glob("*.lhb"))
+    assert not (sticks[0] / "learnhub-sync").exists()
+    typed = tmp_path / "typed"
+    typed.mkdir()
+    record(app, amina, 1)
+    done = post(operator, "/admin/sync/export", folder=str(sticks[0]), other_folder=str(typed))
+    assert done.status_code == 303 and list((typed / "learnhub-sync").glob("*.lhb"))
 
 
 def test_import_button_applies_replies_from_the_stick(
@@ -282,7 +310,7 @@ def test_the_sync_page_works_without_javascript_on_a_360px_phone(
             shot(page, "admin-sync")
             page.fill("#folder", str(stick))
             page.click("button:has-text('Copy to the stick')")
-            assert "Copied 1 bundle(s)" in page.content(), page.inner_text("main")
+            assert "Copied 1 file to" in page.content(), page.inner_text("main")
             assert fits_phone(page)
             browser.close()
     finally:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_timedelta
+from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 
 from content.source import size_text
@@ -109,9 +109,10 @@ def export() -> ResponseReturnValue:
     except (SyncError, OSError) as err:
         return _page(_problem(err), 400)
     flash(
-        _(
-            "Copied %(count)s bundle(s) to %(folder)s. Take the stick to central.",
-            count=len(result.copied),
+        ngettext(
+            "Copied %(num)d file to %(folder)s. Take the stick to central.",
+            "Copied %(num)d files to %(folder)s. Take the stick to central.",
+            len(result.copied),
             folder=str(usb_folder(folder)),
         )
     )
@@ -128,7 +129,13 @@ def import_replies() -> ResponseReturnValue:
     refused = [p for result in results for p in result.packs if p.error]
     if refused:
         return _page(refused[0].error, 400)
-    flash(_("Applied %(count)s reply(ies) from central.", count=len(results)))
+    flash(
+        ngettext(
+            "Applied %(num)d reply from central.",
+            "Applied %(num)d replies from central.",
+            len(results),
+        )
+    )
     return redirect(url_for("sync_admin.index"), 303)
 
 
@@ -157,7 +164,8 @@ def confirm_key() -> ResponseReturnValue:
 
 
 def _chosen_folder() -> Path:
-    text = request.form.get("folder", "").strip()
+    # A folder typed by hand wins over the stick picked from the list.
+    text = (request.form.get("other_folder", "") or request.form.get("folder", "")).strip()
     if not text or len(text) > MAX_PATH or "\x00" in text:
         raise SyncError(_("Choose the folder of the USB stick."))
     folder = Path(text)
