@@ -1,6 +1,7 @@
 """The shared Kolibri export imported into a real hub (`learnhub serve`), then in Chromium on a
 360 px phone: a Kolibri video plays with its subtitles and seeks, and a Kolibri exercise is
-answered."""
+answered. The checks are shared with the test that uploads the export as a zip
+(tests/test_kolibri_upload.py)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,17 @@ def test_the_channel_is_a_pack_on_the_hub(browser, kolibri_hub: LiveServer) -> N
 
 
 def test_a_kolibri_video_plays_with_subtitles_and_seeks(browser, kolibri_hub: LiveServer) -> None:
+    video_plays_with_subtitles_and_seeks(browser, kolibri_hub.url)
+
+
+def test_a_kolibri_exercise_is_answered(browser, kolibri_hub: LiveServer) -> None:
+    exercise_is_answered(browser, kolibri_hub.url)
+
+
+def video_plays_with_subtitles_and_seeks(browser, hub_url: str) -> None:
+    """The channel's video with two subtitle tracks, on a 360 px phone of the hub at `hub_url`."""
     page = browser.new_context(viewport=PHONE).new_page()
-    page.goto(f"{kolibri_hub.url}/lessons/{PACK}/{VIDEO_WITH_TWO_TRACKS}")
+    page.goto(f"{hub_url}/lessons/{PACK}/{VIDEO_WITH_TWO_TRACKS}")
     played = page.evaluate(
         """() => new Promise((resolve) => {
             const v = document.querySelector('video');
@@ -72,9 +82,10 @@ def test_a_kolibri_video_plays_with_subtitles_and_seeks(browser, kolibri_hub: Li
     page.context.close()
 
 
-def test_a_kolibri_exercise_is_answered(browser, kolibri_hub: LiveServer) -> None:
+def exercise_is_answered(browser, hub_url: str) -> None:
+    """The channel's quiz, started and one question answered right, on a 360 px phone."""
     page = browser.new_context(viewport=PHONE, java_script_enabled=False).new_page()
-    page.goto(f"{kolibri_hub.url}/lessons/{PACK}/{QUIZ}")
+    page.goto(f"{hub_url}/lessons/{PACK}/{QUIZ}")
     page.locator("#quiz button[type=submit]").click()  # Start
     question = page.locator("fieldset.question").first
     prompt = question.inner_text()

@@ -1,13 +1,16 @@
 """The library's long work as jobs for the hub's job runner (hub/core/jobs.py): importing a
-file uploaded on the admin pages, and checking every file of the library again. Each reports
-its progress to the job; the page words it (hub/web/job_text.py)."""
+file uploaded on the admin pages (a zipped Kolibri export is unpacked into staging first), and
+checking every file of the library again. Each reports its progress to the job; the page words
+it (hub/web/job_text.py)."""
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from content.errors import PackError
+from content.kolibri.export_zip import unpack_export
 from hub.core.jobs import Job, JobRefused, Work
 from hub.core.translate import gettext
 from hub.library.models import PackFile, ZimArchive
@@ -29,11 +32,7 @@ def import_work(library: Library, path: Path, leftover: Path) -> Work:
 
     def work(job: Job) -> list[Outcome]:
         try:
-            outcomes = library.import_paths(
-                [path],
-                lambda name, phase, done, total: job.report(name, done, total),
-                progress=lambda name, done, total: job.report(Path(name).name, done, total),
-            )
+            outcomes = _import(library, path, job)
         finally:
             shutil.rmtree(leftover, ignore_errors=True)
         refused = [o for o in outcomes if o.error]
@@ -46,6 +45,42 @@ def import_work(library: Library, path: Path, leftover: Path) -> Work:
         return outcomes
 
     return work
+
+
+def _import(library: Library, path: Path, job: Job) -> list[Outcome]:
+    if path.suffix.lower() != ".zip":
+        return _import_paths(library, path, job)
+    try:
+        unpacked = unpack_export(
+            path,
+            library.config.staging_dir,
+            library.limits,
+            lambda done, total: job.report(path.name, done, total),
+        )
+    except PackError as err:
+        return [Outcome(path, error=str(err))]
+    if unpacked is None:  # a pack
+        return _import_paths(library, path, job)
+    try:
+        outcomes = _import_paths(library, unpacked, job)
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    return [_named(outcome, str(unpacked), path.name) for outcome in outcomes]
+
+
+def _import_paths(library: Library, path: Path, job: Job) -> list[Outcome]:
+    return library.import_paths(
+        [path],
+        lambda name, phase, done, total: job.report(name, done, total),
+        progress=lambda name, done, total: job.report(Path(name).name, done, total),
+    )
+
+
+def _named(outcome: Outcome, folder: str, name: str) -> Outcome:
+    """Messages about an unpacked export name the uploaded zip, not the staging folder."""
+    error = outcome.error.replace(folder, name) if outcome.error else outcome.error
+    problems = tuple(problem.replace(folder, name) for problem in outcome.problems)
+    return replace(outcome, error=error, problems=problems)
 
 
 def verify_work(library: Library) -> Work:
