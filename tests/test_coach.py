@@ -571,11 +571,54 @@ def test_question_difficulty(coach: FlaskClient, school: School) -> None:
     assert "4 attempts" in page and "2 learners" in page
     assert "<b>one</b>" not in page and "&lt;b&gt;one&lt;/b&gt;" in page
     chart = svgs(page)[0]
-    texts = [t.text for t in chart.iter(f"{SVG}text")]
-    assert texts[0] == f"1. {HOSTILE_PROMPT}"
-    assert texts[1:8:2] == ["50% (2 of 4)", "25% (1 of 4)", "100% (4 of 4)", "50% (2 of 4)"]
-    widths = [float(r.get("width")) for r in chart.iter(f"{SVG}rect")][1::2]
-    assert widths == [112.0, 56.0, 224.0, 112.0]
+    assert chart_labels(chart)[0] == f"1. {HOSTILE_PROMPT}"  # wrapped on two lines, all of it
+    assert chart_values(chart) == ["50% (2 of 4)", "25% (1 of 4)", "100% (4 of 4)", "50% (2 of 4)"]
+    widths = [r.get("width") for r in chart.iter(f"{SVG}rect")][1::2]
+    assert widths == ["34%", "17%", "68%", "34%"]  # of the column: never wider than the page
+    # The page's font size, not a drawing scaled to the column's width.
+    assert chart.get("width") == "100%" and chart.get("viewBox") is None
+    assert chart.get("height").endswith("em") and chart.get("font-size") is None
+
+
+def test_blank_answers_of_old_attempts_are_not_answered_not_wrong(
+    coach: FlaskClient, school: School
+) -> None:
+    # Before #14 a blank counted as wrong; `answered` kept only the answers given: two, right.
+    correct = {"q1": False, "q2": True, "q3": False, "q4": True}
+    school.record(
+        school.formula,
+        "check-1",
+        "attempt",
+        score=0.5,
+        correct=correct,
+        answered=[True, True],
+        mastered=False,
+    )
+    page = coach.get(f"/coach/learners/{school.formula}").text
+    marks = re.findall(r'<li class="(right|wrong|blank)"><span class="mark">([^<]+)<', page)
+    assert marks == [("blank", "○ Not answered"), ("right", "✓ Right")] * 2
+    # One answer wrong as well: which were blank cannot be told, so nothing is said to be.
+    school.record(
+        school.formula,
+        "check-1",
+        "attempt",
+        score=0.25,
+        correct=correct | {"q4": False},
+        answered=[True, False],
+        mastered=False,
+    )
+    latest = re.findall(
+        r'<section class="card attempt">.*?</section>',
+        coach.get(f"/coach/learners/{school.formula}").text,
+        re.S,
+    )[0]
+    assert "Not answered" not in latest and latest.count("✗ Wrong") == 3
+    with connected(), school.app.test_request_context():
+        group = ClassGroup.named("Formula's class", create=True)
+        group.add_learner(Learner.get_by_id(school.formula))
+        report = reports.question_stats(group, Lesson.find(PACK_ID, "check-1"))
+    answered = {q.question_id: (q.correct, q.answered) for q in report.questions}
+    assert answered == {"q1": (0, 1), "q2": (2, 2), "q3": (0, 1), "q4": (1, 2)}
 
 
 def test_question_difficulty_before_any_answer(coach: FlaskClient, school: School) -> None:
@@ -613,22 +656,36 @@ def test_charts_escape_text_and_stay_well_formed() -> None:
     root = ET.fromstring(svg)
     assert root.find(f"{SVG}title").text == hostile
     assert root.find(f"{SVG}script") is None and "<script>" not in svg
-    texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert texts[1] == "<3 & >2"
-    assert len(texts[0]) <= charts.MAX_LABEL and texts[0].endswith("…")
+    assert chart_values(root) == ["<3 & >2"]
+    lines = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "chart-label"]
+    assert len(lines) == 2 and all(len(line) <= charts.LINE_CHARS for line in lines)
+    assert "".join(lines) == hostile  # all of it, on two lines: nothing clipped
+    longer = ET.fromstring(
+        str(charts.bar_chart([charts.Bar(hostile * 2, 1, "x", "#123")], "", "b"))
+    )
+    (label,) = chart_labels(longer)
+    assert len(label) <= charts.MAX_LABEL + 2 and label.endswith("…")  # told whole in <title>
     assert root.find(f"{SVG}g/{SVG}title").text == f"{hostile}: <3 & >2"
 
 
 def test_status_chart_with_nothing_to_count() -> None:
     labels = {"completed": "Completed", "needs_help": "Needs help"}
     root = ET.fromstring(str(charts.status_chart({}, labels, "Empty", "e")))
-    assert [t.text for t in root.iter(f"{SVG}text")] == [
-        "Completed",
-        "0 (0%)",
-        "Needs help",
-        "0 (0%)",
+    assert chart_labels(root) == ["Completed", "Needs help"]
+    assert chart_values(root) == ["0 (0%)", "0 (0%)"]
+    assert {r.get("width") for r in root.iter(f"{SVG}rect")} == {"68%", "0%"}
+
+
+def chart_labels(chart: ET.Element) -> list[str]:
+    """Each bar's label, its lines joined again."""
+    return [
+        " ".join(t.text or "" for t in bar.iter(f"{SVG}text") if t.get("class") == "chart-label")
+        for bar in chart.iter(f"{SVG}g")
     ]
-    assert {r.get("width") for r in root.iter(f"{SVG}rect")} == {"224", "0"}
+
+
+def chart_values(chart: ET.Element) -> list[str]:
+    return [t.text or "" for t in chart.iter(f"{SVG}text") if t.get("class") == "chart-value"]
 
 
 def test_coach_pages_link_their_stylesheet(coach: FlaskClient, school: School) -> None:

@@ -179,7 +179,10 @@ def test_a_coachs_journey(visits: Any, size: str, language: str) -> None:
     index = visit.open("/coach/", shot="coach")
     index.locator("main a[href*='/coach/classes/']").first.click()
     path = index.url.removeprefix(visit.hub.url)
-    visit.open(path, shot="coach-class")
+    grid = visit.open(path, shot="coach-class")
+    if size == "laptop":  # the grid gets the laptop's width, not an 832 px column
+        width = grid.evaluate("() => document.querySelector('main').clientWidth")
+        assert width >= LAPTOP["width"] - 40, width
     visit.open(path + "/assign")
     visit.open(path + "/questions/fractions-en/fractions-quiz")
 

@@ -324,6 +324,7 @@ class AnswerLine:
     question_id: str
     prompt: str
     correct: bool
+    answered: bool = True  # False: left blank, which is not a wrong answer
 
 
 @dataclass(frozen=True)
@@ -409,14 +410,29 @@ def _correct_map(event: Event) -> dict[str, bool]:
     return {str(qid): bool(ok) for qid, ok in correct.items()}
 
 
+def _skipped(event: Event, correct: dict[str, bool]) -> set[str]:
+    """The questions an attempt left blank. Attempts from before #14 counted a blank as wrong
+    and kept only how many were answered (`answered`: right or wrong of each answer): when
+    none of those answers was wrong, the wrong ones are exactly the blanks. Otherwise which
+    were blank cannot be told, and none is said to be."""
+    given = (event.fields or {}).get("answered")
+    if not isinstance(given, list) or len(given) >= len(correct) or not all(given):
+        return set()
+    return {qid for qid, ok in correct.items() if not ok}
+
+
 def _attempt_line(event: Event, lesson: Lesson | None, exercise: Exercise | None) -> AttemptLine:
     correct = _correct_map(event)
+    skipped = _skipped(event, correct)
     ordered = [q.id for q in exercise.questions if q.id in correct] if exercise else []
     ordered += [qid for qid in correct if qid not in ordered]
     return AttemptLine(
         event,
         lesson,
-        [AnswerLine(qid, _prompt(exercise, qid), correct[qid]) for qid in ordered],
+        [
+            AnswerLine(qid, _prompt(exercise, qid), correct[qid], qid not in skipped)
+            for qid in ordered
+        ],
     )
 
 
@@ -433,7 +449,7 @@ def _prompt(exercise: Exercise | None, question_id: str) -> str:
 class QuestionStat:
     question_id: str
     prompt: str
-    answered: int  # attempts that included this question
+    answered: int  # attempts that answered this question (a blank is not an answer)
     correct: int
 
     @property
@@ -470,8 +486,10 @@ def question_stats(group: ClassGroup, lesson: Lesson) -> QuestionReport:
     for event in events:
         attempts += 1
         learners.add(event.learner_id)
-        for qid, ok in _correct_map(event).items():
-            seen[qid] += 1
+        correct = _correct_map(event)
+        skipped = _skipped(event, correct)
+        for qid, ok in correct.items():
+            seen[qid] += qid not in skipped
             right[qid] += ok
     exercise = exercise_or_none(lesson)
     order = [q.id for q in exercise.questions] if exercise else []

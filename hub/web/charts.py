@@ -12,15 +12,17 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 320  # viewBox units; about one CSS pixel each on a 360 px phone
-ROW = 38
-LABEL_BASELINE = 14
-BAR_TOP = 19
-BAR_HEIGHT = 14
-VALUE_ROOM = 96  # room after the longest bar for its number
-MAX_LABEL = 42  # characters; SVG text does not wrap
+# The chart is laid out in the page's own units, never scaled: heights in em of the page's font
+# (a coach who enlarges the text gets larger labels, not clipped ones), widths in % of the
+# column, so it fits a 360 px phone and a laptop alike.
+LINE = 1.3  # em: one line of label
+BAR_HEIGHT = 1.0  # em
+ROW_GAP = 0.6  # em below each bar
+TRACK = 68  # % of the width for the full bar; the rest holds its number
+LINE_CHARS = 30  # a label line, in characters: SVG text does not wrap, so the hub wraps it
+MAX_LABEL = 2 * LINE_CHARS  # two lines at most, then "…"
 INK = "#1d2330"
-TRACK = "#ece9e2"
+TRACK_COLOUR = "#ece9e2"
 
 STATUS_COLOURS = {
     "not_started": "#8a9099",
@@ -43,42 +45,66 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1].rstrip() + "…"
 
 
+def _lines(text: str) -> list[str]:
+    """The label in lines of at most LINE_CHARS, broken between words where it can."""
+    lines: list[str] = []
+    for word in _clip(text).split():
+        while len(word) > LINE_CHARS:  # a word longer than a line is cut into pieces
+            lines.append(word[:LINE_CHARS])
+            word = word[LINE_CHARS:]
+        if lines and len(lines[-1]) + 1 + len(word) <= LINE_CHARS:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def _number(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _row(bar: Bar, index: int) -> str:
-    top = index * ROW
-    full = WIDTH - VALUE_ROOM
-    length = full * min(max(bar.share, 0.0), 1.0)
-    if 0 < length < 2:
-        length = 2.0  # a sliver stays visible
-    y = top + BAR_TOP
-    label, text = escape(_clip(bar.label)), escape(bar.text)
-    return (
-        f'<g class="chart-bar {escape(bar.name)}"><title>{escape(bar.label)}: {text}</title>'
-        f'<text x="0" y="{top + LABEL_BASELINE}" fill="{INK}">{label}</text>'
-        f'<rect x="0" y="{y}" width="{full}" height="{BAR_HEIGHT}" fill="{TRACK}"/>'
-        f'<rect x="0" y="{y}" width="{_number(length)}" height="{BAR_HEIGHT}" '
+def _row(bar: Bar, top: float) -> tuple[str, float]:
+    """The row's SVG and its height in em."""
+    lines = _lines(bar.label)
+    length = TRACK * min(max(bar.share, 0.0), 1.0)
+    if 0 < length < 0.6:
+        length = 0.6  # a sliver stays visible
+    y = top + len(lines) * LINE + 0.2
+    labels = "".join(
+        f'<text class="chart-label" x="0" y="{_number(top + (n + 1) * LINE - 0.3)}em" '
+        f'fill="{INK}">{escape(line)}</text>'
+        for n, line in enumerate(lines)
+    )
+    svg = (
+        f'<g class="chart-bar {escape(bar.name)}"><title>{escape(bar.label)}: '
+        f"{escape(bar.text)}</title>{labels}"
+        f'<rect x="0" y="{_number(y)}em" width="{TRACK}%" height="{BAR_HEIGHT}em" '
+        f'fill="{TRACK_COLOUR}"/>'
+        f'<rect x="0" y="{_number(y)}em" width="{_number(length)}%" height="{BAR_HEIGHT}em" '
         f'fill="{escape(bar.colour)}"/>'
-        f'<text x="{_number(length + 4)}" y="{y + BAR_HEIGHT - 2}" fill="{INK}">{text}</text>'
+        f'<text class="chart-value" x="{_number(length + 1.5)}%" '
+        f'y="{_number(y + BAR_HEIGHT - 0.15)}em" fill="{INK}">{escape(bar.text)}</text>'
         "</g>"
     )
+    return svg, len(lines) * LINE + 0.2 + BAR_HEIGHT + ROW_GAP
 
 
 def bar_chart(bars: Sequence[Bar], title: str, chart_id: str) -> Markup:
-    """Horizontal bars, one per row: the label above, the bar, its number after it."""
-    height = max(len(bars), 1) * ROW
+    """Horizontal bars, one per row: the label above (wrapped), the bar, its number after it."""
     ident = escape(chart_id)
     summary = "; ".join(f"{bar.label}: {bar.text}" for bar in bars)
-    rows = "".join(_row(bar, n) for n, bar in enumerate(bars))
+    rows, top = [], 0.0
+    for bar in bars:
+        svg, height = _row(bar, top)
+        rows.append(svg)
+        top += height
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{ident}" role="img" '
-        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'font-size="14" aria-labelledby="{ident}-title {ident}-desc">'
+        f'width="100%" height="{_number(max(top, LINE))}em" '
+        f'aria-labelledby="{ident}-title {ident}-desc">'
         f'<title id="{ident}-title">{escape(title)}</title>'
         f'<desc id="{ident}-desc">{escape(summary)}</desc>'
-        f"{rows}</svg>"
+        f"{''.join(rows)}</svg>"
     )
 
 
