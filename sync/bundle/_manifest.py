@@ -23,6 +23,10 @@ from sync.bundle._format import (
     BundleError,
     Limits,
 )
+from sync.outcomes import check_outcome
+
+# Central's outcomes part has its own module (sync/outcomes.py), beside the records it reads.
+CHECKS = {**rec.CHECKS, "outcomes": check_outcome}
 
 
 def check_manifest(manifest: dict[str, Any], label: str, limits: Limits) -> dict[str, Any]:
@@ -161,7 +165,7 @@ def check_records(manifest: dict[str, Any], entry: dict[str, Any], values: Itera
                 raise rec.RecordError(f"event seq {event.seq} has an hlc outside the range")
             count += 1
     else:
-        check = rec.CHECKS[entry["type"]]
+        check = CHECKS[entry["type"]]
         for value in values:
             check(value)
             count += 1
