@@ -271,6 +271,19 @@ def test_a_visitors_repeated_request_never_reaches_flask(library: Flask, asked: 
     assert asked.count("/api/search/suggest") == 1
 
 
+def test_a_visitors_repeated_api_search_never_reaches_flask(
+    library: Flask, asked: list[str]
+) -> None:
+    visitor = library.test_client()
+    search = "/api/search?q=fractions"
+    first, again = (visitor.get(search) for _ in range(2))
+    assert first.json["results"] and again.json == first.json
+    assert asked.count("/api/search") == 1
+    visitor.set_cookie("session", "anything")
+    visitor.get(search)
+    assert asked.count("/api/search") == 2  # a cookie may be a person: never a kept answer
+
+
 def test_kept_answers_share_what_repeats_and_are_charged_for_the_rest(library: Flask) -> None:
     visitor = library.test_client()
     for path in (LESSON, "/lessons/fractions-en/intro-video"):

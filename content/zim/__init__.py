@@ -13,7 +13,7 @@ exception leaves this package.
 from content.zim.check import check_file, copy_checked
 from content.zim.errors import ZimError
 from content.zim.files import ZimFile, find_zims, is_zim_path, zim_file
-from content.zim.reader import ZimEntry, ZimMetadata, ZimReader
+from content.zim.reader import ZimEntry, ZimMetadata, ZimReader, keep_clusters
 
 __all__ = [
     "ZimEntry",
@@ -25,5 +25,6 @@ __all__ = [
     "copy_checked",
     "find_zims",
     "is_zim_path",
+    "keep_clusters",
     "zim_file",
 ]

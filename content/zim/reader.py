@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # libzim ships .pyi stubs without a py.typed marker.
-from libzim.reader import Archive, Entry
+from libzim.reader import Archive, Entry, set_cluster_cache_max_size
 
 from content.zim.errors import ZimError, libzim_reason
 from content.zim.format import HEADER_SIZE, Header, direct_span, parse_header
@@ -78,6 +78,13 @@ class ZimEntry:
     index: int
     asked: str
     redirects: int = 0
+
+
+def keep_clusters(max_bytes: int) -> None:
+    """Bound libzim's cache of decompressed clusters, shared by every archive in the process.
+    libzim counts a cluster by its compressed size, and a cached cluster also keeps its
+    decompressor: memory grows about five times what is counted (docs/search.md)."""
+    set_cluster_cache_max_size(max(0, max_bytes))
 
 
 def bcp47(language: str) -> str:

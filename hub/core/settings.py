@@ -118,6 +118,11 @@ class Config:
         "Bytes one hub's open uploads at central may add up to, by their announced sizes "
         "(central).",
     )
+    central_terms: str = setting(
+        "",
+        "School terms outcomes are counted by, as 'name: YYYY-MM-DD..YYYY-MM-DD' separated by "
+        "';' (at most 12); empty: calendar quarters (central).",
+    )
     # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
     cache_bytes: int = setting(
         24 * 1024**2,
@@ -154,6 +159,15 @@ class Config:
         0,
         "ZIM articles on a page of search results that get a passage of their text (the first "
         "ones); the others show their title and library only.",
+    )
+    # libzim keeps decompressed clusters (about 2 MB of articles each) for the next article
+    # in the same cluster. It counts a cluster by its compressed size and each kept cluster
+    # also holds its decompressor: on the bench's ZIM, 16 MiB counted was 80 MB of memory,
+    # 4 MiB was 20 MB (docs/search.md).
+    zim_cluster_cache_bytes: int = setting(
+        4 * 1024**2,
+        "Compressed bytes of ZIM clusters libzim keeps decompressed for the next article read "
+        "from them; the memory used is about five times this.",
     )
     hub_name: str = setting("Learning Hub", "Name shown to students and on the network.")
     # A phone that says 2099 would date every event after it; two years covers a hub left
@@ -239,6 +253,11 @@ class Config:
     # worker thread for good.
     download_json_bytes: int = setting(
         4 * 1024**2, "Largest JSON answer the hub reads from central or a neighbour hub, in bytes."
+    )
+    shared_pack_max_bytes: int = setting(
+        200 * 1024**2,
+        "Largest own pack a coach may share with other schools through central, in bytes "
+        "(its files travel in the next bundle; central refuses more than 512 MiB).",
     )
     sync_reply_max_bytes: int = setting(
         4 * 1024**3,

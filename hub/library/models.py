@@ -345,6 +345,12 @@ class ZimArchive(BaseModel):
         return cls.get_or_none(cls.name == name)
 
     @classmethod
+    def file_name_of(cls, name: str) -> str | None:
+        """The installed file's name, by a plain query (a fraction of by_name's cost)."""
+        row = db.execute_sql("SELECT file_name FROM zim_archive WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @classmethod
     def by_zim_name(cls, zim_name: str) -> ZimArchive | None:
         return cls.get_or_none(cls.zim_name == zim_name) if zim_name else None
 

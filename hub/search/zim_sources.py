@@ -50,7 +50,7 @@ class ZimSource:
 def installed(data_dir: Path) -> list[ZimSource]:
     """Every installed ZIM whose file can be read, in the library's order."""
     sources = []
-    for archive in ZimArchive.ordered():
+    for archive in zim_pages.installed():
         reader = zim_pages.reader_for(data_dir, archive)
         if reader is not None:
             sources.append(ZimSource(archive, _searcher(reader)))

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.wrappers import Response
 
+from content.zim import keep_clusters
 from hub.core.datadir import open_prepared, read_secret_key
 from hub.core.db import connected, db
 from hub.core.jobs import JobRunner
@@ -46,6 +47,7 @@ from hub.web.views import (
     search,
     session,
     share,
+    shared_catalog,
     static,
     sync_admin,
     zim,
@@ -82,6 +84,7 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     cache.configure(config.cache_bytes)
+    keep_clusters(config.zim_cluster_cache_bytes)
     app.extensions["library"] = Library(config)
     app.extensions["jobs"] = JobRunner(config.jobs_waiting)
     app.extensions["keys"] = keys
@@ -118,6 +121,7 @@ def create_app(
         authoring_uploads.bp,
         authoring_quiz.bp,
         jobs.bp,
+        shared_catalog.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)

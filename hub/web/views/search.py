@@ -122,7 +122,7 @@ def api() -> ResponseReturnValue:
         raise HubError(400, "bad_query", str(err)) from None
     result = _search(parsed, filters, number)
     notice = _notice(result)
-    return jsonify(
+    response = jsonify(
         {
             "query": result.query,
             "total": result.total,
@@ -134,6 +134,9 @@ def api() -> ResponseReturnValue:
             "notice": {"code": result.notice, "message": notice} if notice else None,
         }
     )
+    if settled(result):  # the same for every visitor: kept whole (hub/web/kept_responses.py)
+        mark_shareable(response)
+    return response
 
 
 @bp.get("/api/search/suggest")
