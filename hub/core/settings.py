@@ -118,11 +118,6 @@ class Config:
         "Bytes one hub's open uploads at central may add up to, by their announced sizes "
         "(central).",
     )
-    central_terms: str = setting(
-        "",
-        "School terms outcomes are counted by, as 'name: YYYY-MM-DD..YYYY-MM-DD' separated by "
-        "';' (at most 12); empty: calendar quarters (central).",
-    )
     # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
     cache_bytes: int = setting(
         24 * 1024**2,
@@ -253,11 +248,6 @@ class Config:
     # worker thread for good.
     download_json_bytes: int = setting(
         4 * 1024**2, "Largest JSON answer the hub reads from central or a neighbour hub, in bytes."
-    )
-    shared_pack_max_bytes: int = setting(
-        200 * 1024**2,
-        "Largest own pack a coach may share with other schools through central, in bytes "
-        "(its files travel in the next bundle; central refuses more than 512 MiB).",
     )
     sync_reply_max_bytes: int = setting(
         4 * 1024**3,

@@ -47,7 +47,6 @@ from hub.web.views import (
     search,
     session,
     share,
-    shared_catalog,
     static,
     sync_admin,
     zim,
@@ -121,7 +120,6 @@ def create_app(
         authoring_uploads.bp,
         authoring_quiz.bp,
         jobs.bp,
-        shared_catalog.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
