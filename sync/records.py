@@ -192,11 +192,89 @@ def check_zim(record: Any) -> dict[str, Any]:
     return record
 
 
+SHARED_TYPES = ("offer", "pick")
+SHARE_LICENSES = ("CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0")  # what a teacher may share
+MAX_SHARED_TEXT = 20_000  # a shared pack's description, author, school or reason
+OFFER_STATES = ("pending", "accepted", "declined", "withdrawn", "missing")
+
+
+def check_shared(record: Any) -> dict[str, Any]:
+    """A hub's shared-pack record (LWW by hlc, like roster records): an "offer" of one of
+    its own packs ({"pack_id", "version", "withdrawn", "author", "license", "manifest",
+    "files"}) or a "pick" of a catalog pack ({"pack_id", "deleted"}); both with hlc, origin."""
+    if not isinstance(record, dict) or record.get("t") not in SHARED_TYPES:
+        raise RecordError(
+            f"A shared record must be an object whose t is {' or '.join(SHARED_TYPES)}."
+        )
+    _check_text(record.get("pack_id"), "pack_id", MAX_ID)
+    if not _is_int(record.get("hlc")) or not 0 <= record["hlc"] <= MAX_NUMBER:
+        raise RecordError(f"A shared record's hlc must be an integer from 0 to {MAX_NUMBER}.")
+    if not isinstance(record.get("origin"), str) or not ORIGIN.fullmatch(record["origin"]):
+        raise RecordError("A shared record's origin must be a hub id.")
+    flag = "deleted" if record["t"] == "pick" else "withdrawn"
+    if not isinstance(record.get(flag), bool):
+        raise RecordError(f"A shared {record['t']} record's {flag} must be true or false.")
+    if record["t"] == "offer":
+        _check_text(record.get("version"), "version", MAX_ID)
+        author = record.get("author")
+        if not isinstance(author, str) or len(author) > MAX_SHARED_TEXT:
+            raise RecordError(f"A shared pack's author must be text of at most {MAX_SHARED_TEXT}.")
+        if record.get("license") not in SHARE_LICENSES:
+            raise RecordError(
+                f"A shared pack's license must be one of {', '.join(SHARE_LICENSES)}."
+            )
+        check_pack(record)
+    return record
+
+
+def check_catalog(record: Any) -> dict[str, Any]:
+    """One pack of central's shared catalog, as a reply lists it."""
+    if not isinstance(record, dict):
+        raise RecordError("A catalog record must be an object.")
+    for name, longest in (("pack_id", MAX_ID), ("version", MAX_ID), ("title", MAX_SHARED_TEXT)):
+        _check_text(record.get(name), name, longest)
+    for name in ("language", "description", "author", "school", "region", "license"):
+        if not isinstance(record.get(name), str) or len(record[name]) > MAX_SHARED_TEXT:
+            raise RecordError(
+                f"A catalog record's {name} must be text of at most {MAX_SHARED_TEXT}."
+            )
+    for name in ("size", "hubs"):
+        if not _is_int(record.get(name)) or not 0 <= record[name] <= MAX_NUMBER:
+            raise RecordError(f"A catalog record's {name} must be a non-negative integer.")
+    return record
+
+
+def check_offer_status(record: Any) -> dict[str, Any]:
+    """Central's word on one of the hub's offers or picks: {"t", "pack_id", "version",
+    "status", "reason", "hubs", "learners", "completion", "mastery"} (the last three null
+    when fewer than 5 learners used the pack)."""
+    if not isinstance(record, dict) or record.get("t") not in SHARED_TYPES:
+        raise RecordError(f"An offers record's t must be {' or '.join(SHARED_TYPES)}.")
+    _check_text(record.get("pack_id"), "pack_id", MAX_ID)
+    if record.get("status") not in OFFER_STATES:
+        raise RecordError(f"An offers record's status must be one of {', '.join(OFFER_STATES)}.")
+    for name in ("version", "reason"):
+        if not isinstance(record.get(name), str) or len(record[name]) > MAX_SHARED_TEXT:
+            raise RecordError(f"An offers record's {name} must be text.")
+    for name in ("hubs", "learners"):
+        value = record.get(name)
+        if value is not None and (not _is_int(value) or not 0 <= value <= MAX_NUMBER):
+            raise RecordError(f"An offers record's {name} must be null or a count.")
+    for name in ("completion", "mastery"):
+        value = record.get(name)
+        if value is not None and not (isinstance(value, float | int) and 0 <= value <= 1):
+            raise RecordError(f"An offers record's {name} must be null or from 0 to 1.")
+    return record
+
+
 CHECKS = {
     "roster": check_roster,
     "receipt": check_receipt,
     "packs": check_pack,
     "zims": check_zim,
+    "shared": check_shared,
+    "catalog": check_catalog,
+    "offers": check_offer_status,
 }
 
 

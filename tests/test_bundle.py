@@ -340,11 +340,26 @@ def test_a_bad_part_is_not_written(tmp_path: Path, part: PartSpec, words: str) -
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_hub_bundle_cannot_carry_blobs(tmp_path: Path) -> None:
-    with pytest.raises(BundleError, match="type must be one of events, roster"):
+def test_a_hub_bundle_cannot_carry_a_reply_part(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="type must be one of events, roster, shared, blob"):
         write_bundle(
-            tmp_path / "b.lhb", KEYS, hub_header(events()), [PartSpec("", "blob", data=b"")]
+            tmp_path / "b.lhb", KEYS, hub_header(events()), [PartSpec("p", "packs", records=[])]
         )
+
+
+def test_a_hub_bundle_carries_the_files_of_a_pack_it_shares(tmp_path: Path) -> None:
+    """Issue #18: a shared pack's files travel up as blobs beside its offer record."""
+    data = b"<p>halves</p>"
+    digest = hashlib.sha256(data).hexdigest()
+    offer = {"t": "offer", "pack_id": "own-halves", "version": "1.0.0", "hlc": 5}
+    offer |= {"origin": KEYS.hub_id, "withdrawn": False, "author": "Neema"}
+    offer |= {"license": "CC0-1.0", "manifest": {"id": "own-halves"}}
+    offer |= {"files": {"halves.html": digest}}
+    parts = [PartSpec("shared", "shared", records=[offer]), PartSpec("", "blob", data=data)]
+    write_bundle(tmp_path / "b.lhb", KEYS, hub_header(events()), parts)
+    bundle = read_bundle(tmp_path / "b.lhb", KEYS.public_key)
+    assert list(bundle.records("shared")) == [offer]
+    assert bundle.blob(digest) == data
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(hub_path: Path, monkeypatch) -> None:

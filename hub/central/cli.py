@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import getpass
 import json
 import logging
 import os
@@ -29,11 +30,11 @@ from hub.cli.common import friendly_errors
 from hub.core.settings import default_data_dir, load_config
 from hub.web.server import Guard, create_server
 from sync.bundle import BundleError
-from sync.central import roster
+from sync.central import roster, shared_packs
 from sync.central.db import connected, writing
 from sync.central.errors import CentralError
 from sync.central.hubs import enrol, known, set_status
-from sync.central.models import APPROVED, REVOKED, Roster
+from sync.central.models import APPROVED, REVOKED, Hub, Roster
 from sync.central.reports import hubs_overview
 from sync.central.service import Central
 from sync.central.staff import add_staff
@@ -517,6 +518,100 @@ def classes_add(
             known(hub_id)
             roster.send_to("class", record["uid"], hub_id)
     click.echo(f"added class {name.strip()} ({record['uid']})")
+
+
+@hubs.command("region")
+@data_option
+@database_option
+@click.argument("hub_id")
+@click.argument("region")
+@central_errors
+def hubs_region(data_dir: Path | None, database_url: str | None, hub_id: str, region: str) -> None:
+    """Set the region a hub is in (shown with the packs its teachers share)."""
+    region = " ".join(region.split())
+    if len(region) > 200:
+        raise click.ClickException("A region is at most 200 characters.")
+    with opened(data_dir, database_url), writing():
+        known(hub_id)
+        Hub.update(region=region).where(Hub.hub_id == hub_id).execute()
+    click.echo(f"hub {hub_id} is in {region or 'no region'}")
+
+
+@central.group()
+def shared() -> None:
+    """Packs teachers share through central: review them."""
+
+
+@shared.command("list")
+@data_option
+@database_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@central_errors
+def shared_list(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """Every pack hubs offered, waiting ones first."""
+    with opened(data_dir, database_url):
+        rows = [
+            {
+                "pack_id": o.pack_id,
+                "version": o.version,
+                "hub_id": o.hub_id,
+                "title": o.title,
+                "author": o.author,
+                "license": o.license,
+                "size": o.size,
+                "status": o.status,
+                "reason": o.reason,
+                "accepted_version": o.accepted_version,
+            }
+            for o in shared_packs.offers()
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No hub has shared a pack yet.")
+    for row in rows:
+        click.echo(
+            f"{row['status']:<9} {row['pack_id']}  {row['version']}  {row['title']}"
+            f"  by {row['author'] or '?'} ({row['hub_id']}, {row['license']})"
+            + (f"  - {row['reason']}" if row["reason"] else "")
+        )
+
+
+@shared.command("accept")
+@data_option
+@database_option
+@click.argument("pack_id")
+@click.option("--hub", "hub_id", default=None, help="The offering hub, when several offer it.")
+@central_errors
+def shared_accept(
+    data_dir: Path | None, database_url: str | None, pack_id: str, hub_id: str | None
+) -> None:
+    """Accept a shared pack into the catalog; hubs that pick it receive it."""
+    with opened(data_dir, database_url) as service:
+        version = shared_packs.accept(service.library, pack_id, _operator(), hub_id)
+    click.echo(f"accepted {pack_id} {version}")
+
+
+@shared.command("decline")
+@data_option
+@database_option
+@click.argument("pack_id")
+@click.option("--reason", required=True, help="Why; the school reads it after its next sync.")
+@click.option("--hub", "hub_id", default=None, help="The offering hub, when several offer it.")
+@central_errors
+def shared_decline(
+    data_dir: Path | None, database_url: str | None, pack_id: str, reason: str, hub_id: str | None
+) -> None:
+    """Decline a shared pack, with a reason that travels back to its school."""
+    with opened(data_dir, database_url):
+        shared_packs.decline(pack_id, reason, _operator(), hub_id)
+    click.echo(f"declined {pack_id}")
+
+
+def _operator() -> str:
+    """Who reviewed, as far as a command line can tell."""
+    return f"cli:{getpass.getuser()}"
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m hub.central.cli` before it is wired in

@@ -462,6 +462,38 @@ CREATE TABLE draft_upload (
 """
 
 
+# Issue #18 part 1: this hub's packs offered to central's shared catalog, the catalog as of
+# the last reply, and the catalog packs picked here.
+SHARED_PACKS = """
+CREATE TABLE shared_offer (
+    pack_id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    hlc INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL DEFAULT 0,
+    sent_hlc INTEGER NOT NULL DEFAULT 0,
+    sent_files TEXT NOT NULL DEFAULT '[]',
+    status TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    hubs INTEGER,
+    learners INTEGER,
+    completion REAL,
+    mastery REAL
+);
+CREATE TABLE shared_pick (
+    pack_id TEXT PRIMARY KEY,
+    hlc INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    sent_hlc INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE shared_listing (
+    pack_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+"""
+
+
 MIGRATIONS: tuple[Step, ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
@@ -471,6 +503,7 @@ MIGRATIONS: tuple[Step, ...] = (
     (6, "zim archives", _sql(ZIM_ARCHIVES)),
     (7, "quiz attempts", _sql(QUIZ_ATTEMPTS)),
     (8, "own packs", _sql(OWN_PACKS)),
+    (9, "shared packs", _sql(SHARED_PACKS)),
 )
 
 

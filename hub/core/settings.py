@@ -249,6 +249,11 @@ class Config:
     download_json_bytes: int = setting(
         4 * 1024**2, "Largest JSON answer the hub reads from central or a neighbour hub, in bytes."
     )
+    shared_pack_max_bytes: int = setting(
+        200 * 1024**2,
+        "Largest own pack a coach may share with other schools through central, in bytes "
+        "(its files travel in the next bundle; central refuses more than 512 MiB).",
+    )
     sync_reply_max_bytes: int = setting(
         4 * 1024**3,
         "Largest reply bundle (roster and content packs) the hub downloads from central, "

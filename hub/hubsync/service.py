@@ -31,6 +31,7 @@ from content import durable
 from content.errors import PackError
 from hub.core.db import connected, db, write_lock
 from hub.core.settings import Config
+from hub.hubsync import shared_packs
 from hub.hubsync.models import (
     HubState,
     Receipt,
@@ -192,6 +193,9 @@ class SyncService:
             current = SyncEpoch.get_by_id(HubState.get_state().epoch)
             created.append(self._write(current, [], records, first, last))
             roster += len(records)
+        for shared in shared_packs.outgoing(self.hub_id, self.library.store):
+            current = SyncEpoch.get_by_id(HubState.get_state().epoch)
+            created.append(self._write(current, [], [], None, None, shared))
         return created, events, roster
 
     def _write(
@@ -201,6 +205,7 @@ class SyncService:
         records: list[dict[str, Any]],
         roster_first: int | None,
         roster_last: int | None,
+        shared: shared_packs.Outgoing | None = None,
     ) -> str:
         state = HubState.get_state()
         header = {
@@ -216,6 +221,7 @@ class SyncService:
             "have": {pack.id: pack.version for pack in Pack.select(Pack.id, Pack.version)},
             # Also says this hub reads a reply's zims part.
             "have_zims": sorted(zim.uuid for zim in ZimArchive.select(ZimArchive.uuid)),
+            "reads_shared": True,  # this hub reads a reply's catalog and offers parts
         }
         if state.last_reply:
             header["acked"] = state.last_reply
@@ -224,6 +230,9 @@ class SyncService:
             parts.append(PartSpec("events", "events", records=encode_events(rows)))
         if records:
             parts.append(PartSpec("roster", "roster", records=records))
+        if shared:
+            parts.append(PartSpec("shared", "shared", records=shared.records))
+            parts += [PartSpec(sha, "blob", file=path) for sha, path in shared.blobs.items()]
         self.outbox.mkdir(parents=True, exist_ok=True)
         path = _free_path(self.outbox / bundle_name(header))
         bundle_id = write_bundle(path, self.keys, header, parts)
@@ -239,6 +248,8 @@ class SyncService:
                 size=path.stat().st_size,
             )
             HubState.put(previous_bundle=bundle_id)
+            if shared:
+                shared_packs.mark_sent(shared)
             token = _rotate_token()
         # A copy of the database taken before this bundle left is now recognisably older.
         _write_token(self.epoch_file, token)
@@ -291,6 +302,7 @@ class SyncService:
                 for receipt in receipts:
                     self._take_receipt(receipt, result)
                 result.roster = apply_records(roster, self.hub_id, self.keys)
+                shared_packs.take_reply(bundle)
                 HubState.put(last_reply=bundle.bundle_id, last_sync=now_text(), last_error="")
             self._delete_covered(result)
             result.packs = self._install_packs(bundle)

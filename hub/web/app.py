@@ -47,6 +47,7 @@ from hub.web.views import (
     search,
     session,
     share,
+    shared_catalog,
     static,
     sync_admin,
     zim,
@@ -120,6 +121,7 @@ def create_app(
         authoring_uploads.bp,
         authoring_quiz.bp,
         jobs.bp,
+        shared_catalog.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)

@@ -12,9 +12,12 @@ from typing import Any
 FORMAT = "learnhub-bundle/1"
 SUFFIX = ".lhb"
 KINDS = ("hub", "reply")
-PART_TYPES = ("events", "roster", "receipt", "packs", "zims", "blob", "outcomes")
-HUB_PARTS = ("events", "roster")
-REPLY_PARTS = ("receipt", "roster", "packs", "zims", "blob", "outcomes")
+PART_TYPES = (
+    *("events", "roster", "receipt", "packs", "zims", "blob", "outcomes"),
+    *("shared", "catalog", "offers"),
+)
+HUB_PARTS = ("events", "roster", "shared", "blob")  # blobs: the files of a pack it shares
+REPLY_PARTS = ("receipt", "roster", "packs", "zims", "blob", "outcomes", "catalog", "offers")
 MAX_HAVE_ZIMS = 10_000  # ZIM uuids a hub bundle may list in have_zims
 HEADER_FIELDS = ("kind", "sender", "recipient", "hub_id", "epoch", "seq", "hlc", "previous")
 MANIFEST = "manifest.json"

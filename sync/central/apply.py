@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from content.blobstore import BlobStore
 from sync.bounds import event_problem, manifest_problem
 from sync.bundle import Bundle, peek, read_bundle
-from sync.central import ownership, quarantine, roster
+from sync.central import ownership, quarantine, roster, shared_packs
 from sync.central.db import central_db, execute, greatest, is_postgres, q, writing
 from sync.central.errors import CentralError
 from sync.central.hubs import approved_sender, public_key_of
@@ -67,10 +68,11 @@ class Applied:
         return self.accepted + self.duplicates + self.quarantined
 
 
-def apply_bundle(path: Path, central_id: str, keys: KeyPair) -> Applied:
+def apply_bundle(path: Path, central_id: str, keys: KeyPair, store: BlobStore) -> Applied:
     """Verify the bundle at `path` and apply it in one transaction; CentralError or
     BundleError (one sentence each) when it is refused, and then nothing changed. `keys`
-    are central's own: they open the PIN hashes hubs seal to central."""
+    are central's own: they open the PIN hashes hubs seal to central; `store` takes the
+    files of packs hubs share."""
     manifest = peek(path)
     if manifest["kind"] != "hub":
         raise CentralError(f"Bundle {path.name} is a reply from central, not a hub's bundle.")
@@ -85,7 +87,7 @@ def apply_bundle(path: Path, central_id: str, keys: KeyPair) -> Applied:
         raise _out_of_range(path.name, problem)
     started = time.perf_counter()
     with writing():
-        applied = _apply(bundle, approved_sender(hub.hub_id), keys)
+        applied = _apply(bundle, approved_sender(hub.hub_id), keys, store)
     applied.stats["seconds"] = time.perf_counter() - started
     return applied
 
@@ -94,7 +96,7 @@ def _out_of_range(name: str, problem: str) -> CentralError:
     return CentralError(f"Bundle {name} is refused: {problem}.", code="out_of_range")
 
 
-def _apply(bundle: Bundle, hub: Hub, keys: KeyPair) -> Applied:
+def _apply(bundle: Bundle, hub: Hub, keys: KeyPair, store: BlobStore) -> Applied:
     manifest = bundle.manifest
     applied = Applied(hub.hub_id, manifest["epoch"], bundle.bundle_id)
     applied.replayed = BundleIn.get_or_none(BundleIn.bundle_id == bundle.bundle_id) is not None
@@ -110,6 +112,7 @@ def _apply(bundle: Bundle, hub: Hub, keys: KeyPair) -> Applied:
         applied.roster_applied += done
         applied.roster_refused += held
         applied.quarantined += held
+    applied.quarantined += shared_packs.apply_shared(bundle, hub, store)
     if applied.quarantined:
         quarantine.prune(hub.hub_id)
     _advance(stream, manifest, applied)

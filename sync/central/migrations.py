@@ -225,11 +225,46 @@ CREATE TABLE zim_target (
 )
 """
 
+# Issue #18 part 1: packs teachers share through central, and the hubs that picked them.
+SHARED_PACKS = """
+ALTER TABLE hub ADD COLUMN region TEXT NOT NULL DEFAULT '';
+ALTER TABLE hub ADD COLUMN reads_shared INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE shared_offer (
+    hub_id TEXT NOT NULL REFERENCES hub (hub_id),
+    pack_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    hlc BIGINT NOT NULL,
+    author TEXT NOT NULL,
+    license TEXT NOT NULL,
+    title TEXT NOT NULL,
+    language TEXT NOT NULL,
+    description TEXT NOT NULL,
+    pack_json TEXT NOT NULL,
+    files TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    accepted_version TEXT,
+    received BIGINT NOT NULL,
+    reviewed_at BIGINT,
+    reviewed_by TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (hub_id, pack_id)
+);
+CREATE TABLE shared_pick (
+    hub_id TEXT NOT NULL REFERENCES hub (hub_id),
+    pack_id TEXT NOT NULL,
+    hlc BIGINT NOT NULL,
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (hub_id, pack_id)
+)
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "central", CENTRAL_V1),
     (2, "owners and quarantine", OWNERS_AND_QUARANTINE),
     (3, "staff sessions", STAFF_SESSIONS),
     (4, "zims", ZIMS),
+    (5, "shared packs", SHARED_PACKS),
 )
 
 _WORDS = {

@@ -59,6 +59,8 @@ class Hub(CentralModel):
     events = BigIntegerField(default=0)
     quarantined = BigIntegerField(default=0)
     have_zims = TextField(null=True)  # a JSON list of uuids; None: the hub never said
+    region = CharField(default="")
+    reads_shared = IntegerField(default=0)  # its bundles said it reads catalog/offers parts
 
     @classmethod
     def by_id(cls, hub_id: str) -> Hub | None:
@@ -396,3 +398,55 @@ class StaffSession(CentralModel):
     token = CharField(unique=True)
     username = CharField()
     created_at = BigIntegerField()
+
+
+class SharedOffer(CentralModel):
+    """A hub's own pack offered to the shared catalog: the newest version it sent, and what
+    staff made of it. `accepted_version` is what hubs that picked it receive."""
+
+    hub_id = CharField()
+    pack_id = CharField()
+    version = CharField()
+    hlc = BigIntegerField()
+    author = CharField()
+    license = CharField()
+    title = CharField()
+    language = CharField()
+    description = TextField()
+    pack_json = TextField()
+    files = TextField()  # {path: [sha256, size]}
+    size = BigIntegerField()
+    status = CharField()
+    reason = TextField(default="")
+    accepted_version = CharField(null=True)
+    received = BigIntegerField()
+    reviewed_at = BigIntegerField(null=True)
+    reviewed_by = CharField(default="")
+
+    class Meta:
+        primary_key = CompositeKey("hub_id", "pack_id")
+
+    @classmethod
+    def of(cls, hub_id: str, pack_id: str) -> SharedOffer | None:
+        return cls.get_or_none(cls.hub_id == hub_id, cls.pack_id == pack_id)
+
+    @classmethod
+    def listed(cls) -> list[SharedOffer]:
+        """The catalog: every pack accepted once and not withdrawn."""
+        query = cls.select().where(cls.accepted_version.is_null(False), cls.status != "withdrawn")
+        return list(query.order_by(cls.language, cls.title))
+
+    def file_map(self) -> dict[str, tuple[str, int]]:
+        return {path: (sha, size) for path, (sha, size) in json.loads(self.files).items()}
+
+
+class SharedPick(CentralModel):
+    """A hub's pick of a catalog pack (last writer wins by hlc; deleted: picked no more)."""
+
+    hub_id = CharField()
+    pack_id = CharField()
+    hlc = BigIntegerField()
+    deleted = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("hub_id", "pack_id")

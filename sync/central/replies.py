@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.bundle import PartSpec, bundle_name, write_bundle
-from sync.central import roster
+from sync.central import roster, shared_packs
 from sync.central.apply import Applied
 from sync.central.db import writing
 from sync.central.hubs import known, public_key_of
@@ -100,6 +100,7 @@ class Replier:
                 if records:
                     parts.append(PartSpec("roster", "roster", records=records))
                 parts += self._zim_parts(hub)
+                parts += shared_parts(hub)
             parts += self._pack_parts(packs, held)
             written.append(self._write_one(hub_id, epochs[-1], folder, parts, previous))
             previous = written[-1].bundle_id
@@ -164,6 +165,15 @@ class Replier:
         path = _free_path(folder, bundle_name(header))
         bundle_id = write_bundle(path, self.keys, header, parts)
         return ReplyFile(path, bundle_id, secrets.token_hex(16))
+
+
+def shared_parts(hub: Hub) -> list[PartSpec]:
+    """The shared catalog and this hub's offers, for a hub that said it reads them."""
+    if not hub.reads_shared:
+        return []
+    parts = [PartSpec("catalog", "catalog", records=shared_packs.catalog())]
+    offers = shared_packs.offer_status(hub.hub_id)
+    return parts + ([PartSpec("offers", "offers", records=offers)] if offers else [])
 
 
 def _epochs(hub_id: str) -> list[str]:

@@ -87,7 +87,7 @@ class Central:
         return {**identity, "central_id": self.central_id}
 
     def apply(self, path: Path) -> Applied:
-        return apply_bundle(path, self.central_id, self.keys)
+        return apply_bundle(path, self.central_id, self.keys, self.library.store)
 
     def exchange(self, path: Path) -> tuple[Applied, list[ReplyFile]]:
         """Apply one uploaded bundle and write the reply (HTTP: kept under replies/)."""
