@@ -57,7 +57,8 @@ class BlobStore:
         folder = target.parent
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
-            fsync_dir(folder.parent)
+            if sync:  # else the root is in the caller's folders(): one fsync, not one per folder
+                fsync_dir(folder.parent)
         try:
             os.replace(source, target)
         except OSError as err:

@@ -108,6 +108,7 @@ class MadeSource(PackSource):
         super().__init__(inner.name)
         self.made = made
         self._inner = inner
+        self.parallel_reads = inner.parallel_reads  # the made files are in memory
         manifest = json.dumps(made.raw, ensure_ascii=False, indent=2).encode("utf-8")
         self._made_files = {**made.made_files, MANIFEST_NAME: manifest}
         self._sizes = {path: inner.size(path) for path in inner.paths()}
@@ -409,11 +410,12 @@ class _Maker:
 
     def _named(self, path: str, kind: str, inner_title: str | None) -> _Lesson:
         order, from_name = _name_title(_stem(path))
-        bare = " " not in _stem(path).strip()
-        title = inner_title if inner_title and bare else from_name
+        title = inner_title if inner_title and _is_bare(path) else from_name
         return _Lesson(path, kind, title, (order, from_name.lower()))
 
     def _inner_title(self, path: str) -> str | None:
+        if not _is_bare(path):
+            return None  # the name is the title: reading 2,000 files' heads took seconds
         with self.source.open_file(path) as stream:
             return metadata_title(path, stream)
 
@@ -485,6 +487,11 @@ def _stem(path: str) -> str:
     if pure.stem.lower() == "index" and pure.parent.name:
         return pure.parent.name
     return pure.stem
+
+
+def _is_bare(path: str) -> bool:
+    """A name without spaces ("IMG_2034"): the title inside the file is a better one."""
+    return " " not in _stem(path).strip()
 
 
 def _suffix(path: str) -> str:

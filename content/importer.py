@@ -15,11 +15,14 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from io import BufferedIOBase
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from content import durable
 from content.blobstore import CHUNK, BlobStore
@@ -84,6 +87,9 @@ MEDIA_TYPES = {
 }
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 MAX_NAMED = 10  # files named in one note; the rest are counted
+# Files copied at once: the disk reads one while others are hashed and written (the hash and
+# the copies release the GIL). Each holds one CHUNK buffer.
+STAGE_THREADS = 3
 Progress = Callable[[int, int], None]  # told (bytes copied, bytes in all) as a pack is staged
 
 
@@ -311,15 +317,28 @@ def _make_staging_folder(staging_root: Path) -> Path:
 def _stage_files(
     source: PackSource, paths: list[str], folder: Path, progress: Progress | None
 ) -> dict[str, StagedFile]:
+    """Copy every file, STAGE_THREADS at a time when the source allows: one file at a time,
+    the disk waited while a chunk was hashed and written, and the CPU while the next was
+    read (a 2 GB folder imported at half the speed of cp)."""
     total = sum(source.size(path) for path in paths)
     done = [0]
+    lock = threading.Lock()
 
     def copied(count: int) -> None:
-        done[0] += count
-        if progress:
-            progress(done[0], total)
+        with lock:  # one progress call at a time, in the order of the bytes counted
+            done[0] += count
+            if progress:
+                progress(done[0], total)
 
-    return {path: _stage_file(source, path, folder, copied) for path in paths}
+    if not source.parallel_reads:
+        return {path: _stage_file(source, path, folder, copied) for path in paths}
+    with ThreadPoolExecutor(max_workers=STAGE_THREADS) as pool:
+        futures = [pool.submit(_stage_file, source, path, folder, copied) for path in paths]
+        try:
+            return {path: future.result() for path, future in zip(paths, futures, strict=True)}
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # the staging folder goes once they stop
+            raise
 
 
 def _stage_file(
@@ -330,7 +349,7 @@ def _stage_file(
     partial = folder / f".part-{uuid.uuid4().hex}"
     try:
         with source.open(path) as stream, open(partial, "wb") as out:
-            sha, size = _copy(stream, out, copied)
+            sha, size = _copy(stream, out, source.size(path), copied)
         os.replace(partial, folder / sha)  # the same content twice in a pack is stored once
     except OSError as err:
         raise PackError(
@@ -346,14 +365,22 @@ def _flush(source: PackSource, staged: set[Path]) -> None:
         raise PackError(f"could not stage the files from {source.name}: {reason(err)}.") from None
 
 
-def _copy(stream: BinaryIO, out: BinaryIO, copied: Callable[[int], None]) -> tuple[str, int]:
-    """(sha256 hex, size) of a stream copied to `out` in chunks, saying each chunk's size."""
+def _copy(
+    stream: BinaryIO, out: BinaryIO, expected: int, copied: Callable[[int], None]
+) -> tuple[str, int]:
+    """(sha256 hex, size) of a stream copied to `out` in chunks, saying each chunk's size.
+    Every chunk is read into the same buffer, hashed and written from it, with no new 1 MiB
+    object each. The buffer holds one byte more than `expected` (at most CHUNK), so a file
+    longer than listed is still read past its end and refused."""
     hashed, size = hashlib.sha256(), 0
-    while chunk := stream.read(CHUNK):
+    buffer = memoryview(bytearray(min(CHUNK, expected + 1)))
+    readinto = cast(BufferedIOBase, stream).readinto  # what every source's open() returns
+    while count := readinto(buffer):
+        chunk = buffer[:count]
         hashed.update(chunk)
         out.write(chunk)
-        size += len(chunk)
-        copied(len(chunk))
+        size += count
+        copied(count)
     return hashed.hexdigest(), size
 
 

@@ -189,11 +189,22 @@ def _check_number(value: float, schema: Mapping[str, Any], path: Path) -> Iterat
 
 
 def _check_unique(value: list[Any], path: Path) -> Iterator[SchemaIssue]:
+    if all(type(item) is str for item in value):  # ids: a set, not pairs (a topic of 2,000)
+        yield from _check_unique_strings(value, path)
+        return
     seen: list[Any] = []
     for index, item in enumerate(value):
         if any(_same(item, earlier) for earlier in seen):
             yield SchemaIssue((*path, index), f"{describe(item)} is listed twice")
         seen.append(item)
+
+
+def _check_unique_strings(value: list[str], path: Path) -> Iterator[SchemaIssue]:
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        if item in seen:
+            yield SchemaIssue((*path, index), f"{describe(item)} is listed twice")
+        seen.add(item)
 
 
 def _has_type(value: Any, wanted: str | list[str]) -> bool:

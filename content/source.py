@@ -96,6 +96,10 @@ def size_text(count: int) -> str:
 class PackSource:
     """A folder or a zip, listed once; use as a context manager."""
 
+    # Whether open() may be called from several threads at once (staging copies files in
+    # parallel when it may); a zip shares one file object between its entries.
+    parallel_reads = False
+
     def __init__(self, name: str) -> None:
         self.name = name
         self._sizes: dict[str, int] = {}
@@ -143,6 +147,8 @@ class PackSource:
 class FolderSource(PackSource):
     """A pack folder. Any symbolic link or special file anywhere inside is refused (lstat,
     never followed); files are opened with O_NOFOLLOW through directory descriptors."""
+
+    parallel_reads = True  # each open() is a file descriptor of its own
 
     def __init__(
         self, root: Path, limits: Limits = DEFAULT_LIMITS, name: str | None = None
