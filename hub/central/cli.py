@@ -30,7 +30,7 @@ from hub.cli.common import friendly_errors
 from hub.core.settings import default_data_dir, load_config
 from hub.web.server import Guard, create_server
 from sync.bundle import BundleError
-from sync.central import roster, shared_packs
+from sync.central import letters, roster, shared_packs
 from sync.central.db import connected, writing
 from sync.central.errors import CentralError
 from sync.central.hubs import enrol, known, set_status
@@ -612,6 +612,32 @@ def shared_decline(
 def _operator() -> str:
     """Who reviewed, as far as a command line can tell."""
     return f"cli:{getpass.getuser()}"
+
+
+@central.command("pair")
+@data_option
+@database_option
+@click.argument("one")
+@click.argument("other")
+@central_errors
+def pair_classes(data_dir: Path | None, database_url: str | None, one: str, other: str) -> None:
+    """Pair two classes on two hubs (each CLASS@HUB, HUB its id or name) as partners: they
+    may write letters to each other, each letter approved by both coaches."""
+    with opened(data_dir, database_url), writing():
+        pairing = letters.pair(one, other)
+    click.echo(f"paired {one} with {other} ({pairing.uid}); both hubs hear it in their next reply")
+
+
+@central.command("unpair")
+@data_option
+@database_option
+@click.argument("pair_uid")
+@central_errors
+def unpair_classes(data_dir: Path | None, database_url: str | None, pair_uid: str) -> None:
+    """End a pairing: no more letters travel between the two classes."""
+    with opened(data_dir, database_url), writing():
+        letters.unpair(pair_uid)
+    click.echo(f"ended {pair_uid}")
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m hub.central.cli` before it is wired in

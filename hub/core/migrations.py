@@ -494,6 +494,38 @@ CREATE TABLE shared_listing (
 """
 
 
+# Letters between partner classes (hub/learning/letters.py). direction: out (written here) or
+# in (from the partner class). state: out draft..read, in waiting/shown/declined.
+# reported: the state of an incoming letter last put into a bundle for central.
+LETTERS = """
+CREATE TABLE class_partner (
+    uid TEXT PRIMARY KEY,
+    class_uid TEXT NOT NULL,
+    partner_class_uid TEXT NOT NULL,
+    partner_class TEXT NOT NULL,
+    partner_hub TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE letter (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL UNIQUE,
+    direction TEXT NOT NULL,
+    class_uid TEXT NOT NULL,
+    partner_class_uid TEXT NOT NULL,
+    language TEXT NOT NULL,
+    text TEXT NOT NULL,
+    attachments TEXT NOT NULL DEFAULT '[]',
+    authors TEXT NOT NULL DEFAULT '[]',
+    from_name TEXT NOT NULL DEFAULT '',
+    hlc INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    sent_bundle TEXT,
+    reported TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX letter_class ON letter (class_uid, direction, state);
+"""
+
 MIGRATIONS: tuple[Step, ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
@@ -504,6 +536,7 @@ MIGRATIONS: tuple[Step, ...] = (
     (7, "quiz attempts", _sql(QUIZ_ATTEMPTS)),
     (8, "own packs", _sql(OWN_PACKS)),
     (9, "shared packs", _sql(SHARED_PACKS)),
+    (10, "letters", _sql(LETTERS)),
 )
 
 

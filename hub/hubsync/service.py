@@ -49,6 +49,7 @@ from hub.hubsync.roster import (
     pins_held_back,
     relog_pins,
 )
+from hub.learning import letters
 from hub.learning.events import Event
 from hub.library.models import Pack, ZimArchive
 from hub.library.packs import Library
@@ -178,20 +179,23 @@ class SyncService:
         records, first, last = local_records(
             SentBundle.last_roster_change(), self.hub_id, central_key()
         )
+        # Letters ride with the roster (their class must reach central first or with them).
+        mail: letters.Outgoing | None = letters.outgoing(letters.store_of(self.config.data_dir))
         for epoch, end in SyncEpoch.ranges():
             start = max(
                 SentBundle.last_local_seq(epoch),
                 epoch.base_seq + Receipt.high_water_of(epoch.epoch),
             )
             while rows := _events(epoch.base_seq, start, end, MAX_EVENTS_PER_BUNDLE):
-                created.append(self._write(epoch, rows, records, first, last))
+                created.append(self._write(epoch, rows, records, first, last, mail=mail))
+                mail = None
                 events += len(rows)
                 roster += len(records)
                 records, first, last = [], None, None  # the roster goes in the first bundle
                 start = epoch.base_seq + rows[-1].seq
-        if records:
+        if records or mail:
             current = SyncEpoch.get_by_id(HubState.get_state().epoch)
-            created.append(self._write(current, [], records, first, last))
+            created.append(self._write(current, [], records, first, last, mail=mail))
             roster += len(records)
         for shared in shared_packs.outgoing(self.hub_id, self.library.store):
             current = SyncEpoch.get_by_id(HubState.get_state().epoch)
@@ -206,6 +210,7 @@ class SyncService:
         roster_first: int | None,
         roster_last: int | None,
         shared: shared_packs.Outgoing | None = None,
+        mail: letters.Outgoing | None = None,
     ) -> str:
         state = HubState.get_state()
         header = {
@@ -222,6 +227,7 @@ class SyncService:
             # Also says this hub reads a reply's zims part.
             "have_zims": sorted(zim.uuid for zim in ZimArchive.select(ZimArchive.uuid)),
             "reads_shared": True,  # this hub reads a reply's catalog and offers parts
+            "letters": 1,  # this hub reads a reply's letters part
         }
         if state.last_reply:
             header["acked"] = state.last_reply
@@ -233,6 +239,9 @@ class SyncService:
         if shared:
             parts.append(PartSpec("shared", "shared", records=shared.records))
             parts += [PartSpec(sha, "blob", file=path) for sha, path in shared.blobs.items()]
+        if mail:
+            taken = {part.name for part in parts}
+            parts += [part for part in mail.parts if part.name not in taken]
         self.outbox.mkdir(parents=True, exist_ok=True)
         path = _free_path(self.outbox / bundle_name(header))
         bundle_id = write_bundle(path, self.keys, header, parts)
@@ -250,6 +259,8 @@ class SyncService:
             HubState.put(previous_bundle=bundle_id)
             if shared:
                 shared_packs.mark_sent(shared)
+            if mail:
+                letters.bundled(mail, bundle_id)
             token = _rotate_token()
         # A copy of the database taken before this bundle left is now recognisably older.
         _write_token(self.epoch_file, token)
@@ -303,6 +314,7 @@ class SyncService:
                     self._take_receipt(receipt, result)
                 result.roster = apply_records(roster, self.hub_id, self.keys)
                 shared_packs.take_reply(bundle)
+                letters.apply_reply(bundle, letters.store_of(self.config.data_dir))
                 HubState.put(last_reply=bundle.bundle_id, last_sync=now_text(), last_error="")
             self._delete_covered(result)
             result.packs = self._install_packs(bundle)
@@ -349,6 +361,7 @@ class SyncService:
                     "central has seen more of the epoch than this database holds"
                 )
         applied = Receipt.applied_bundles()
+        letters.at_central(applied)
         for sent in SentBundle.waiting():
             if not _covered(sent, epoch, mark, applied):
                 continue

@@ -14,10 +14,14 @@ SUFFIX = ".lhb"
 KINDS = ("hub", "reply")
 PART_TYPES = (
     *("events", "roster", "receipt", "packs", "zims", "blob", "outcomes"),
-    *("shared", "catalog", "offers"),
+    *("shared", "catalog", "offers", "letters"),
 )
-HUB_PARTS = ("events", "roster", "shared", "blob")  # blobs: the files of a pack it shares
-REPLY_PARTS = ("receipt", "roster", "packs", "zims", "blob", "outcomes", "catalog", "offers")
+# blobs: the files of a pack it shares, a letter's photos and recording
+HUB_PARTS = ("events", "roster", "shared", "blob", "letters")
+REPLY_PARTS = (
+    *("receipt", "roster", "packs", "zims", "blob", "outcomes", "catalog", "offers"),
+    "letters",
+)
 MAX_HAVE_ZIMS = 10_000  # ZIM uuids a hub bundle may list in have_zims
 HEADER_FIELDS = ("kind", "sender", "recipient", "hub_id", "epoch", "seq", "hlc", "previous")
 MANIFEST = "manifest.json"

@@ -23,10 +23,11 @@ from sync.bundle._format import (
     BundleError,
     Limits,
 )
+from sync.letters import check_letters_record
 from sync.outcomes import check_outcome
 
 # Central's outcomes part has its own module (sync/outcomes.py), beside the records it reads.
-CHECKS = {**rec.CHECKS, "outcomes": check_outcome}
+CHECKS = {**rec.CHECKS, "outcomes": check_outcome, "letters": check_letters_record}
 
 
 def check_manifest(manifest: dict[str, Any], label: str, limits: Limits) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 from content.blobstore import BlobStore
 from sync.bounds import event_problem, manifest_problem
 from sync.bundle import Bundle, peek, read_bundle
-from sync.central import ownership, quarantine, roster, shared_packs
+from sync.central import letters, ownership, quarantine, roster, shared_packs
 from sync.central.db import central_db, execute, greatest, is_postgres, q, writing
 from sync.central.errors import CentralError
 from sync.central.hubs import approved_sender, public_key_of
@@ -113,6 +113,7 @@ def _apply(bundle: Bundle, hub: Hub, keys: KeyPair, store: BlobStore) -> Applied
         applied.roster_refused += held
         applied.quarantined += held
     applied.quarantined += shared_packs.apply_shared(bundle, hub, store)
+    applied.quarantined += letters.apply_part(bundle, hub.hub_id, store)
     if applied.quarantined:
         quarantine.prune(hub.hub_id)
     _advance(stream, manifest, applied)

@@ -259,12 +259,49 @@ CREATE TABLE shared_pick (
 )
 """
 
+# Pairings of classes on different hubs, and the letters between them (sync/central/letters.py).
+# A letter's told/told_reply: the state last sent to its writers' hub and in which reply;
+# acked: the state that hub confirmed (by naming that reply in a later bundle).
+LETTERS = """
+CREATE TABLE class_pair (
+    uid TEXT PRIMARY KEY,
+    class_a TEXT NOT NULL,
+    hub_a TEXT NOT NULL,
+    class_b TEXT NOT NULL,
+    hub_b TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created BIGINT NOT NULL
+);
+CREATE INDEX class_pair_a ON class_pair (class_a);
+CREATE INDEX class_pair_b ON class_pair (class_b);
+CREATE TABLE letter (
+    uid TEXT PRIMARY KEY,
+    from_hub TEXT NOT NULL,
+    from_class TEXT NOT NULL,
+    to_hub TEXT NOT NULL,
+    to_class TEXT NOT NULL,
+    language TEXT NOT NULL,
+    text TEXT NOT NULL,
+    attachments TEXT NOT NULL,
+    hlc BIGINT NOT NULL,
+    received BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    told TEXT NOT NULL DEFAULT '',
+    told_reply TEXT NOT NULL DEFAULT '',
+    acked TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX letter_to ON letter (to_hub, state);
+CREATE INDEX letter_from ON letter (from_hub, state);
+ALTER TABLE hub ADD COLUMN reads_letters INTEGER NOT NULL DEFAULT 0;
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "central", CENTRAL_V1),
     (2, "owners and quarantine", OWNERS_AND_QUARANTINE),
     (3, "staff sessions", STAFF_SESSIONS),
     (4, "zims", ZIMS),
     (5, "shared packs", SHARED_PACKS),
+    (7, "letters", LETTERS),
 )
 
 _WORDS = {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.bundle import PartSpec, bundle_name, write_bundle
-from sync.central import roster, shared_packs
+from sync.central import letters, roster, shared_packs
 from sync.central.apply import Applied
 from sync.central.db import writing
 from sync.central.hubs import known, public_key_of
@@ -102,6 +102,10 @@ class Replier:
                 parts += self._zim_parts(hub)
                 parts += shared_parts(hub)
             parts += self._pack_parts(packs, held)
+            if index == 0:
+                taken = {part.name for part in parts}
+                extra, told = letters.reply_parts(hub, self.library.store, taken)
+                parts += extra
             written.append(self._write_one(hub_id, epochs[-1], folder, parts, previous))
             previous = written[-1].bundle_id
         with writing():
@@ -115,6 +119,7 @@ class Replier:
                     created=now_ms(),
                 )
             Hub.update(last_bundle_out=previous).where(Hub.hub_id == hub_id).execute()
+            letters.note_reply(told, written[0].bundle_id)
         return written
 
     def _pack_groups(self, hub: Hub, held: set[str]) -> list[list[PackRelease]]:
