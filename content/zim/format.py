@@ -1,7 +1,10 @@
 """The few parts of the ZIM format (openzim.org/wiki/ZIM_file_format) the hub reads itself:
-the header, and where an uncompressed entry's bytes lie in the file, so a video is sent by
-sendfile from the ZIM instead of through memory (libzim's Python binding does not expose
-`getDirectAccessInformation`). Everything else goes through libzim."""
+the header, and where an entry's bytes lie in the file: in an uncompressed cluster, so a video
+is sent by sendfile from the ZIM instead of through memory (libzim's Python binding does not
+expose `getDirectAccessInformation`), or in a compressed one, which content.zim.clusters
+decompresses without holding the interpreter lock. Everything else goes through libzim.
+
+Every number read here comes from a file and is checked before it is used."""
 
 from __future__ import annotations
 
@@ -67,33 +70,76 @@ def identity(path: Path, name: str) -> Identity:
     return Identity(str(uuid.UUID(bytes=head[8:24])), checksum.hex(), size)
 
 
-def direct_span(fd: int, header: Header, index: int, size: int) -> int | None:
-    """The file offset of entry `index`'s bytes when it is stored uncompressed, else None.
-    The span is checked against `size` (libzim's own count) and the file's end: anything odd
-    answers None, and the caller reads through libzim instead."""
+@dataclass(frozen=True)
+class Place:
+    """Where an entry's bytes are: blob `blob` of cluster `cluster`, whose bytes in the file
+    run from `start` (its info byte) to `end` (the next cluster, or the checksum)."""
+
+    cluster: int
+    blob: int
+    compression: int  # the info byte's low 4 bits: 0/1 none, 4 xz, 5 zstd
+    width: int  # of each offset in the cluster's list: 4, or 8 when the extended flag is set
+    start: int
+    end: int
+
+    @property
+    def stored_plain(self) -> bool:
+        return self.compression in _UNCOMPRESSED
+
+
+def locate(fd: int, header: Header, index: int) -> Place | None:
+    """Where entry `index` (in path order) has its bytes; None for a redirect, an entry
+    without content, or any number that points outside the file or its cluster table."""
     try:
-        dirent = _u64(fd, header.path_ptr_pos + 8 * index)
-        head = os.pread(fd, 16, dirent)
+        if not 0 <= index < header.entry_count:
+            return None
+        head = os.pread(fd, 16, _u64(fd, header.path_ptr_pos + 8 * index))
         if len(head) < 16:
             return None
         mime, _, _, _, cluster, blob = struct.unpack("<HBcIII", head)
         if mime >= _NOT_CONTENT or cluster >= header.cluster_count:
             return None
-        cluster_pos = _u64(fd, header.cluster_ptr_pos + 8 * cluster)
-        info = os.pread(fd, 1, cluster_pos)
-        if not info or info[0] & 0x0F not in _UNCOMPRESSED:
+        start = _u64(fd, header.cluster_ptr_pos + 8 * cluster)
+        last = cluster + 1 == header.cluster_count
+        end = header.checksum_pos if last else _u64(fd, header.cluster_ptr_pos + 8 * cluster + 8)
+        if not HEADER_SIZE <= start < end <= header.checksum_pos:
+            return None
+        info = os.pread(fd, 1, start)
+        if not info:
             return None
         width = 8 if info[0] & _EXTENDED else 4
-        pair = os.pread(fd, 2 * width, cluster_pos + 1 + width * blob)
-        if len(pair) < 2 * width:
-            return None
-        start, end = struct.unpack("<QQ" if width == 8 else "<II", pair)
-        offset = cluster_pos + 1 + start
-        if end - start != size or offset + size > header.checksum_pos:
-            return None
-        return offset
+        return Place(cluster, blob, info[0] & 0x0F, width, start, end)
     except (OSError, struct.error):
         return None
+
+
+def plain_span(fd: int, place: Place) -> tuple[int, int] | None:
+    """(file offset, length) of a blob in an uncompressed cluster, checked to lie inside its
+    cluster; None when the cluster's offsets say anything odd."""
+    form = "<Q" if place.width == 8 else "<I"
+    try:
+        first = struct.unpack(form, os.pread(fd, place.width, place.start + 1))[0]
+        if first % place.width or place.blob + 1 >= first // place.width:
+            return None
+        pair = os.pread(fd, 2 * place.width, place.start + 1 + place.width * place.blob)
+        start, end = struct.unpack(form[0] + 2 * form[1], pair)
+    except (OSError, struct.error):
+        return None
+    offset = place.start + 1 + start
+    if not first <= start <= end or offset + (end - start) > place.end:
+        return None
+    return offset, end - start
+
+
+def direct_span(fd: int, header: Header, index: int, size: int) -> int | None:
+    """The file offset of entry `index`'s bytes when it is stored uncompressed, else None.
+    The span is checked against `size` (libzim's own count) and its cluster's end: anything
+    odd answers None, and the caller reads through libzim instead."""
+    place = locate(fd, header, index)
+    span = plain_span(fd, place) if place is not None and place.stored_plain else None
+    if span is None or span[1] != size:
+        return None
+    return span[0]
 
 
 def _u64(fd: int, position: int) -> int:

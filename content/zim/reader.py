@@ -2,7 +2,9 @@
 in chunks, where an uncompressed entry lies in the file, its main page and a random article.
 
 A reader is safe to share between threads (libzim's archive is; the file offsets are read
-with pread). Only open files that passed content.zim.check: libzim trusts its input.
+with pread). Only open files that passed content.zim.check: libzim trusts its input. Entries in
+zstd and xz clusters are read by content.zim.clusters, which lets go of the interpreter lock
+while it decompresses (libzim does not); libzim reads whatever that module does not.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 # libzim ships .pyi stubs without a py.typed marker.
 from libzim.reader import Archive, Entry, set_cluster_cache_max_size
 
+from content.zim.clusters import ClusterReader
 from content.zim.errors import ZimError, libzim_reason
 from content.zim.format import HEADER_SIZE, Header, direct_span, parse_header
 
@@ -102,10 +105,16 @@ class ZimReader:
             self._fd = os.open(self.path, os.O_RDONLY)
         except Exception as err:  # RuntimeError for a damaged file, OSError when it is gone
             raise ZimError(f"cannot open {self.name}: {libzim_reason(err)}.") from None
+        self._header = self._read_header()
+        self._clusters = ClusterReader(self._fd, self._header) if self._header else None
+
+    def _read_header(self) -> Header | None:
+        """The header, if the file ends where it says (else libzim reads every entry)."""
         try:
-            self._header: Header | None = parse_header(os.pread(self._fd, HEADER_SIZE, 0), "")
+            header = parse_header(os.pread(self._fd, HEADER_SIZE, 0), "")
         except ZimError:
-            self._header = None
+            return None
+        return header if header.checksum_pos <= os.fstat(self._fd).st_size else None
 
     @property
     def archive(self) -> Archive:
@@ -188,6 +197,9 @@ class ZimReader:
 
     def read(self, entry: ZimEntry) -> bytes:
         """An entry's bytes, whole (for pages and small files)."""
+        own = self._own_bytes(entry)
+        if own is not None:
+            return own
         try:
             return bytes(self._archive.get_entry_by_path(entry.path).get_item().content)
         except Exception as err:
@@ -197,26 +209,41 @@ class ZimReader:
 
     def chunks(self, entry: ZimEntry, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         """An entry's bytes from `start`, `length` of them, in chunks. Uncompressed entries are
-        read from the file; compressed ones from libzim's cluster (held in its cache)."""
+        read from the file as the chunks are asked for; a compressed one is decompressed now
+        (a ZimError is raised here, before a response starts, never half-way through)."""
         end = entry.size if length is None else min(entry.size, start + length)
         offset = self.direct_offset(entry)
         if offset is not None:
-            position = start
-            while position < end:
-                data = os.pread(self._fd, min(CHUNK, end - position), offset + position)
-                if not data:
-                    return
-                position += len(data)
-                yield data
-            return
-        try:
-            content = self._archive.get_entry_by_path(entry.path).get_item().content
-        except Exception as err:
-            raise ZimError(
-                f"cannot read {entry.path} in {self.name}: {libzim_reason(err)}."
-            ) from None
-        for position in range(start, end, CHUNK):
-            yield bytes(content[position : min(end, position + CHUNK)])
+            return self._file_chunks(offset + start, offset + end)
+        content = self._own_bytes(entry)
+        if content is None:
+            try:
+                content = self._archive.get_entry_by_path(entry.path).get_item().content
+            except Exception as err:
+                raise ZimError(
+                    f"cannot read {entry.path} in {self.name}: {libzim_reason(err)}."
+                ) from None
+        view = memoryview(content)
+        return (bytes(view[at : min(end, at + CHUNK)]) for at in range(start, end, CHUNK))
+
+    def _file_chunks(self, position: int, end: int) -> Iterator[bytes]:
+        while position < end:
+            data = os.pread(self._fd, min(CHUNK, end - position), position)
+            if not data:
+                return
+            position += len(data)
+            yield data
+
+    def _own_bytes(self, entry: ZimEntry) -> bytes | None:
+        """The entry's bytes read by the hub itself (see content.zim.clusters), or None when
+        libzim should read them. Raises ZimError for a cluster too large to decompress."""
+        if self._clusters is None or self._fd < 0:
+            return None
+        data = self._clusters.read(entry.index)
+        if data is None:
+            offset = self.direct_offset(entry)
+            data = os.pread(self._fd, entry.size, offset) if offset is not None else None
+        return data if data is not None and len(data) == entry.size else None
 
     def direct_offset(self, entry: ZimEntry) -> int | None:
         """Where an uncompressed entry's bytes start in the ZIM file, else None."""
@@ -233,9 +260,11 @@ class ZimReader:
                 return None
             entry = entry.get_redirect_entry()
         item = entry.get_item()
-        return ZimEntry(
-            entry.path, entry.title, item.mimetype, item.size, entry._index, asked, hops
-        )
+        # libzim's size reads the cluster (decompressing its start, holding the interpreter
+        # lock, and keeping it in libzim's cache); the offsets the hub read say the same.
+        own = self._clusters.size(entry._index) if self._clusters and self._fd >= 0 else None
+        size = item.size if own is None else own
+        return ZimEntry(entry.path, entry.title, item.mimetype, size, entry._index, asked, hops)
 
     def _text(self, key: str) -> str:
         try:

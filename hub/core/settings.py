@@ -164,6 +164,21 @@ class Config:
         "Compressed bytes of ZIM clusters libzim keeps decompressed for the next article read "
         "from them; the memory used is about five times this.",
     )
+    # The hub decompresses zstd and xz clusters itself, off the interpreter lock (libzim holds
+    # it): what it decompressed is kept, counted as the bytes themselves, for the next article
+    # of the same cluster (about 2 MB of articles each, of which a read decompresses half on
+    # average). Random reads over a large ZIM mostly miss whatever is kept (docs/search.md).
+    zim_clusters_kept_bytes: int = setting(
+        8 * 1024**2,
+        "Bytes of decompressed ZIM clusters the hub keeps for the next article read from them.",
+    )
+    # A ZIM writer makes clusters of about 2 MB; a cluster claiming more than this is a damaged
+    # or hostile file (a zstd or xz bomb) and its entries are refused, not decompressed.
+    zim_cluster_max_bytes: int = setting(
+        64 * 1024**2,
+        "Largest decompressed size of one ZIM cluster the hub reads; entries of a larger one "
+        "are refused as a damaged file.",
+    )
     hub_name: str = setting("Learning Hub", "Name shown to students and on the network.")
     # A phone that says 2099 would date every event after it; two years covers a hub left
     # switched off for a long holiday (docs/operator-guide.md, "The clock").

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.wrappers import Response
 
-from content.zim import keep_clusters
+from content.zim import configure_clusters, keep_clusters
 from hub.core.datadir import open_prepared, read_secret_key
 from hub.core.db import connected, db
 from hub.core.jobs import JobRunner
@@ -85,6 +85,7 @@ def create_app(
     )
     cache.configure(config.cache_bytes)
     keep_clusters(config.zim_cluster_cache_bytes)
+    configure_clusters(config.zim_clusters_kept_bytes, config.zim_cluster_max_bytes)
     app.extensions["library"] = Library(config)
     app.extensions["jobs"] = JobRunner(config.jobs_waiting)
     app.extensions["keys"] = keys

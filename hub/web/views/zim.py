@@ -10,7 +10,9 @@ run with the hub's origin: no cookie, no API, no page of the hub to reach.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
@@ -29,6 +31,7 @@ from hub.web.sendfile import REVALIDATE, requested_span, send_path
 from hub.web.views.static import static_url
 
 bp = Blueprint("zim", __name__)
+T = TypeVar("T")
 
 # A ZIM's pages carry their own scripts (Wikipedia's, PhET's...). They run, but in an opaque
 # origin (`sandbox` without allow-same-origin), may reach nothing outside the hub and connect
@@ -226,8 +229,9 @@ def _page_bytes(reader: ZimReader, entry: ZimEntry, etag: str, headers: dict[str
 def _compressed_bytes(
     reader: ZimReader, entry: ZimEntry, etag: str, headers: dict[str, str]
 ) -> Response:
-    """An entry inside a compressed cluster: libzim holds it in memory already (its cluster
-    cache), so it is sent from there, ranges included."""
+    """An entry inside a compressed cluster: decompressed whole before the answer starts (so a
+    file that cannot be read answers 503, not a cut-off body), and sent from memory, ranges
+    included."""
     response = Response(mimetype=entry.mimetype)
     response.headers.update(headers)
     response.headers["Accept-Ranges"] = "bytes"
@@ -243,18 +247,23 @@ def _compressed_bytes(
     if request.method == "HEAD":
         response.content_length = length
         return response
+    chunks = _unreadable_as_503(lambda: reader.chunks(entry, start, length))
     if length <= _TEXT_MAX:
-        response.set_data(b"".join(reader.chunks(entry, start, length)))
+        response.set_data(b"".join(chunks))
         return response
-    response.response = reader.chunks(entry, start, length)
+    response.response = chunks
     response.content_length = length
     response.direct_passthrough = True
     return response
 
 
 def _read(reader: ZimReader, entry: ZimEntry) -> bytes:
+    return _unreadable_as_503(lambda: reader.read(entry))
+
+
+def _unreadable_as_503(read: Callable[[], T]) -> T:
     try:
-        return reader.read(entry)
+        return read()
     except ZimError:
         raise HubError(
             503, "zim_unreadable", gettext("This library's file cannot be read; ask an operator.")

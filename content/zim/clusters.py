@@ -1,0 +1,256 @@
+"""Entries in compressed ZIM clusters, decompressed by the hub itself rather than by libzim.
+
+libzim decompresses while holding the interpreter lock, so a hub reading random articles used
+one core of two; zstandard and lzma let go of it (docs/search.md). A cluster is decompressed
+only as far as the entry asked for (on average half of it), and what was decompressed is kept
+for the next read, in one cache bounded in bytes for the whole process (`configure`).
+
+Files are hostile until proven otherwise: every offset is checked (increasing, within the
+decompressed data), nothing past a cluster's own bytes in the file is read, and a cluster
+that would decompress beyond `max_cluster_bytes` is refused (a zstd or xz bomb). Anything
+else odd answers None, and the caller reads the entry through libzim instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import lzma
+import os
+import sys
+import threading
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import IO, Protocol, cast
+
+import zstandard
+
+from content.zim.errors import ZimError
+from content.zim.format import Header, Place, locate
+
+XZ = 4
+ZSTD = 5
+_READ = 128 * 1024  # compressed bytes read from the file at a time
+_ZSTD_WINDOW_LOG = 23
+_tokens = itertools.count()  # tells the clusters of one open reader from another's
+
+
+class _Stream(Protocol):
+    def read(self, size: int) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Decompressed:
+    """The start of a cluster as far as it was decompressed: its offset list and the bytes
+    after the list (`body`, from offset `offsets[0]`), possibly fewer than the whole."""
+
+    offsets: array[int]
+    body: bytes
+
+    @property
+    def cost(self) -> int:
+        return len(self.body) + len(self.offsets) * self.offsets.itemsize
+
+    def blob(self, number: int) -> bytes | None:
+        """Blob `number`'s bytes if they were decompressed."""
+        start, end = (
+            self.offsets[number] - self.offsets[0],
+            self.offsets[number + 1] - self.offsets[0],
+        )
+        return self.body[start:end] if end <= len(self.body) else None
+
+
+class ClusterCache:
+    """Decompressed clusters, least recently used dropped first, within `max_bytes` (counted
+    as what they hold: bytes, not Python's overhead of a few objects each)."""
+
+    def __init__(self, max_bytes: int, max_cluster_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_cluster_bytes = max_cluster_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple[int, int], Decompressed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def configure(self, max_bytes: int, max_cluster_bytes: int) -> None:
+        with self._lock:
+            self.max_bytes, self.max_cluster_bytes = max_bytes, max_cluster_bytes
+            self._shrink()
+
+    def get(self, key: tuple[int, int]) -> Decompressed | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int], value: Decompressed) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            self.bytes -= old.cost if old is not None else 0
+            if value.cost > self.max_bytes:
+                return
+            self._items[key] = value
+            self.bytes += value.cost
+            self._shrink()
+
+    def _shrink(self) -> None:
+        while self.bytes > self.max_bytes and self._items:
+            _, dropped = self._items.popitem(last=False)
+            self.bytes -= dropped.cost
+
+
+# The `zim_clusters_kept_bytes` and `zim_cluster_max_bytes` settings' defaults; the hub applies
+# its settings at app start (configure).
+KEPT = ClusterCache(8 * 1024**2, 64 * 1024**2)
+
+
+def configure(kept_bytes: int, max_cluster_bytes: int) -> None:
+    KEPT.configure(max(0, kept_bytes), max(0, max_cluster_bytes))
+
+
+class ClusterReader:
+    """One open ZIM's compressed entries. `fd` stays open as long as the reader is used."""
+
+    def __init__(self, fd: int, header: Header, cache: ClusterCache = KEPT) -> None:
+        self._fd = fd
+        self._header = header
+        self._cache = cache
+        self._token = next(_tokens)
+
+    def size(self, index: int) -> int | None:
+        """Entry `index`'s size in bytes, from its cluster's offsets; None: ask libzim."""
+        place = locate(self._fd, self._header, index)
+        if place is None or place.compression not in (XZ, ZSTD):
+            return None
+        found = self._decompressed(place, need_blob=False)
+        if found is None or place.blob + 1 >= len(found.offsets):
+            return None
+        return found.offsets[place.blob + 1] - found.offsets[place.blob]
+
+    def read(self, index: int) -> bytes | None:
+        """Entry `index`'s bytes if it lies in a zstd or xz cluster; None: ask libzim.
+        Raises ZimError for a cluster larger than the hub decompresses."""
+        place = locate(self._fd, self._header, index)
+        if place is None or place.compression not in (XZ, ZSTD):
+            return None
+        found = self._decompressed(place, need_blob=True)
+        return found.blob(place.blob) if found is not None else None
+
+    def _decompressed(self, place: Place, need_blob: bool) -> Decompressed | None:
+        key = (self._token, place.cluster)
+        found = self._cache.get(key)
+        if found is not None and (not need_blob or _holds(found, place.blob)):
+            return found
+        try:
+            found = self._decompress(place, need_blob)
+        except (zstandard.ZstdError, lzma.LZMAError, EOFError, OSError, ValueError):
+            return None
+        if found is not None:
+            self._cache.put(key, found)
+        return found
+
+    def _decompress(self, place: Place, need_blob: bool) -> Decompressed | None:
+        limit = self._cache.max_cluster_bytes
+        stream = _open(self._fd, place, limit)
+        offsets = _offsets(stream, place, limit)
+        if offsets is None or place.blob + 1 >= len(offsets):
+            return None
+        if need_blob:
+            _refuse_beyond(offsets[place.blob + 1], limit)
+        want = offsets[place.blob + 1] - offsets[0] if need_blob else 0
+        body = stream.read(want) if want else b""
+        if len(body) < want:
+            return None  # the data ends before its offsets say: truncated or damaged
+        return Decompressed(offsets, body)
+
+
+def _holds(found: Decompressed, blob: int) -> bool:
+    return blob + 1 < len(found.offsets) and found.blob(blob) is not None
+
+
+def _offsets(stream: _Stream, place: Place, limit: int) -> array[int] | None:
+    """The cluster's offset list, checked: whole and increasing (a list longer than `limit`
+    is refused; offsets past the data decompressed are found when a blob is read)."""
+    width = place.width
+    first = _numbers(stream.read(width), width)
+    if first is None or not first or first[0] % width or first[0] < 2 * width:
+        return None
+    count = first[0] // width
+    _refuse_beyond(first[0], limit)
+    offsets = _numbers(stream.read(first[0] - width), width)
+    if offsets is None or len(offsets) != count - 1:
+        return None
+    offsets.insert(0, first[0])
+    if any(a > b for a, b in itertools.pairwise(offsets)):
+        return None
+    return offsets
+
+
+def _refuse_beyond(size: int, limit: int) -> None:
+    if size > limit:
+        raise ZimError(
+            f"a cluster of this ZIM file would be decompressed to {size:,} bytes, more than the "
+            f"{limit:,} the hub reads (zim_cluster_max_bytes): a damaged or hostile file."
+        )
+
+
+def _numbers(data: bytes, width: int) -> array[int] | None:
+    if len(data) % width:
+        return None
+    numbers = array("Q" if width == 8 else "I")
+    if numbers.itemsize != width:
+        return None  # a platform whose C ints are not 4 bytes: libzim reads it
+    numbers.frombytes(data)
+    if sys.byteorder == "big":
+        numbers.byteswap()  # ZIM numbers are little-endian
+    return numbers
+
+
+def _open(fd: int, place: Place, limit: int) -> _Stream:
+    """A stream of the cluster's decompressed bytes; never reads past the cluster's end."""
+    source = _FileSpan(fd, place.start + 1, place.end)
+    if place.compression == ZSTD:
+        # A frame asking a window larger than the allowed cluster (or than the 8 MiB libzim's
+        # writer uses) is refused by zstd: a window is memory allocated before any output.
+        window = 1 << max(_ZSTD_WINDOW_LOG, (limit - 1).bit_length())
+        decompressor = zstandard.ZstdDecompressor(max_window_size=window)
+        # zstandard only ever calls read() on its source (its stubs ask for a whole file).
+        return decompressor.stream_reader(cast(IO[bytes], source), _READ)
+    return _XzStream(source, limit)
+
+
+class _FileSpan:
+    """The file's bytes from `start` to `end`, read with pread (safe beside other threads)."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self._fd, self._position, self._end = fd, start, end
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._end - self._position
+        size = left if size < 0 else min(size, left)
+        data = os.pread(self._fd, size, self._position) if size > 0 else b""
+        self._position += len(data)
+        return data
+
+
+class _XzStream:
+    """Reads of exactly `size` decompressed bytes (fewer at the end), as zstandard's reader
+    gives them: lzma's decompressor bounds each call's output, so a bomb never grows."""
+
+    def __init__(self, source: _FileSpan, limit: int) -> None:
+        self._source = source
+        # The dictionary an xz stream may ask for: enough for any cluster within `limit`.
+        self._decompressor = lzma.LZMADecompressor(lzma.FORMAT_AUTO, memlimit=limit + 2**24)
+
+    def read(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        got = 0
+        decompressor = self._decompressor
+        while got < size and not decompressor.eof:
+            data = self._source.read(_READ) if decompressor.needs_input else b""
+            if decompressor.needs_input and not data:
+                break  # the cluster's bytes ended first
+            part = decompressor.decompress(data, size - got)
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
