@@ -11,12 +11,12 @@ from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 
-from hub.central import api, pages, shared_pages
+from hub.central import api, outcome_pages, pages, shared_pages
 from hub.central.auth import SESSION_KEY, current_staff
 from hub.central.join_limit import JoinLimiter
 from hub.core.datadir import secret_file
 from hub.core.errors import HubError
-from hub.core.settings import Config, load_config
+from hub.core.settings import Config, SettingsError, load_config
 from hub.core.translate import SOURCE_LANGUAGE, UI_LANGUAGES
 from hub.people.auth import init_sign_in, make_throttle
 from hub.web import errors, response_headers
@@ -29,6 +29,7 @@ from sync.central.errors import CentralError
 from sync.central.service import Central
 from sync.central.uploads import OffsetConflict, UploadLimits, UploadStore
 from sync.identity import IdentityError
+from sync.outcomes import Term, TermsError, parse_terms
 from sync.records import RecordError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -43,6 +44,7 @@ def create_central_app(
 ) -> Flask:
     """Central's web face; `config` defaults to the settings in central's data dir."""
     config = config or load_config(central.data_dir)
+    central.terms = terms_of(config)
     limits = limits or UploadLimits(
         max_open_per_hub=config.central_uploads_per_hub,
         max_bytes_per_hub=config.central_upload_quota_bytes,
@@ -73,7 +75,7 @@ def create_central_app(
     app.register_error_handler(BundleError, _bad_bundle)
     app.register_error_handler(RecordError, _bad_bundle)
     app.register_error_handler(IdentityError, _bad_identity)
-    for blueprint in (static.bp, api.bp, pages.bp, shared_pages.bp):
+    for blueprint in (static.bp, api.bp, pages.bp, outcome_pages.bp, shared_pages.bp):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
     app.before_request(protect)
@@ -81,6 +83,14 @@ def create_central_app(
     init_sign_in(app, signed_in_key=SESSION_KEY)
     app.extensions["uploads"].sweep()
     return app
+
+
+def terms_of(config: Config) -> list[Term]:
+    """The central_terms setting read; a setting that cannot be read is one sentence."""
+    try:
+        return parse_terms(config.central_terms)
+    except TermsError as err:
+        raise SettingsError(f"central_terms: {err}") from None
 
 
 def _locale() -> str:

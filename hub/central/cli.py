@@ -25,7 +25,7 @@ from peewee import OperationalError
 from content.errors import PackError
 from content.source import size_text
 from content.zim import ZimError
-from hub.central.app import create_central_app
+from hub.central.app import create_central_app, terms_of
 from hub.cli.common import friendly_errors
 from hub.core.settings import default_data_dir, load_config
 from hub.web.server import Guard, create_server
@@ -103,6 +103,7 @@ def central_dir(data_dir: Path | None) -> Path:
 @contextmanager
 def opened(data_dir: Path | None, database_url: str | None) -> Iterator[Central]:
     central = Central.open(central_dir(data_dir), database_url)
+    central.terms = terms_of(load_config(central.data_dir))
     with connected():
         yield central
 

@@ -118,6 +118,11 @@ class Config:
         "Bytes one hub's open uploads at central may add up to, by their announced sizes "
         "(central).",
     )
+    central_terms: str = setting(
+        "",
+        "School terms outcomes are counted by, as 'name: YYYY-MM-DD..YYYY-MM-DD' separated by "
+        "';' (at most 12); empty: calendar quarters (central).",
+    )
     # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
     cache_bytes: int = setting(
         24 * 1024**2,

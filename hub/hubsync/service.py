@@ -49,7 +49,7 @@ from hub.hubsync.roster import (
     pins_held_back,
     relog_pins,
 )
-from hub.learning import letters
+from hub.learning import letters, outcomes
 from hub.learning.events import Event
 from hub.library.models import Pack, ZimArchive
 from hub.library.packs import Library
@@ -57,6 +57,7 @@ from hub.people.models import Learner
 from sync.bundle import Bundle, BundleError, PartSpec, bundle_name, peek, read_bundle, write_bundle
 from sync.hlc import wall_millis
 from sync.identity import KeyPair, hub_id_of, public_identity
+from sync.outcomes import VERSION as OUTCOMES_VERSION
 from sync.records import EventRow, RecordError, encode_events
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ class SyncService:
             "hlc": _hlc_range(rows),
             "previous": state.previous_bundle,
             "created": wall_millis(),
+            "outcomes": OUTCOMES_VERSION,  # the version of a reply's outcomes part it reads
             "have": {pack.id: pack.version for pack in Pack.select(Pack.id, Pack.version)},
             # Also says this hub reads a reply's zims part.
             "have_zims": sorted(zim.uuid for zim in ZimArchive.select(ZimArchive.uuid)),
@@ -309,6 +311,7 @@ class SyncService:
             receipts = _records_of(bundle, "receipt")
             roster = _records_of(bundle, "roster")
             result.zims = _records_of(bundle, "zims")  # checked by read_bundle
+            counted = _outcomes_of(bundle)
             with write_lock, db.atomic():
                 for receipt in receipts:
                     self._take_receipt(receipt, result)
@@ -317,6 +320,8 @@ class SyncService:
                 letters.apply_reply(bundle, letters.store_of(self.config.data_dir))
                 HubState.put(last_reply=bundle.bundle_id, last_sync=now_text(), last_error="")
             self._delete_covered(result)
+            if counted is not None:
+                outcomes.keep(self.config.data_dir, counted)
             result.packs = self._install_packs(bundle)
         return result
 
@@ -447,6 +452,17 @@ def _bundle_files(path: Path) -> list[Path]:
 
 def _records_of(bundle: Bundle, type_: str) -> list[Any]:
     return [record for e in bundle.parts_of_type(type_) for record in bundle.records(e["name"])]
+
+
+def _outcomes_of(bundle: Bundle) -> list[dict[str, Any]] | None:
+    """The reply's outcomes, checked whole (a bad one refuses the reply), or None without."""
+    parts = bundle.parts_of_type("outcomes")
+    if not parts:
+        return None
+    try:
+        return outcomes.checked(bundle.records(parts[-1]["name"]))
+    except RecordError as err:
+        raise SyncError(f"The reply's outcomes are refused: {err}") from None
 
 
 def _events(base: int, after: int, end: int | None, limit: int) -> list[EventRow]:

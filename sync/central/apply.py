@@ -30,6 +30,7 @@ from sync.central.errors import CentralError
 from sync.central.hubs import approved_sender, public_key_of
 from sync.central.models import BundleIn, Hub, Reply, Stream, now_ms
 from sync.identity import KeyPair
+from sync.outcomes import VERSION as OUTCOMES_VERSION
 from sync.progress import contribution
 from sync.records import EventRow
 
@@ -387,6 +388,7 @@ def _note_contact(hub: Hub, manifest: dict[str, Any], applied: Applied) -> None:
         updates[Hub.have_created] = manifest["created"]
         zims = manifest.get("have_zims")
         updates[Hub.have_zims] = None if zims is None else json.dumps(sorted(zims))
+        updates[Hub.outcomes] = _outcomes_read(manifest.get("outcomes"))
     acked = _acknowledged_roster(hub, manifest.get("acked"))
     if acked > hub.roster_acked:
         updates[Hub.roster_acked] = acked
@@ -404,6 +406,14 @@ def _note_contact(hub: Hub, manifest: dict[str, Any], applied: Applied) -> None:
         duplicates=applied.duplicates,
         quarantined=applied.quarantined,
     ).on_conflict_ignore().execute()
+
+
+def _outcomes_read(version: Any) -> int:
+    """The outcomes part version a hub's manifest says it reads (0: none or not a version):
+    central sends no newer one than it writes."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        return 0
+    return min(version, OUTCOMES_VERSION)
 
 
 def _acknowledged_roster(hub: Hub, reply_id: Any) -> int:

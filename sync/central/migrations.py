@@ -259,6 +259,12 @@ CREATE TABLE shared_pick (
 )
 """
 
+# Outcomes (sync/central/outcomes.py): the version of a reply's outcomes part the hub last said
+# it reads (0: none, so it is sent none). Hubs are compared within their region (migration 5).
+OUTCOMES = """
+ALTER TABLE hub ADD COLUMN outcomes INTEGER NOT NULL DEFAULT 0
+"""
+
 # Pairings of classes on different hubs, and the letters between them (sync/central/letters.py).
 # A letter's told/told_reply: the state last sent to its writers' hub and in which reply;
 # acked: the state that hub confirmed (by naming that reply in a later bundle).
@@ -301,6 +307,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (3, "staff sessions", STAFF_SESSIONS),
     (4, "zims", ZIMS),
     (5, "shared packs", SHARED_PACKS),
+    (6, "outcomes", OUTCOMES),
     (7, "letters", LETTERS),
 )
 

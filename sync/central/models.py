@@ -61,6 +61,7 @@ class Hub(CentralModel):
     have_zims = TextField(null=True)  # a JSON list of uuids; None: the hub never said
     region = CharField(default="")
     reads_shared = IntegerField(default=0)  # its bundles said it reads catalog/offers parts
+    outcomes = IntegerField(default=0)  # the outcomes part version the hub reads (0: none)
     reads_letters = IntegerField(default=0)  # its bundles said it reads a letters part
 
     @classmethod

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sync.bundle import PartSpec, bundle_name, write_bundle
-from sync.central import letters, roster, shared_packs
+from sync.central import letters, outcomes, roster, shared_packs
 from sync.central.apply import Applied
 from sync.central.db import writing
 from sync.central.hubs import known, public_key_of
@@ -25,6 +26,8 @@ from sync.central.library import CentralLibrary
 from sync.central.models import BundleIn, Hub, PackRelease, Reply, Roster, Stream, now_ms
 from sync.central.zims import CentralZims, zim_record
 from sync.identity import KeyPair
+from sync.outcomes import VERSION as OUTCOMES_VERSION
+from sync.outcomes import Term, periods
 from sync.receipts import sign_receipt
 
 # Bundle ids a receipt lists, newest first: enough for any hub's outbox, bounded in size.
@@ -43,12 +46,18 @@ class ReplyFile:
 
 class Replier:
     def __init__(
-        self, keys: KeyPair, central_id: str, library: CentralLibrary, zims: CentralZims
+        self,
+        keys: KeyPair,
+        central_id: str,
+        library: CentralLibrary,
+        zims: CentralZims,
+        terms: Sequence[Term] = (),
     ) -> None:
         self.keys = keys
         self.central_id = central_id
         self.library = library
         self.zims = zims
+        self.terms = terms
 
     def receipt(self, hub_id: str, epoch: str, applied: list[Applied]) -> dict[str, Any]:
         """The signed state of one hub epoch, with the counts of the bundles just applied."""
@@ -100,6 +109,7 @@ class Replier:
                 if records:
                     parts.append(PartSpec("roster", "roster", records=records))
                 parts += self._zim_parts(hub)
+                parts += self._outcome_parts(hub)
                 parts += shared_parts(hub)
             parts += self._pack_parts(packs, held)
             if index == 0:
@@ -141,6 +151,15 @@ class Replier:
             return []
         wanted = [zim_record(release) for release in self.zims.wanted_by(hub.hub_id, held)]
         return [PartSpec("zims", "zims", records=wanted)] if wanted else []
+
+    def _outcome_parts(self, hub: Hub) -> list[PartSpec]:
+        """The hub's outcomes and its region's, for a hub that said it reads them."""
+        if hub.outcomes < OUTCOMES_VERSION:
+            return []
+        now = now_ms()
+        shown = periods(now, self.terms)
+        records = outcomes.reply_records(hub.hub_id, hub.region, shown, now)
+        return [PartSpec("outcomes", "outcomes", records=records)]
 
     def _pack_parts(self, packs: list[PackRelease], held: set[str]) -> list[PartSpec]:
         if not packs:

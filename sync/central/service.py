@@ -7,7 +7,7 @@ apply a hub's bundle (or every bundle on a USB stick), then write the reply for 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from sync.central.models import (
 from sync.central.replies import Replier, ReplyFile
 from sync.central.zims import CentralZims
 from sync.identity import KeyPair, load_or_create, public_identity
+from sync.outcomes import Term
 from sync.records import RecordError
 
 # Errors whose str() is the one sentence to show; anything else is a bug.
@@ -53,6 +54,9 @@ class Central:
     data_dir: Path
     keys: KeyPair
     library: CentralLibrary
+    # The school terms outcomes are counted by (sync.outcomes.parse_terms of the central_terms
+    # setting, which the face that opens central reads); none: calendar quarters.
+    terms: list[Term] = field(default_factory=list)
 
     @classmethod
     def open(cls, data_dir: Path, url: str | None = None) -> Central:
@@ -79,7 +83,7 @@ class Central:
 
     @property
     def replier(self) -> Replier:
-        return Replier(self.keys, self.central_id, self.library, self.zims)
+        return Replier(self.keys, self.central_id, self.library, self.zims, self.terms)
 
     def identity(self) -> dict[str, Any]:
         """Central's public identity: what a hub pins to verify replies and receipts."""
