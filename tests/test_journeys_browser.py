@@ -14,7 +14,8 @@ from hub.cli.common import prepare_data_dir
 from hub.core.datadir import samples_dir
 from hub.core.db import connected
 from hub.core.settings import load_config
-from hub.people.models import ClassGroup, Learner, StaffUser
+from hub.learning.events import Progress
+from hub.people.models import Assignment, ClassGroup, Learner, StaffUser
 from hub.web.app import create_app
 from tests.browser import PHONE
 from tests.browser import shot as browser_shot
@@ -139,6 +140,45 @@ def test_a_reading_fills_the_screen_and_finishing_offers_the_next(visits: Any) -
     # The last lesson of the library's last topic is no dead end either.
     last = visit.open(FRACTIONS + "fractions-quiz")
     assert last.locator(".pager a").count() >= 2
+
+
+def test_finishing_goes_on_to_the_work_set_and_the_pack_page_fills_up(
+    visits: Any, hub: LiveServer
+) -> None:
+    with connected():
+        group = ClassGroup.named("5C", create=True)
+        dalia = Learner.add("Dalia Musa", pin="1234")
+        group.add_learner(dalia)
+        for lesson in ("fractions-quiz", "equivalent-fractions"):  # newest first on her home
+            Assignment.create(
+                class_group=group, pack_id="fractions-en", lesson_id=lesson, assigned_by="carol"
+            )
+        Progress.create(
+            learner=dalia,
+            pack_id="fractions-en",
+            lesson_id="fractions-quiz",
+            completed=True,
+            mastered=True,
+            last_activity=1,
+            last_hlc=1,
+        )
+    visit = visits("phone", "en")
+    visit.sign_in({"username": "dalia-musa", "pin": "1234"})
+    report = {"pack_id": "fractions-en", "lesson_id": "what-is-a-fraction", "type": "completed"}
+    assert visit.context.request.post(hub.url + "/api/progress", data=report).status == 201
+    done = visit.open(FRACTIONS + "what-is-a-fraction")
+    # Not the topic's next lesson (halves-and-quarters): the one her class was set, not done.
+    onward = done.locator("a.next-lesson").get_attribute("href")
+    assert onward.endswith("/equivalent-fractions"), onward
+    pack = visit.open("/packs/fractions-en", shot="pack-progress")
+    bars = pack.locator("section.topic progress")
+    assert [bars.nth(i).get_attribute("value") for i in range(3)] == ["1", "0", "1"]
+    assert "★ Mastered" in pack.locator("section.topic").nth(2).inner_text()
+    assert "✓ Done" in pack.locator("section.topic").nth(0).inner_text()
+    # A visitor's page has none of it.
+    visitor = visits("phone", "en")
+    page = visitor.open("/packs/fractions-en")
+    assert page.locator("progress").count() == 0 and "★" not in page.content()
 
 
 def test_continue_resumes_where_the_learner_stopped(visits: Any, hub: LiveServer) -> None:

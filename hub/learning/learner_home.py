@@ -90,12 +90,33 @@ def continuing(rows: dict[LessonKey, Progress], limit: int = CONTINUE_LIMIT) -> 
     return [replace(state, pack_title=titles.get(state.lesson.pack_id, "")) for state in found]
 
 
+def next_assigned(learner: Learner, after: LessonKey) -> Lesson | None:
+    """Where a learner with work set goes on from `after`: the first set lesson they have not
+    finished, in the learner home's order; None when nothing else set is waiting (or nothing
+    is set, in one indexed query)."""
+    work = Assignment.for_learner(learner)
+    if not work:
+        return None
+    rows = {(row.pack_id, row.lesson_id): row for row in Progress.of_learner(learner.id)}
+    waiting = (
+        state.lesson
+        for item in _assigned(work, rows)
+        for state in item.lessons
+        if state.status != "completed" and key_of(state.lesson) != after
+    )
+    return next(waiting, None)
+
+
 def assigned(learner: Learner, rows: dict[LessonKey, Progress]) -> list[Assigned]:
+    return _assigned(Assignment.for_learner(learner), rows)
+
+
+def _assigned(work: list[Assignment], rows: dict[LessonKey, Progress]) -> list[Assigned]:
     """The learner's classes' assignments, newest first; one lesson or topic set for two of
     their classes is listed once, and work no longer in the library is left out."""
     seen: set[tuple[str, str, str]] = set()
     unique = []
-    for a in Assignment.for_learner(learner):
+    for a in work:
         what = (a.pack_id, a.topic_id or "", a.lesson_id or "")
         if what not in seen:
             seen.add(what)

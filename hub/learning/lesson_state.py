@@ -10,6 +10,7 @@ from typing import Any
 
 from hub.learning.book_place import is_book_place
 from hub.learning.events import Event, Progress
+from hub.library.models import TopicNode
 
 # Kinds whose position is a place to go back to: seconds played, or a PDF's page.
 RESUMABLE = ("video", "audio", "pdf")
@@ -56,3 +57,34 @@ def _newest_fields(learner_id: int, pack_id: str, lesson_id: str) -> dict[str, A
         .first()
     )
     return (newest.fields or {}) if newest else {}
+
+
+@dataclass(frozen=True)
+class PackMarks:
+    """A signed-in learner's marks on one pack's page: each lesson done (✓) or mastered (★),
+    and how far each topic's bar is filled."""
+
+    done: frozenset[str]  # lesson ids completed, or mastered
+    mastered: frozenset[str]
+
+    def of_topic(self, node: TopicNode) -> tuple[int, int]:
+        """(lessons done, lessons) in the topic and its sub-topics."""
+        done, total = sum(1 for x in node.lessons if x.lesson_id in self.done), len(node.lessons)
+        for child in node.children:
+            more_done, more = self.of_topic(child)
+            done, total = done + more_done, total + more
+        return done, total
+
+
+def pack_marks(learner_id: int, pack_id: str) -> PackMarks:
+    """One indexed query (progress is unique on learner, pack, lesson)."""
+    rows = Progress.select(Progress.lesson_id, Progress.completed, Progress.mastered).where(
+        Progress.learner == learner_id, Progress.pack_id == pack_id
+    )
+    done, mastered = set(), set()
+    for row in rows:
+        if row.completed or row.mastered:
+            done.add(row.lesson_id)
+        if row.mastered:
+            mastered.add(row.lesson_id)
+    return PackMarks(frozenset(done), frozenset(mastered))

@@ -8,12 +8,12 @@ from markupsafe import Markup
 
 from hub.core.errors import HubError
 from hub.core.translate import gettext
-from hub.learning.learner_home import learner_home
-from hub.learning.lesson_state import my_lesson
+from hub.learning.learner_home import learner_home, next_assigned
+from hub.learning.lesson_state import my_lesson, pack_marks
 from hub.library import lessons as lesson_service
 from hub.library.cache import page_parts, small_enough
 from hub.library.listing import group_by_language, library_listing, subjects_of
-from hub.library.models import ZimArchive
+from hub.library.models import Lesson, ZimArchive
 from hub.library.responses import pack_or_404
 from hub.people.auth import LEARNER, current_learner, current_user
 from hub.web.i18n import reader_languages, ui_locale
@@ -52,8 +52,11 @@ def home() -> ResponseReturnValue:
 @same_for_visitors
 def pack(pack_id: str) -> ResponseReturnValue:
     found = pack_or_404(pack_id)
+    # Ticks, stars and topic bars for a signed-in learner only: a visitor's page is kept.
+    learner = current_user()
+    marks = pack_marks(learner.id, pack_id) if learner and learner.role == LEARNER else None
     return render_template(
-        "pack.html", pack=found, tree=found.topic_tree(), loose=found.loose_lessons()
+        "pack.html", pack=found, tree=found.topic_tree(), loose=found.loose_lessons(), marks=marks
     )
 
 
@@ -72,6 +75,7 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     if learner is not None and tracking:
         # Done, and where to resume: for this learner only, never in a visitor's kept page.
         context["mine"] = my_lesson(learner.id, pack_id, lesson_id, found.kind)
+        context["onward"] = _onward(view)
         # Counted here so a view counts even with JavaScript off.
         current_app.extensions["events"].record(learner.id, pack_id, lesson_id, "viewed")
     if found.kind == "exercise":
@@ -81,6 +85,14 @@ def lesson(pack_id: str, lesson_id: str) -> ResponseReturnValue:
     # else a visitor: lesson.html renders the main part inline, and same_for_visitors keeps the
     # whole page; keeping its main part as well would hold the same lesson twice.
     return render_template("lesson.html", **context)
+
+
+def _onward(view: lesson_service.LessonView) -> Lesson | None:
+    """The one big button after finishing: the next lesson set for the learner's class, else
+    the next in the topic (the pack's page when there is none)."""
+    learner = current_learner()
+    key = (view.lesson.pack_id, view.lesson.lesson_id)
+    return (next_assigned(learner, key) if learner else None) or view.next
 
 
 def _main_part(view: lesson_service.LessonView, tracking: bool) -> Markup:
