@@ -116,9 +116,11 @@ class FakeHub:
         out: Path | None = None,
         epoch: str | None = None,
         event_parts: list[list[EventRow]] | None = None,
+        parts: list[PartSpec] | None = None,
         **extra: Any,
     ) -> Path:
-        """A signed hub bundle; `event_parts` writes several events parts (for odd cases)."""
+        """A signed hub bundle; `event_parts` writes several events parts (for odd cases),
+        `parts` are added as they are (shared records, blobs)."""
         groups = event_parts or ([sorted(events, key=lambda e: e.seq)] if events else [])
         events = [event for group in groups for event in group]
         header = {
@@ -143,12 +145,13 @@ class FakeHub:
             **({"acked": self.acked} if self.acked else {}),
             **extra,
         }
-        parts = [
+        written = [
             PartSpec(f"events-{n}", "events", records=list(encode_events(group)))
             for n, group in enumerate(groups)
         ]
         if roster:
-            parts.append(PartSpec("roster", "roster", records=roster))
+            written.append(PartSpec("roster", "roster", records=roster))
+        written += parts or []
         folder = out or self.folder / "outbox"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / bundle_name(header)
@@ -156,7 +159,7 @@ class FakeHub:
         while path.exists():
             path = folder / f"{path.stem.rsplit('~', 1)[0]}~{count}.lhb"
             count += 1
-        self.previous = write_bundle(path, self.keys, header, parts)
+        self.previous = write_bundle(path, self.keys, header, written)
         return path
 
     def learner_record(self, learner_uid: str, name: str, hlc: int, **fields: Any) -> dict:

@@ -157,9 +157,13 @@ def _judge(
 
 
 def _taken_elsewhere(pack_id: str, hub_id: str) -> bool:
-    """Another school offers this id, or central publishes a pack of that id itself."""
+    """Another school offers this id, or central publishes a pack of that id itself. An
+    offer declined and never accepted holds no id: else a copycat's declined offer would
+    decline each new version of the author's pack."""
     others = SharedOffer.select().where(
-        SharedOffer.pack_id == pack_id, SharedOffer.hub_id != hub_id
+        SharedOffer.pack_id == pack_id,
+        SharedOffer.hub_id != hub_id,
+        (SharedOffer.status != "declined") | SharedOffer.accepted_version.is_null(False),
     )
     if others.exists():
         return True
