@@ -33,7 +33,7 @@ from hub.neighbours.discovery import start_advertiser
 from hub.people import roster
 from hub.web.app import create_app
 from hub.web.server import Guard, create_server
-from hub.web.views import authoring_common
+from hub.web.views import authoring_common, letters
 from hub.web.views.admin import UPLOAD_SLACK
 
 log = logging.getLogger("learnhub")
@@ -92,6 +92,7 @@ def _body_routes(config: Config) -> dict[str, int]:
     return {
         "/admin/import": roster.MAX_CSV_BYTES + UPLOAD_SLACK,
         **authoring_common.body_routes(config),
+        "/letters/": letters.FORM_LIMIT,
     }
 
 

@@ -66,6 +66,10 @@ class Letter(BaseModel):
         found: list[dict[str, Any]] = json.loads(self.attachments)
         return found
 
+    def author_uids(self) -> list[str]:
+        found: list[str] = json.loads(self.authors)
+        return found
+
     @classmethod
     def of_class(cls, class_uid: str, partner_class_uid: str) -> list[Letter]:
         """The letters both ways between a class and its partner, oldest first."""

@@ -36,7 +36,15 @@ from hub.learning.letter_models import (
 from hub.people.models import ClassGroup, Learner
 from sync.bundle import Bundle, PartSpec
 from sync.hlc import HybridClock
-from sync.letters import AUDIO_TYPES, MAX_TEXT, PHOTO_TYPES, check_attachments, largest, sniff
+from sync.letters import (
+    AUDIO_TYPES,
+    MAX_TEXT,
+    PHOTO_TYPES,
+    UID,
+    check_attachments,
+    largest,
+    sniff,
+)
 from sync.letters import LetterError as LetterError  # raised here, caught by the views
 
 LETTERS_PER_BUNDLE = 50
@@ -108,8 +116,13 @@ def compose(
     text: str,
     language: str,
     files: list[bytes],
+    uid: str | None = None,
 ) -> Letter:
-    """A letter from a learner of `group` to its partner class, waiting for the coach."""
+    """A letter from a learner of `group` to its partner class, waiting for the coach.
+    `uid`, when given, is the writing form's own id: the same form sent twice (a double tap,
+    a replay) makes one letter."""
+    if uid is not None and (not UID.fullmatch(uid) or Letter.get_or_none(Letter.uid == uid)):
+        raise LetterError(gettext("This letter was already sent to your teacher."))
     if group not in learner.classes():
         raise LetterError(gettext("You can write only for your own class."))
     if ClassPartner.active(group.uid, partner_class_uid) is None:
@@ -121,7 +134,7 @@ def compose(
         raise LetterError(gettext("A letter can be at most %(n)s characters.", n=MAX_TEXT))
     attachments = check_attachments([keep_attachment(store, data) for data in files if data])
     return Letter.create(
-        uid=uuid.uuid4().hex,
+        uid=uid or uuid.uuid4().hex,
         direction=OUT,
         class_uid=group.uid,
         partner_class_uid=partner_class_uid,
@@ -149,9 +162,37 @@ def mark_read(letter: Letter) -> None:
         Letter.update(state=READ).where(Letter.id == letter.id).execute()
 
 
+def visible_to_class(letter: Letter) -> bool:
+    """What the class's learners see: everything they wrote, and from the partner only what
+    their coach approved."""
+    return letter.direction == OUT or letter.state in (SHOWN, READ)
+
+
+def conversation(class_uid: str, partner_class_uid: str) -> list[Letter]:
+    """The letters a class sees between it and its partner, oldest first."""
+    return [
+        letter
+        for letter in Letter.of_class(class_uid, partner_class_uid)
+        if visible_to_class(letter)
+    ]
+
+
+def attachment_of(store: BlobStore, letter: Letter, sha256: str) -> tuple[Path, str] | None:
+    """Where one of the letter's attachments is kept and its media type, if the kept bytes
+    still show the type recorded: a file is never served as a type the hub did not sniff."""
+    item = next((item for item in letter.files() if item["sha256"] == sha256), None)
+    if item is None or not store.has(sha256):
+        return None
+    path = store.path(sha256)
+    with path.open("rb") as kept:
+        if sniff(kept.read(16)) != item["type"]:
+            return None
+    return path, str(item["type"])
+
+
 def status_label(letter: Letter) -> str:
     labels = {
-        WAITING: gettext("waiting for the coach"),
+        WAITING: gettext("waiting for your teacher"),
         APPROVED: gettext("approved, goes with the next sync"),
         SENT: gettext("sent"),
         "at_central": gettext("at central"),

@@ -40,7 +40,9 @@ from hub.web.views import (
     h5p,
     health,
     jobs,
+    letters,
     neighbours,
+    outcomes,
     pages,
     progress,
     quiz,
@@ -123,6 +125,8 @@ def create_app(
         authoring_quiz.bp,
         jobs.bp,
         shared_catalog.bp,
+        outcomes.bp,
+        letters.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
