@@ -330,6 +330,37 @@ def test_a_hostile_books_script_and_handlers_never_run(
     assert any("sandboxed" in text and "allow-scripts" in text for text in blocked)
 
 
+def test_the_place_in_a_book_is_kept_on_the_hub_for_another_device(
+    signed_in: Callable[[str], Any], hub: LiveServer
+) -> None:
+    """A signed-in learner's place goes to the hub with the share read; a second browser (a
+    fresh context: nothing in its storage) opens the book at that place."""
+    phone = signed_in("reader")
+    phone.goto(f"{hub.url}/lessons/books/rtl")
+    frame = reader(phone)
+    book = frame.locator("#book")
+    first = book.get_attribute("data-cfi")
+    frame.locator(".book-next").click()
+    eventually(lambda: book.get_attribute("data-cfi") != first)
+    place = book.get_attribute("data-cfi")
+    phone.goto(hub.url + "/healthz")  # leaving reports the place (progress.js)
+    learner = learner_ids(hub.data_dir / "learnhub.db")[username("reader")]
+
+    def kept() -> list[str]:
+        return [
+            e["fields"]["place"]
+            for e in events_in(hub.data_dir / "learnhub.db")
+            if e["learner_id"] == learner and e["lesson_id"] == "rtl" and "place" in e["fields"]
+        ]
+
+    assert eventually(kept) and kept()[-1] == place
+    laptop = signed_in("reader")
+    laptop.goto(f"{hub.url}/lessons/books/rtl")
+    resumed = reader(laptop).locator("#book").get_attribute("data-cfi")
+    assert resumed == place != first
+    assert not laptop.errors, laptop.errors
+
+
 @pytest.mark.parametrize(
     "position",
     ["javascript:alert(1)", 'epubcfi(/6/2!"><script>)', "epubcfi(" + "/4" * 300 + ")", ""],

@@ -2,7 +2,7 @@
 // page at a time; the text size is adjustable; a right-to-left book turns right to left (epub.js
 // reads the spine's page-progression-direction). The place and size are kept on this device;
 // the share read and the place are told to the lesson page (progress.js) by postMessage, and
-// the place kept on the hub for a signed-in learner comes back in the frame's data-place.
+// the place kept on the hub for a signed-in learner comes back beside the frame (data-book-place).
 // epub.js renders each chapter in an iframe without allow-scripts: a book's script never runs.
 (function () {
   "use strict";
@@ -53,10 +53,13 @@
     }
   });
 
+  // The lesson's main part is rendered once for every reader, so the learner's own place is
+  // beside it in the lesson page, never in it.
   function fromHub() {
     try {
       var frame = window.frameElement;
-      return (frame && frame.getAttribute("data-place")) || null;
+      var kept = frame && frame.ownerDocument.querySelector("[data-book-place]");
+      return (kept && kept.getAttribute("data-book-place")) || null;
     } catch (e) {
       return null;
     }
