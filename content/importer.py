@@ -229,6 +229,8 @@ def _missing_files(source: PackSource, manifest: Manifest) -> list[str]:
                 f"{source.name}: the file {quote(path)} of lesson {quote(lesson.id)} "
                 f"is not in the pack{hint}."
             )
+    if manifest.thumbnail and not source.has(manifest.thumbnail):
+        problems.append(f"{source.name}: the cover {quote(manifest.thumbnail)} is not in the pack.")
     return problems
 
 

@@ -53,12 +53,12 @@ class LessonEntry:
     poster: str | None = None
     duration: float | None = None  # seconds
     keywords: tuple[str, ...] = ()
+    thumbnail: str | None = None  # a small picture beside the lesson's title
 
     def paths(self) -> list[str]:
-        """file + assets + subtitle files + poster, each once, in that order."""
+        """file + assets + subtitle files + poster + thumbnail, each once, in that order."""
         every = [self.file, *self.assets, *self.subtitles.values()]
-        if self.poster:
-            every.append(self.poster)
+        every += [path for path in (self.poster, self.thumbnail) if path]
         return list(dict.fromkeys(every))
 
 
@@ -92,6 +92,7 @@ class Manifest:
     topics: tuple[TopicEntry, ...]
     lessons: tuple[LessonEntry, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    thumbnail: str | None = None  # the pack's cover on the library page
     _by_id: dict[str, LessonEntry] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -102,7 +103,8 @@ class Manifest:
 
     def paths(self) -> set[str]:
         """Every file path the manifest references."""
-        return {path for lesson in self.lessons for path in lesson.paths()}
+        every = {path for lesson in self.lessons for path in lesson.paths()}
+        return every | {self.thumbnail} if self.thumbnail else every
 
     def version_key(self) -> tuple[int, ...]:
         return version_key(self.version)
@@ -135,7 +137,10 @@ def parse_manifest(data: bytes, origin: str = "pack.json") -> Manifest:
     issues = list(islice(_validator().issues(raw), MAX_PROBLEMS))
     flagged = {issue.where for issue in issues}
     problems = [f"{origin}: {issue}" for issue in issues]
-    for where, problem in chain(_lesson_problems(raw.get("lessons")), _topic_problems(raw)):
+    found = chain(
+        _thumbnail_problem(raw), _lesson_problems(raw.get("lessons")), _topic_problems(raw)
+    )
+    for where, problem in found:
         if where not in flagged:
             problems.append(f"{origin}: {where}: {problem}")
     if problems:
@@ -278,6 +283,15 @@ def _typed_paths(lesson: dict[str, Any], where: str) -> Iterator[tuple[str, str,
         yield where_sub, path, SUBTITLE_EXTENSIONS, "subtitles"
     if "poster" in lesson:
         yield f"{where}.poster", lesson["poster"], IMAGE_EXTENSIONS, "a poster"
+    if "thumbnail" in lesson:
+        yield f"{where}.thumbnail", lesson["thumbnail"], IMAGE_EXTENSIONS, "a thumbnail"
+
+
+def _thumbnail_problem(raw: dict[str, Any]) -> Iterator[Problem]:
+    path = raw.get("thumbnail")
+    problem = _path_problem(path, IMAGE_EXTENSIONS, "a cover") if isinstance(path, str) else None
+    if problem:
+        yield "thumbnail", problem
 
 
 def _path_problem(path: str, wanted: tuple[str, ...], what: str) -> str | None:
@@ -332,6 +346,7 @@ def _build(raw: dict[str, Any]) -> Manifest:
         topics=tuple(_build_topic(topic) for topic in raw.get("topics", ())),
         lessons=tuple(_build_lesson(lesson) for lesson in raw["lessons"]),
         raw=raw,
+        thumbnail=nfc(raw["thumbnail"]) if "thumbnail" in raw else None,
     )
 
 
@@ -358,4 +373,5 @@ def _build_lesson(raw: dict[str, Any]) -> LessonEntry:
         poster=nfc(poster) if poster else None,
         duration=float(raw["duration"]) if "duration" in raw else None,
         keywords=tuple(raw.get("keywords", ())),
+        thumbnail=nfc(raw["thumbnail"]) if "thumbnail" in raw else None,
     )

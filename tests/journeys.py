@@ -113,6 +113,13 @@ class Traffic:
         return total
 
 
+# A 1x1 PNG, for a pack's cover.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000"
+    "907753de0000000c49444154789c6390cf8f0100019b00eb2314987a0000000049454e44ae426082"
+)
+
+
 def more_packs(root: Path, count: int) -> list[Path]:
     """Small packs for a full library page: one reading each, some titled in Arabic script."""
     made = []
@@ -129,5 +136,11 @@ def more_packs(root: Path, count: int) -> list[Path]:
             {"id": "read", "title": f"Reading {at}", "kind": "article", "file": "read.html"}
         ]
         page = f"<!doctype html><title>Reading {at}</title><p>Words {at}.</p>".encode()
-        made.append(write_pack_dir(root / f"extra-{at:02d}", manifest, {"read.html": page}))
+        files = {"read.html": page}
+        if at == 1:  # one pack with its own cover; the others get a drawn one
+            manifest["thumbnail"] = "cover.png"
+            files["cover.png"] = TINY_PNG
+        if at == 3:  # a title whose first letter would end the drawn cover's SVG unescaped
+            manifest["title"] = "<Extra pack 3"
+        made.append(write_pack_dir(root / f"extra-{at:02d}", manifest, files))
     return made

@@ -242,6 +242,11 @@ def test_missing_file_names_file_and_lesson(
     )
 
 
+def test_a_missing_cover_is_named(tmp_path: Path, store: BlobStore, staging: Path) -> None:
+    root = write_pack_dir(tmp_path / "p", sample_manifest(thumbnail="cover.png"), sample_files())
+    assert refused(root, store, staging) == f'{root}: the cover "cover.png" is not in the pack.'
+
+
 def test_missing_file_with_other_capitals_gets_a_hint(
     tmp_path: Path, store: BlobStore, staging: Path
 ) -> None:

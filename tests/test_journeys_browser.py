@@ -205,6 +205,11 @@ def test_page_weights(visits: Any) -> None:
     visit.open("/")
     library = visit.traffic.weight()
     assert visit.page.locator(".packs > li").count() >= 20
+    # Every pack has a picture: its own cover, or one drawn from its subject and title.
+    assert visit.page.locator(".packs > li > .cover").count() == 20
+    assert visit.page.locator(".packs > li > img.cover").count() == 1
+    letter = visit.page.locator("li:has(a[href$='/extra-03']) svg.cover text").text_content()
+    assert letter == "<"
     visit.open(FRACTIONS + "halves-and-quarters")
     video = visit.traffic.weight()
     print(f"library page {library} bytes, video lesson {video} bytes")

@@ -389,3 +389,20 @@ def test_version_equality_ignores_trailing_zeros() -> None:
 def test_version_key_refuses_non_versions(bad: str) -> None:
     with pytest.raises(PackError, match=r"is not a version number such as 1\.2\.0"):
         version_key(bad)
+
+
+def test_a_pack_and_its_lessons_may_name_thumbnails() -> None:
+    raw = with_lessons(lesson("a", "article", "a.html", thumbnail="pics/a.webp"))
+    manifest = parse_manifest(manifest_bytes({**raw, "thumbnail": "pics/cover.png"}))
+    assert manifest.thumbnail == "pics/cover.png" and manifest.lessons[0].thumbnail == "pics/a.webp"
+    assert manifest.paths() == {"a.html", "pics/a.webp", "pics/cover.png"}  # so installed
+    assert parse_manifest(manifest_bytes()).thumbnail is None
+
+
+def test_thumbnails_must_be_pictures_inside_the_pack() -> None:
+    message = refused({**with_lessons(lesson("a", "article")), "thumbnail": "cover.pdf"})
+    assert message.startswith("pack.json: thumbnail: expected a .png, .jpg,")
+    assert message.endswith('file for a cover; got "cover.pdf"')
+    assert "thumbnail" in refused({**with_lessons(lesson("a", "article")), "thumbnail": "../c.png"})
+    message = refused(with_lessons(lesson("a", "article", thumbnail="a.mp4")))
+    assert message.startswith("pack.json: lessons[0].thumbnail: expected a .png")

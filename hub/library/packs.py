@@ -408,6 +408,7 @@ def _write_lessons(manifest: Manifest) -> dict[str, int]:
                 "assets": list(entry.assets),
                 "subtitles": dict(entry.subtitles),
                 "poster": entry.poster,
+                "thumbnail": entry.thumbnail,
             },
         }
         for position, entry in enumerate(manifest.lessons)

@@ -15,6 +15,7 @@ from hub.library.cache import page_parts, small_enough
 from hub.library.listing import group_by_language, library_listing, subjects_of
 from hub.library.models import Lesson, ZimArchive
 from hub.library.responses import pack_or_404
+from hub.library.thumbnails import lesson_thumbnails, pack_covers
 from hub.people.auth import LEARNER, current_learner, current_user
 from hub.web.i18n import reader_languages, ui_locale
 from hub.web.views.quiz import quiz_context
@@ -44,6 +45,7 @@ def home() -> ResponseReturnValue:
         language=language,
         subject=subject,
         counts=counts,
+        covers=pack_covers(shown),
         mine=learner_home(learner) if (learner := current_learner()) else None,
     )
 
@@ -56,7 +58,13 @@ def pack(pack_id: str) -> ResponseReturnValue:
     learner = current_user()
     marks = pack_marks(learner.id, pack_id) if learner and learner.role == LEARNER else None
     return render_template(
-        "pack.html", pack=found, tree=found.topic_tree(), loose=found.loose_lessons(), marks=marks
+        "pack.html",
+        pack=found,
+        tree=found.topic_tree(),
+        loose=found.loose_lessons(),
+        marks=marks,
+        cover=pack_covers([found])[found.id],
+        thumbnails=lesson_thumbnails(pack_id),
     )
 
 
