@@ -9,6 +9,8 @@ import json
 import struct
 import uuid
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,23 @@ class Hub:
     @property
     def url(self) -> str:
         return self.server.url
+
+
+@contextmanager
+def paired_hubs(root: Path) -> Iterator[tuple[Hub, Hub]]:
+    """Hub Mwanga (4A) and hub Faraja (5B) serving, their classes partners."""
+    a, b = root / "mwanga" / "data", root / "faraja" / "data"
+    a_class, b_class = make_hub(a, "4A", "Amina"), make_hub(b, "5B", "Chiku")
+    pair_a = pair(a, a_class, b_class, "5B", "Faraja")
+    pair_b = pair(b, b_class, a_class, "4A", "Mwanga")
+    servers = [LiveServer(a), LiveServer(b)]
+    try:
+        for server in servers:
+            server.wait_until_ready()
+        yield Hub(a, servers[0], pair_a), Hub(b, servers[1], pair_b)
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def open_hub(data: Path) -> None:

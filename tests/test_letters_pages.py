@@ -13,13 +13,11 @@ import pytest
 from hub.core.db import connected
 from hub.learning.letter_models import Letter
 from sync.letters import MAX_PHOTO_BYTES
-from tests.conftest import LiveServer
 from tests.letters_helpers import (
     Hub,
     carry_letter,
-    make_hub,
     open_hub,
-    pair,
+    paired_hubs,
     png,
     post_multipart,
     signed_in,
@@ -34,19 +32,8 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(300)
 
 @pytest.fixture(scope="module")
 def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Hub]]:
-    root = tmp_path_factory.mktemp("letters")
-    a, b = root / "mwanga" / "data", root / "faraja" / "data"
-    a_class, b_class = make_hub(a, "4A", "Amina"), make_hub(b, "5B", "Chiku")
-    pair_a = pair(a, a_class, b_class, "5B", "Faraja")
-    pair_b = pair(b, b_class, a_class, "4A", "Mwanga")
-    servers = [LiveServer(a), LiveServer(b)]
-    try:
-        for server in servers:
-            server.wait_until_ready()
-        yield Hub(a, servers[0], pair_a), Hub(b, servers[1], pair_b)
-    finally:
-        for server in servers:
-            server.stop()
+    with paired_hubs(tmp_path_factory.mktemp("letters")) as both:
+        yield both
 
 
 def write(
