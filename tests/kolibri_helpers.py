@@ -12,8 +12,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from hub.cli.main import main
+from tests.testdata import TESTDATA
 
-EXPORT = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "kolibri"
+EXPORT = TESTDATA / "kolibri"
 CHANNEL = "720fd92c9d1f53d89fef470e8b74f410"
 PACK = f"kolibri-{CHANNEL}"
 VIDEO_WITH_TWO_TRACKS = "abea552f779d54ce8379cca335158900"

@@ -15,8 +15,9 @@ from content.h5p import h5p_text, is_servable, read_h5p
 from hub.core.db import connected
 from hub.library.models import Lesson, Pack
 from tests.progress_helpers import prepare_hub
+from tests.testdata import TESTDATA
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "h5p"
+SHARED = TESTDATA / "h5p"
 VALID = sorted(SHARED.glob("*.h5p"))
 REFUSALS = {
     "broken-content-json.h5p": '"content/content.json" is not valid JSON',

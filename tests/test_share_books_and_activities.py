@@ -16,10 +16,11 @@ from flask import Flask
 from hub.core.db import connected
 from hub.library.models import Lesson
 from hub.neighbours.pack_fetcher import fetch_packs
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import LiveServer
 from tests.epub_helpers import write_epub
+from tests.testdata import TESTDATA
 
-ACTIVITY = ROOT.parent / "shared" / "testdata" / "h5p" / "H5P.TrueFalse.h5p"
+ACTIVITY = TESTDATA / "h5p" / "H5P.TrueFalse.h5p"
 PACK = "folder-stories-and-games"
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from libzim.writer import Creator, FileProvider, Hint, Item, StringProvider
 
+from tests.testdata import TESTDATA as SHARED_TESTDATA
+
 ROOT = Path(__file__).resolve().parent.parent
-TESTDATA = ROOT.parent / "shared" / "testdata" / "zim"
+TESTDATA = SHARED_TESTDATA / "zim"
 GOOD = sorted(TESTDATA.glob("*.zim"))
 INVALID = sorted((TESTDATA / "invalid").glob("*.zim"))
 RAY = TESTDATA / "ray-charles-wikipedia-en.zim"
