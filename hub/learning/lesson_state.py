@@ -12,8 +12,9 @@ from hub.learning.book_place import is_book_place
 from hub.learning.events import Event, Progress
 from hub.library.models import TopicNode
 
-# Kinds whose position is a place to go back to: seconds played, or a PDF's page.
-RESUMABLE = ("video", "audio", "pdf")
+# Kinds whose position is a place to go back to: seconds played, a PDF's page, or the share of
+# a reading above the screen.
+RESUMABLE = ("video", "audio", "pdf", "article")
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,15 @@ def _last_position(learner_id: int, pack_id: str, lesson_id: str) -> float | Non
 
 
 def _newest_fields(learner_id: int, pack_id: str, lesson_id: str) -> dict[str, Any]:
-    """The fields of the learner's newest progress report on the lesson ({} for none)."""
+    """The fields of the learner's newest progress or completion report on the lesson ({} for
+    none)."""
     newest = (
         Event.select(Event.fields)
         .where(
             Event.learner == learner_id,
             Event.pack_id == pack_id,
             Event.lesson_id == lesson_id,
-            Event.type == "progress",
+            Event.type.in_(("progress", "completed")),  # finishing reports the place too
         )
         .order_by(Event.seq.desc())
         .first()

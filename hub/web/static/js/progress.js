@@ -143,9 +143,12 @@
     var sized = function () {
       return !!frame.getAttribute("data-sized");
     };
+    // The position is the share of the reading above the screen's top: where to come back to.
     var onPage = function () {
       var box = frame.getBoundingClientRect();
-      if (box.height > 0) advance(Math.min(1, (window.innerHeight - box.top) / box.height));
+      if (!(box.height > 0)) return;
+      var above = Math.round((Math.max(0, -box.top) / box.height) * 1000) / 1000;
+      advance(Math.min(1, (window.innerHeight - box.top) / box.height), above);
     };
     window.addEventListener("message", function (event) {
       var data = event.data;
@@ -170,6 +173,22 @@
     }
     var viewer = root.querySelector(".pdf-viewer");
     if (viewer) viewer.setAttribute("data-start-page", String(Math.round(at)));
+    if (kind === "article" && at < 1) resumeReading(at);
+  }
+
+  // A reading, at the share of it that was above the screen: once its frame has its full
+  // height (lesson-frame.js), and only if the learner has not started scrolling already.
+  function resumeReading(at) {
+    var frame = root.querySelector("iframe");
+    if (!frame || !window.MutationObserver) return;
+    var watcher = new MutationObserver(function () {
+      if (!frame.getAttribute("data-sized")) return;
+      watcher.disconnect();
+      if (window.scrollY > 40) return;
+      var top = frame.getBoundingClientRect().top + window.scrollY;
+      window.scrollTo(0, Math.round(top + at * frame.offsetHeight));
+    });
+    watcher.observe(frame, { attributes: true, attributeFilter: ["data-sized"] });
   }
 
   // An EPUB book: its reader (the hub's own page, same origin) says the share read.
