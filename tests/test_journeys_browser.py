@@ -224,6 +224,30 @@ def test_a_reading_reopens_where_the_learner_was(visits: Any) -> None:
     assert abs(above - position) < 0.05, (above, position)
 
 
+# Where on screen the arrow and the title's first letter of a pager link are drawn.
+_ARROW_AND_TITLE = """(link) => {
+  const text = link.firstChild, at = (i) => {
+    const range = document.createRange(); range.setStart(text, i); range.setEnd(text, i + 1);
+    return range.getBoundingClientRect().left; };
+  const arrow = text.data.search(/[←→]/), letter = text.data.search(/[A-Za-z]/);
+  return { arrow: text.data[arrow], arrowX: at(arrow), titleX: at(letter) };
+}"""
+
+
+def test_arrows_point_the_reading_way_in_arabic(visits: Any) -> None:
+    visit = visits("laptop", "ar")  # wide enough for both pager buttons on one line
+    page = visit.open(FRACTIONS + "halves-and-quarters")
+    assert page.evaluate("getComputedStyle(document.querySelector('.crumbs')).direction") == "rtl"
+    onward = page.locator(".pager a[rel=next]").evaluate(_ARROW_AND_TITLE)
+    back = page.locator(".pager a[rel=prev]").evaluate(_ARROW_AND_TITLE)
+    # Arabic reads right to left: "next" points left, and its arrow is drawn after the title.
+    assert onward["arrow"] == "←" and onward["arrowX"] < onward["titleX"], onward
+    assert back["arrow"] == "→" and back["arrowX"] > back["titleX"], back
+    next_box = page.locator(".pager a[rel=next]").bounding_box()
+    prev_box = page.locator(".pager a[rel=prev]").bounding_box()
+    assert next_box["x"] + next_box["width"] <= prev_box["x"], (next_box, prev_box)
+
+
 def test_page_weights(visits: Any) -> None:
     visit = visits("phone", "en")
     visit.open("/")
