@@ -20,7 +20,12 @@ from hub.web.app import create_app
 from tests.browser import PHONE
 from tests.browser import shot as browser_shot
 from tests.conftest import LiveServer
+from tests.content_helpers import sample_manifest, write_pack_dir
+from tests.epub_helpers import write_epub
 from tests.journeys import Traffic, checked_page, more_packs
+from tests.progress_helpers import prepare_hub
+from tests.test_h5p import SHARED
+from tests.zim_helpers import RAY
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -31,6 +36,7 @@ PASSWORD = "journey-password"
 FRACTIONS = "/lessons/fractions-en/"
 LIBRARY_UP_TO = 100_000  # bytes: the library page with 20 packs, everything it loads
 VIDEO_UP_TO = 60_000  # bytes: a video lesson before play is pressed
+H5P = SHARED / "H5P.MultiChoice.h5p"
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +52,27 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         packs = [samples_dir(), *more_packs(root / "packs", 17)]
         for outcome in app.extensions["library"].import_paths(packs):
             assert outcome.error is None, outcome.error
+    server = LiveServer(root / "data")
+    try:
+        server.wait_until_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def kiwix_h5p_book_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A hub with a Kiwix ZIM, an H5P activity and an EPUB book, for their pages' checks."""
+    root = tmp_path_factory.mktemp("journeys-more")
+    book = write_epub(root / "book.epub")
+    manifest = sample_manifest(id="more-kinds", title="More kinds", topics=[])
+    manifest["lessons"] = [
+        {"id": "activity", "title": "Choose", "kind": "h5p", "file": "activity.h5p"},
+        {"id": "book", "title": "Sungura mjanja", "kind": "epub", "file": "book.epub"},
+    ]
+    files = {"activity.h5p": H5P.read_bytes(), "book.epub": book.read_bytes()}
+    pack = write_pack_dir(root / "more-kinds", manifest, files)
+    prepare_hub(root / "data", packs=[pack, RAY], samples=False)
     server = LiveServer(root / "data")
     try:
         server.wait_until_ready()
@@ -222,6 +249,20 @@ def test_a_reading_reopens_where_the_learner_was(visits: Any) -> None:
         " return -f.top / f.height; }"
     )
     assert abs(above - position) < 0.05, (above, position)
+
+
+@pytest.mark.parametrize("language", ("en", "ar"))
+@pytest.mark.parametrize("size", SIZES)
+def test_kiwix_h5p_and_book_pages_have_the_same_care(
+    browser: Any, kiwix_h5p_book_hub: LiveServer, size: str, language: str
+) -> None:
+    visit = Visit(browser, kiwix_h5p_book_hub, size, language)
+    try:
+        visit.open("/zims/wikipedia_en_ray_charles/read/A/Ray_Charles", shot="kiwix")
+        visit.open("/lessons/more-kinds/activity", shot="h5p")
+        visit.open("/lessons/more-kinds/book", shot="book")
+    finally:
+        visit.close()
 
 
 # Where on screen the arrow and the title's first letter of a pager link are drawn.
