@@ -60,10 +60,12 @@ def store_of(data_dir: Path) -> BlobStore:
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]{2,}")
 # Seven or more digits (any script's), maybe with spaces, dots, dashes or brackets between.
 _PHONE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+# A number, then up to three words (a street's name: "12 Uhuru Street"), then a street word;
+# or a street word, then up to three words, then a number ("Rua das Flores, 45").
 _STREET = re.compile(
-    r"\d+\s*,?\s*(street|st\.?|road|rd\.?|avenue|ave\.?|lane|rua|avenida|calle|rue|"
-    r"barabara|mtaa|شارع|plot|p\.?\s?o\.?\s?box)\b|\b(street|road|rua|avenida|calle|rue|"
-    r"barabara|mtaa|شارع|p\.?\s?o\.?\s?box)\s+\S*\d",
+    r"\d+[\s,]+(?:[^\W\d]+\s+){0,3}(street|st\.?|road|rd\.?|avenue|ave\.?|lane|rua|avenida|"
+    r"calle|rue|barabara|mtaa|شارع|plot|p\.?\s?o\.?\s?box)\b|\b(street|road|rua|avenida|calle|"
+    r"rue|barabara|mtaa|شارع|p\.?\s?o\.?\s?box)\s+(?:[^\W\d]+,?\s+){0,3}\S*\d",
     re.IGNORECASE,
 )
 
@@ -236,7 +238,9 @@ def outgoing(store: BlobStore) -> Outgoing:
     )
     records: list[dict[str, Any]] = [_letter_record(letter) for letter in letters]
     reports = {}
-    for letter in Letter.select().where(Letter.direction == IN, Letter.state != DECLINED):
+    # A letter the coach declined was delivered all the same: until central hears so, it
+    # sends the letter again in every reply.
+    for letter in Letter.select().where(Letter.direction == IN):
         state = READ if letter.state == READ else "delivered"
         if letter.reported != state:
             records.append({"t": "status", "uid": letter.uid, "state": state})
