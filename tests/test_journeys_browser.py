@@ -17,7 +17,7 @@ from hub.core.settings import load_config
 from hub.learning.events import Progress
 from hub.people.models import Assignment, ClassGroup, Learner, StaffUser
 from hub.web.app import create_app
-from tests.browser import PHONE
+from tests.browser import PHONE, doc_shot
 from tests.browser import shot as browser_shot
 from tests.conftest import LiveServer
 from tests.content_helpers import sample_manifest, write_pack_dir
@@ -37,6 +37,14 @@ FRACTIONS = "/lessons/fractions-en/"
 LIBRARY_UP_TO = 100_000  # bytes: the library page with 20 packs, everything it loads
 VIDEO_UP_TO = 60_000  # bytes: a video lesson before play is pressed
 H5P = SHARED / "H5P.MultiChoice.h5p"
+# The journeys' screens that docs/learner.md shows (docs/images/learner-SHOT-SIZE.png).
+GUIDE_PICTURES = {
+    ("library", "phone"),
+    ("library", "laptop"),
+    ("pack-progress", "phone"),
+    ("lesson-done", "phone"),
+    ("quiz", "phone"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +113,8 @@ class Visit:
         self.problems += [f"{path}: {p}" for p in checked_page(self.page)]
         if shot and self.language == "en":
             browser_shot(self.page, f"journey-{shot}-{self.size}")
+            if (shot, self.size) in GUIDE_PICTURES:
+                doc_shot(self.page, f"learner-{shot}-{self.size}")
         return self.page
 
     def close(self) -> None:
