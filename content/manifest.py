@@ -54,6 +54,9 @@ class LessonEntry:
     duration: float | None = None  # seconds
     keywords: tuple[str, ...] = ()
     thumbnail: str | None = None  # a small picture beside the lesson's title
+    license: str = ""  # the lesson's own licence (an SPDX id or LicenseRef-*); "": the pack's
+    attribution: str = ""  # who made it, as it should be credited; "": the pack's
+    author: str = ""
 
     def paths(self) -> list[str]:
         """file + assets + subtitle files + poster + thumbnail, each once, in that order."""
@@ -374,4 +377,7 @@ def _build_lesson(raw: dict[str, Any]) -> LessonEntry:
         duration=float(raw["duration"]) if "duration" in raw else None,
         keywords=tuple(raw.get("keywords", ())),
         thumbnail=nfc(raw["thumbnail"]) if "thumbnail" in raw else None,
+        license=raw.get("license", ""),
+        attribution=raw.get("attribution", ""),
+        author=raw.get("author", ""),
     )

@@ -21,6 +21,7 @@ VIDEO_WITH_TWO_TRACKS = "abea552f779d54ce8379cca335158900"
 QUIZ = "a43626372d4d5be18605b8d8b3894c1a"  # radio and numeric-input only
 PRACTICE = "ddc6fdaf041f5065ae89aa7288fc09eb"  # a multi-select radio
 CHALLENGE = "43e78cfaed985a2892a0ebf07dd5639e"  # one expression item
+H5P = "5c4765df85c857b79d4d9508cc0a306b"  # Special Permissions, by H5P example content
 LESSONS = 18  # of its 19 resources: all but the exercise with an expression
 
 

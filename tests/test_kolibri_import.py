@@ -24,6 +24,7 @@ from tests.kolibri_helpers import (
     CHALLENGE,
     CHANNEL,
     EXPORT,
+    H5P,
     LESSONS,
     PACK,
     PRACTICE,
@@ -66,7 +67,7 @@ def test_the_real_export_becomes_one_pack(tmp_path: Path) -> None:
     )
     manifest = pack_json(data)
     assert manifest["title"] == "Water and Health (test channel)"
-    assert manifest["language"] == "en" and manifest["license"] == "CC BY"
+    assert manifest["language"] == "en" and manifest["license"] == "CC-BY-4.0"
     assert manifest["attribution"] == "Test Content Team, H5P example content"
     assert manifest["x-kolibri"]["content_schema"] == "5"
     assert manifest["x-kolibri"]["thumbnail"].startswith("data:image/png;base64,")
@@ -80,7 +81,8 @@ def test_the_real_export_becomes_one_pack(tmp_path: Path) -> None:
     assert kinds == expected
     video = lesson(manifest, VIDEO_WITH_TWO_TRACKS)
     assert set(video["subtitles"]) == {"en", "fr"} and video["poster"].endswith(".png")
-    assert video["duration"] == 10 and video["x-author"] == "Test Content Team"
+    assert video["duration"] == 10 and video["author"] == "Test Content Team"
+    assert video["license"] == "CC-BY-4.0" and video["attribution"] == "Test Content Team"
     water_cycle = lesson(manifest, "d529215a7a225996933c820cdbbf2dae")
     assert len(water_cycle["keywords"]) == 2  # its two tags
     assert CHALLENGE not in {entry["id"] for entry in manifest["lessons"]}
@@ -95,6 +97,19 @@ def test_exercises_become_hub_quizzes(data_dir: Path, client: FlaskClient) -> No
     assert quiz["questions"][0]["choices"][0] == "At least one minute"
     practice = client.get(f"/api/lessons/{PACK}/{PRACTICE}").get_json()["exercise"]
     assert practice["questions"][0]["type"] == "multiple"  # multipleSelect, three right
+
+
+def test_a_lesson_page_shows_the_resource_s_own_licence_and_author(
+    data_dir: Path, client: FlaskClient
+) -> None:
+    """The channel's H5P activity is "Special Permissions" by "H5P example content", unlike
+    the rest of it (CC BY, the pack's licence, by Test Content Team)."""
+    assert content(data_dir, "import", str(EXPORT))[0] == 0
+    h5p = client.get(f"/lessons/{PACK}/{H5P}").text
+    own = "Licence: LicenseRef-Special-Permissions · <bdi>H5P example content</bdi> · Water"
+    assert own in h5p and "Test Content Team" not in h5p
+    video = client.get(f"/lessons/{PACK}/{VIDEO_WITH_TWO_TRACKS}").text
+    assert "Licence: CC-BY-4.0 · <bdi>Test Content Team</bdi> · Water" in video  # once: both
 
 
 def test_importing_the_same_export_again_changes_nothing(tmp_path: Path) -> None:
@@ -184,7 +199,7 @@ def test_older_content_schema_versions_are_read(tmp_path: Path, change, schema: 
     assert code == 0, err
     assert f"(content schema {schema}): {LESSONS} of 19 resources" in out
     manifest = pack_json(data)
-    assert manifest["license"] == "CC BY"
+    assert manifest["license"] == "CC-BY-4.0"
     assert set(lesson(manifest, VIDEO_WITH_TWO_TRACKS)["subtitles"]) == {"en", "fr"}
 
 

@@ -406,3 +406,34 @@ def test_thumbnails_must_be_pictures_inside_the_pack() -> None:
     assert "thumbnail" in refused({**with_lessons(lesson("a", "article")), "thumbnail": "../c.png"})
     message = refused(with_lessons(lesson("a", "article", thumbnail="a.mp4")))
     assert message.startswith("pack.json: lessons[0].thumbnail: expected a .png")
+
+
+def test_a_lesson_may_state_its_own_licence_attribution_and_author() -> None:
+    credit = {"license": "CC-BY-SA-4.0", "attribution": "© Ana Lima, 2024", "author": "Ana Lima"}
+    other = {"license": "LicenseRef-school-only"}
+    raw = with_lessons(lesson("a", **credit), lesson("b", **other), lesson("c"))
+    a, b, c = parse_manifest(manifest_bytes(raw)).lessons
+    assert (a.license, a.attribution, a.author) == ("CC-BY-SA-4.0", "© Ana Lima, 2024", "Ana Lima")
+    assert (b.license, b.attribution, b.author) == ("LicenseRef-school-only", "", "")
+    assert (c.license, c.attribution, c.author) == ("", "", "")  # the pack's, then
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("license", "x" * 201, "lessons[0].license: expected at most 200 characters; got 201"),
+        ("attribution", "x" * 2001, "lessons[0].attribution: expected at most 2000 characters"),
+        ("author", "x" * 301, "lessons[0].author: expected at most 300 characters; got 301"),
+        ("author", ["Ana"], "lessons[0].author: expected a string; got a list"),
+    ],
+)
+def test_lesson_credits_too_long_or_not_text(field: str, value: Any, expected: str) -> None:
+    assert expected in refused(with_lessons(lesson("a", **{field: value})))
+
+
+@pytest.mark.parametrize(
+    "bad", ["CC BY", "CC-BY-4.0 OR MIT", "-MIT", "LicenseRef-", "LicenseRef-a b", "", "GPL++"]
+)
+def test_a_lesson_licence_is_an_spdx_id_or_a_licenseref(bad: str) -> None:
+    message = refused(with_lessons(lesson("a", license=bad)))
+    assert message.startswith("pack.json: lessons[0].license: expected an SPDX licence id such")

@@ -188,9 +188,9 @@ def _manifest(
     }
     if channel.description.strip():
         raw["description"] = channel.description.strip()
-    licences = Counter(lesson["x-license"] for lesson in made.lessons if "x-license" in lesson)
+    licences = Counter(lesson["license"] for lesson in made.lessons if "license" in lesson)
     if licences:
-        raw["license"] = licences.most_common(1)[0][0][:200]
+        raw["license"] = licences.most_common(1)[0][0]
     attribution = _attribution(channel.author, made.lessons)
     if attribution:
         raw["attribution"] = attribution
@@ -219,7 +219,7 @@ def _pack_language(data: ChannelData, tree: Tree, languages: dict[str, str]) -> 
 def _attribution(author: str, lessons: list[dict[str, Any]]) -> str:
     names = [author.strip()] if author.strip() else []
     for lesson in lessons:
-        for key in ("x-author", "x-license-owner"):
+        for key in ("author", "attribution"):
             if key in lesson and lesson[key] not in names:
                 names.append(lesson[key])
     text = ", ".join(names)

@@ -20,6 +20,16 @@ from content.source import ZipSource
 
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3}|[A-Za-z]{5,8})(-[A-Za-z0-9]{1,8})*")
 MAX_KEYWORDS = 20
+# Kolibri's Creative Commons licence names (le-utils; Studio links each to version 4.0)
+_LICENCES = {
+    "CC BY": "CC-BY-4.0",
+    "CC BY-SA": "CC-BY-SA-4.0",
+    "CC BY-ND": "CC-BY-ND-4.0",
+    "CC BY-NC": "CC-BY-NC-4.0",
+    "CC BY-NC-SA": "CC-BY-NC-SA-4.0",
+    "CC BY-NC-ND": "CC-BY-NC-ND-4.0",
+}
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9.]+")
 # Kolibri kind -> (hub kind, main file extensions, presets in the order preferred)
 _KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "video": ("video", ("mp4", "webm"), ("high_res_video", "low_res_video", "video")),
@@ -129,13 +139,23 @@ def _entry(node: Node, kind: str, path: str, tags: list[str]) -> dict[str, Any]:
     if keywords:
         entry["keywords"] = keywords
     for key, value in (
-        ("x-license", node.license),
-        ("x-license-owner", node.license_owner),
-        ("x-author", node.author),
+        ("license", _licence_id(node.license)),
+        ("attribution", node.license_owner.strip()),  # the copyright holder
+        ("author", node.author.strip()),
     ):
-        if value.strip():
-            entry[key] = value.strip()
+        if value:
+            entry[key] = value
     return entry
+
+
+def _licence_id(name: str) -> str:
+    """A Kolibri licence name as an SPDX id ("CC BY-SA" -> "CC-BY-SA-4.0"), else as a
+    LicenseRef ("Special Permissions" -> "LicenseRef-Special-Permissions"); "" for none."""
+    name = name.strip()
+    if name in _LICENCES:
+        return _LICENCES[name]
+    words = _NOT_IN_ID.sub("-", name).strip("-")
+    return f"LicenseRef-{words}" if words else ""
 
 
 def _exercise(

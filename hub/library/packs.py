@@ -25,7 +25,7 @@ from content.errors import PackError, PackProblems
 from content.folder_pack import NO_FIELDS, OpenedPack, PackFields, is_plain_folder, open_pack
 from content.importer import StagedPack, check_pack, read_manifest, stage_pack
 from content.kolibri import find_channels, is_channel_database, open_channel
-from content.manifest import Manifest, TopicEntry, version_key
+from content.manifest import LessonEntry, Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs
 from content.zim import ZimError, find_zims, is_zim_path
 from hub.core.db import connected, db, write_lock
@@ -409,6 +409,7 @@ def _write_lessons(manifest: Manifest) -> dict[str, int]:
                 "subtitles": dict(entry.subtitles),
                 "poster": entry.poster,
                 "thumbnail": entry.thumbnail,
+                **_credit(entry),
             },
         }
         for position, entry in enumerate(manifest.lessons)
@@ -417,6 +418,13 @@ def _write_lessons(manifest: Manifest) -> dict[str, int]:
         Lesson.insert_many(batch).execute()
     query = Lesson.select(Lesson.lesson_id, Lesson.id).where(Lesson.pack == manifest.id)
     return {lesson.lesson_id: lesson.id for lesson in query}
+
+
+def _credit(entry: LessonEntry) -> dict[str, str]:
+    """The lesson's own licence, attribution and author, those it states (the lesson page shows
+    them instead of the pack's)."""
+    credit = {"license": entry.license, "attribution": entry.attribution, "author": entry.author}
+    return {key: value for key, value in credit.items() if value}
 
 
 def _write_topics(
