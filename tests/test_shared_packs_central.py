@@ -237,6 +237,21 @@ def test_a_pick_of_a_withdrawn_pack_gets_nothing(central, hub_a, hub_b, tmp_path
     assert targets(hub_a) == [PACK], "the author's hub keeps its own pack"
 
 
+def test_a_pack_shared_again_after_withdrawal_is_reviewed_and_reaches_its_pickers(
+    central, hub_a, hub_b
+):
+    """Bug found here: the same version shared again stayed withdrawn for good."""
+    send(central, hub_a, [offer(hub_a, stamp())], blobs())
+    shared_packs.accept(central.library, PACK, "staff")
+    send(central, hub_b, [pick(hub_b, stamp())], [])
+    withdrawn = offer(hub_a, stamp(1000), withdrawn=True, manifest={}, files={}, author="")
+    send(central, hub_a, [withdrawn], [])
+    send(central, hub_a, [offer(hub_a, stamp(2000))], [])  # central kept its files
+    assert offer_row(hub_a).status == "pending"
+    shared_packs.accept(central.library, PACK, "staff")
+    assert targets(hub_b) == [PACK]
+
+
 def test_blobs_without_a_valid_offer_are_never_stored(central, hub_a):
     send(central, hub_a, [], blobs())
     assert stored(central) == set()

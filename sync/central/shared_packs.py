@@ -46,6 +46,7 @@ MAX_SHARED_BYTES = 512 * 1024 * 1024  # one shared pack's files: a teacher's les
 MIN_LEARNERS = 5  # usage of fewer learners is not shown
 MAX_CATALOG = 5_000  # packs a reply lists
 MAX_REASON = 2_000
+_ANSWERED = ("pending", "accepted", "declined")  # states a re-sent version leaves alone
 
 
 def apply_shared(bundle: Bundle, hub: Hub, store: BlobStore) -> int:
@@ -102,8 +103,9 @@ def _take_offer(bundle: Bundle, hub: Hub, record: dict[str, Any], store: BlobSto
         if old is not None:
             _withdraw(old, record["hlc"])
         return
-    if old is not None and old.version == record["version"] and old.status != "missing":
-        # The same version again (a declined pack re-sent): staff's answer stands.
+    if old is not None and old.version == record["version"] and old.status in _ANSWERED:
+        # The same version again (a declined pack re-sent): staff's answer stands. Shared
+        # again after its school withdrew it, it waits for review like a new offer.
         SharedOffer.update(hlc=record["hlc"]).where(_key(old)).execute()
         return
     status, reason, files = _judge(bundle, hub, record, store)
@@ -266,10 +268,15 @@ def accept(library: CentralLibrary, pack_id: str, staff: str, hub_id: str | None
             reviewed_at=now_ms(),
             reviewed_by=staff,
         ).where(_key(offer), SharedOffer.version == offer.version).execute()
-        # The author's hub has it already; assigning it keeps its copy in step.
-        PackTarget.insert(
-            pack_id=pack_id, hub_id=offer.hub_id, assigned_at=now_ms()
-        ).on_conflict_ignore().execute()
+        # The author's hub has it already; assigning it keeps its copy in step. Hubs that
+        # picked it before it was withdrawn get it again now it is shared again.
+        picked = SharedPick.select(SharedPick.hub_id).where(
+            SharedPick.pack_id == pack_id, SharedPick.deleted == 0
+        )
+        for hub_id in {offer.hub_id, *(pick.hub_id for pick in picked)}:
+            PackTarget.insert(
+                pack_id=pack_id, hub_id=hub_id, assigned_at=now_ms()
+            ).on_conflict_ignore().execute()
     return str(offer.version)
 
 
