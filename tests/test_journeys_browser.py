@@ -237,20 +237,26 @@ def test_continue_resumes_where_the_learner_stopped(visits: Any, hub: LiveServer
     page.wait_for_function("() => document.querySelector('video').currentTime >= 6.5")
 
 
+def _reports_a_position(response: Any) -> bool:
+    return (response.request.post_data_json or {}).get("position", 0) > 0
+
+
 def test_a_reading_reopens_where_the_learner_was(visits: Any) -> None:
     visit = visits("phone", "en")
     visit.sign_in({"username": "chiku-tatu", "pin": "1234"})
     page = visit.open(FRACTIONS + "equivalent-fractions")
     page.wait_for_function("() => document.querySelector('iframe.frame').dataset.sized")
     # Half the reading scrolled past: the page reports that share as its position.
-    with page.expect_request(lambda r: (r.post_data_json or {}).get("position", 0) > 0) as sent:
+    # The answer, not the request: the reopened page must find the position recorded.
+    with page.expect_response(_reports_a_position) as sent:
         page.evaluate(
             "() => { const f = document.querySelector('iframe.frame');"
             " window.scrollTo(0, f.offsetTop + f.offsetHeight / 2); }"
         )
         page.wait_for_function("() => window.scrollY > 0")
         page.evaluate("() => window.dispatchEvent(new Event('pagehide'))")
-    position = sent.value.post_data_json["position"]
+    assert sent.value.status == 201
+    position = sent.value.request.post_data_json["position"]
     assert 0.4 < position < 0.6, position
     again = visit.open(FRACTIONS + "equivalent-fractions")
     again.wait_for_function("() => window.scrollY > 0")
