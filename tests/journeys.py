@@ -137,8 +137,8 @@ def more_packs(root: Path, count: int) -> list[Path]:
         ]
         page = f"<!doctype html><title>Reading {at}</title><p>Words {at}.</p>".encode()
         files = {"read.html": page}
-        if at == 1:  # one pack with its own cover; the others get a drawn one
-            manifest["thumbnail"] = "cover.png"
+        if at == 1:  # one pack (and its lesson) with its own picture; the others get a drawn one
+            manifest["thumbnail"] = manifest["lessons"][0]["thumbnail"] = "cover.png"
             files["cover.png"] = TINY_PNG
         if at == 3:  # a title whose first letter would end the drawn cover's SVG unescaped
             manifest["title"] = "<Extra pack 3"

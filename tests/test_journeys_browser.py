@@ -315,6 +315,8 @@ def test_page_weights(visits: Any) -> None:
     assert visit.page.locator(".packs > li > img.cover").count() == 1
     letter = visit.page.locator("li:has(a[href$='/extra-03']) svg.cover text").text_content()
     assert letter == "<"
+    pictured = visit.open("/packs/extra-01")
+    assert pictured.locator("img.cover").count() == 1 and pictured.locator("img.thumb").count() == 1
     visit.open(FRACTIONS + "halves-and-quarters")
     video = visit.traffic.weight()
     print(f"library page {library} bytes, video lesson {video} bytes")
