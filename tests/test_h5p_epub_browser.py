@@ -87,6 +87,9 @@ def upload(hub: LiveServer, browser: Any, packages: list[Path]) -> None:
             max_redirects=0,
         )
         assert answer.status == 303, answer.text()
+        # Imports run one at a time as jobs (with one waiting): each is let finish first.
+        job = answer.headers["location"].replace("/admin/jobs/", "/api/jobs/")
+        eventually(lambda: context.request.get(hub.url + job).json()["finished"], timeout=120)
     wanted = {f"h5p-{slug(path)}" for path in packages}
 
     def installed() -> bool:
