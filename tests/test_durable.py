@@ -107,6 +107,7 @@ BY_HAND = {
     "hub/library/draft_uploads.py": "an upload's resumable part, each piece flushed, then renamed",
     "hub/library/zims.py": "a checked ZIM renamed into the library, its folder flushed",
     "sync/central/zims.py": "a checked ZIM renamed into central's folder, its folder flushed",
+    "sync/central/shared_packs.py": "a shared pack's file from a bundle, flushed, then renamed",
     "hub/core/clock.py": "the corrections journal is append-only",
     "hub/core/download.py": "a resumable download's part, checked whole before it is renamed",
     "hub/search/index.py": "a new search index that SQLite builds, then renamed into place",

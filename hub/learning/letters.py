@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from content.blobstore import BlobStore
+from content.durable import write_bytes
 from hub.core.translate import gettext
 from hub.learning.letter_models import (
     APPROVED,
@@ -104,9 +105,7 @@ def keep_attachment(store: BlobStore, data: bytes) -> dict[str, Any]:
     if not store.has(sha):
         path = store.path(sha)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{sha}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_bytes(path, data)  # whole or not at all, and flushed: a photo survives a power cut
     return {"sha256": sha, "type": media_type, "size": len(data)}
 
 
