@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchlib.context import BenchError
+from libzim.writer import Creator, Hint, Item, StringProvider
+
 from benchlib.school_library import SchoolLibrary
 
 NAME = "school"  # the book's name in kiwix-serve's addresses
@@ -32,44 +33,45 @@ def in_zim(lesson_path: str) -> str:
 
 
 def write(library: SchoolLibrary, where: Path) -> Path:
-    """The ZIM at `where` (kept if it is there already); BenchError if libzim is missing."""
+    """The ZIM at `where` (kept if it is there already)."""
     if where.exists():
         return where
-    try:
-        from libzim.writer import Creator, Hint, Item, StringProvider
-    except ImportError:
-        raise BenchError("libzim is not installed (pip install the `bench` extra)") from None
-
-    class Article(Item):
-        def __init__(self, path: str, title: str, html: str) -> None:
-            super().__init__()
-            self.path, self.title, self.html = path, title, html
-
-        def get_path(self) -> str:
-            return self.path
-
-        def get_title(self) -> str:
-            return self.title
-
-        def get_mimetype(self) -> str:
-            return "text/html"
-
-        def get_contentprovider(self) -> StringProvider:
-            return StringProvider(self.html)
-
-        def get_hints(self) -> dict:
-            return {Hint.FRONT_ARTICLE: True}
-
     partial = where.with_name(where.name + ".partial")
     partial.unlink(missing_ok=True)
     with _stdout_to_stderr(), Creator(str(partial)).config_indexing(True, "eng") as creator:
         _metadata(creator, PNG_1X1)
         for folder in library.folders:
             for path, title, html in _articles(folder):
-                creator.add_item(Article(path, title, html))
+                creator.add_item(html_article(path, title, html))
         creator.set_mainpath(_first(library))
     partial.rename(where)
     return where
+
+
+def html_article(path: str, title: str, html: str) -> Item:
+    """One front article for libzim's Creator (the hub's own libzim writes the bench's ZIMs)."""
+    return _Article(path, title, html)
+
+
+class _Article(Item):
+    def __init__(self, path: str, title: str, html: str) -> None:
+        super().__init__()
+        self.path, self.title, self.html = path, title, html
+
+    def get_path(self) -> str:
+        return self.path
+
+    def get_title(self) -> str:
+        return self.title
+
+    def get_mimetype(self) -> str:
+        return "text/html"
+
+    def get_contentprovider(self) -> StringProvider:
+        return StringProvider(self.html)
+
+    def get_hints(self) -> dict:
+        return {Hint.FRONT_ARTICLE: True}
 
 
 @contextmanager

@@ -24,9 +24,11 @@ from pathlib import Path
 if __name__ == "__main__":  # run on its own: make `benchlib` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from libzim.writer import Creator
+
 from benchlib.context import BenchError
 from benchlib.school_data import cache_root
-from benchlib.zim import PNG_1X1, _stdout_to_stderr
+from benchlib.zim import PNG_1X1, _stdout_to_stderr, html_article
 
 ARTICLES = 20_000
 VOCABULARY = 30_000  # the most frequent English words, drawn by their frequency
@@ -98,31 +100,6 @@ def _searches(titles: list[str], words: list[str]) -> tuple[list[str], list[str]
 
 
 def write(where: Path, words: list[str], weights: list[float], titles: list[str]) -> None:
-    try:
-        from libzim.writer import Creator, Hint, Item, StringProvider
-    except ImportError:
-        raise BenchError("libzim is not installed (pip install the `bench` extra)") from None
-
-    class Article(Item):
-        def __init__(self, path: str, title: str, body: str) -> None:
-            super().__init__()
-            self.path, self.title, self.body = path, title, body
-
-        def get_path(self) -> str:
-            return self.path
-
-        def get_title(self) -> str:
-            return self.title
-
-        def get_mimetype(self) -> str:
-            return "text/html"
-
-        def get_contentprovider(self) -> StringProvider:
-            return StringProvider(self.body)
-
-        def get_hints(self) -> dict:
-            return {Hint.FRONT_ARTICLE: True}
-
     rng = random.Random(SEED + 2)
     partial = where.with_name(where.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -141,7 +118,7 @@ def write(where: Path, words: list[str], weights: list[float], titles: list[str]
         for at, title in enumerate(titles):
             links = [titles[(at + step) % len(titles)] for step in (1, 7, 31)]
             body = _page(rng, title, words, weights, links)
-            creator.add_item(Article(_path(title), title, body))
+            creator.add_item(html_article(_path(title), title, body))
         creator.set_mainpath(_path(titles[0]))
     partial.rename(where)
 
