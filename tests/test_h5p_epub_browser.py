@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Live
         server.stop()
 
 
+def finished(context: Any, job: str) -> bool:
+    return bool(context.request.get(job).json()["finished"])
+
+
 def upload(hub: LiveServer, browser: Any, packages: list[Path]) -> None:
     context = browser.new_context()
     body = {"username": "otto-operator", "password": OPERATOR_PASSWORD}
@@ -88,8 +93,8 @@ def upload(hub: LiveServer, browser: Any, packages: list[Path]) -> None:
         )
         assert answer.status == 303, answer.text()
         # Imports run one at a time as jobs (with one waiting): each is let finish first.
-        job = answer.headers["location"].replace("/admin/jobs/", "/api/jobs/")
-        eventually(lambda: context.request.get(hub.url + job).json()["finished"], timeout=120)
+        job = hub.url + answer.headers["location"].replace("/admin/jobs/", "/api/jobs/")
+        eventually(partial(finished, context, job), timeout=120)
     wanted = {f"h5p-{slug(path)}" for path in packages}
 
     def installed() -> bool:
