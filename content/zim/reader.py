@@ -13,13 +13,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-# libzim ships .pyi stubs without a py.typed marker.
-from libzim.reader import Archive, Entry, set_cluster_cache_max_size
+from typing import TYPE_CHECKING
 
 from content.zim.clusters import ClusterReader
 from content.zim.errors import ZimError, libzim_reason
 from content.zim.format import HEADER_SIZE, Header, direct_span, parse_header
+
+if TYPE_CHECKING:
+    from libzim.reader import Archive, Entry
 
 ILLUSTRATION_SIZE = 48
 MAX_REDIRECTS = 16
@@ -86,8 +87,21 @@ class ZimEntry:
 def keep_clusters(max_bytes: int) -> None:
     """Bound libzim's cache of decompressed clusters, shared by every archive in the process.
     libzim counts a cluster by its compressed size, and a cached cluster also keeps its
-    decompressor: memory grows about five times what is counted (docs/search.md)."""
-    set_cluster_cache_max_size(max(0, max_bytes))
+    decompressor: memory grows about five times what is counted (docs/search.md). Applied
+    when the first archive opens: libzim costs 7 MB loaded, and most hubs hold no ZIM."""
+    global _cluster_cache_bytes
+    _cluster_cache_bytes = max(0, max_bytes)
+
+
+_cluster_cache_bytes: int | None = None
+
+
+def _open_archive(path: Path) -> Archive:
+    from libzim.reader import Archive, set_cluster_cache_max_size
+
+    if _cluster_cache_bytes is not None:
+        set_cluster_cache_max_size(_cluster_cache_bytes)
+    return Archive(path)
 
 
 def bcp47(language: str) -> str:
@@ -101,7 +115,7 @@ class ZimReader:
         self.name = name or str(path)
         self._fd = -1
         try:
-            self._archive = Archive(self.path)
+            self._archive = _open_archive(self.path)
             self._fd = os.open(self.path, os.O_RDONLY)
         except Exception as err:  # RuntimeError for a damaged file, OSError when it is gone
             raise ZimError(f"cannot open {self.name}: {libzim_reason(err)}.") from None

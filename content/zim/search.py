@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-
-from libzim.search import Query, Searcher
-from libzim.suggestion import SuggestionSearcher
+from typing import TYPE_CHECKING
 
 from content.zim.reader import ZimReader
+
+if TYPE_CHECKING:
+    from libzim.search import Searcher
+    from libzim.suggestion import SuggestionSearcher
 
 MAX_RESULTS = 1000  # the deepest hit asked for (100 pages of 10)
 
@@ -55,6 +57,8 @@ class ZimSearcher:
         """Articles matching `text` (plain words), ranked by the ZIM's Xapian index."""
         if not text.strip() or not self.has_full_text:
             return NOTHING
+        from libzim.search import Query, Searcher  # loaded with the first archive (reader.py)
+
         try:
             with self._lock:
                 if self._full is None:
@@ -71,6 +75,8 @@ class ZimSearcher:
         title-ordered listing), as libzim ranks them."""
         if not text.strip():
             return NOTHING
+        from libzim.suggestion import SuggestionSearcher
+
         try:
             with self._lock:
                 if self._titles is None:
