@@ -122,6 +122,13 @@ def test_a_forged_author(central: Central, paired: Pair) -> None:
     assert kept_aside() == ["an author is not a learner of the class"]
 
 
+def test_a_letter_without_an_author(central: Central, paired: Pair) -> None:
+    record, data = letter(paired, authors=[])
+    send(central, paired.a, [record], data)
+    assert state_of(record["uid"]) == "refused"
+    assert kept_aside() == ["a letter names no author"]
+
+
 def test_an_attachment_that_is_not_what_it_claims(central: Central, paired: Pair) -> None:
     record, data = letter(paired, data=SVG)
     send(central, paired.a, [record], data)

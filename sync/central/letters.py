@@ -118,6 +118,8 @@ def _letter_problem(
         return "the hub does not hold the writing class"
     if pairing is None:
         return "the classes are not partners"
+    if not record.get("authors"):
+        return "a letter names no author"  # children write letters; nobody else may
     for author in record.get("authors", []):
         if not _is_member(record["from_class"], author):
             return "an author is not a learner of the class"
