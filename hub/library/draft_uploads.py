@@ -6,6 +6,12 @@ uploads do (sync/central/uploads.py): a dropped Wi-Fi connection resumes from `r
 A plain form sends a file whole. Either way the space is checked first (the draft space
 setting and the disk), and a whole file goes into its draft, or to the library's import.
 Uploads left unfinished for two days are swept.
+
+A whole upload is put in its place once, whatever happens to the answer: the client that
+lost it (or was refused at the last piece: the hub busy, the draft full) asks where the upload
+stands (GET: received, or done with its job) and then only asks to finish it (POST), without
+sending a byte again. A refusal that cannot pass by waiting drops the upload whole and says
+in one sentence what is wrong, so the file is simply sent again.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -27,7 +36,7 @@ from content.source import size_text
 from content.zim import is_zim_path
 from hub.core.db import BaseModel, connected
 from hub.core.errors import HubError
-from hub.core.jobs import Job, JobRunner
+from hub.core.jobs import Job, JobRefused, JobRunner
 from hub.core.translate import gettext
 from hub.library.drafts import DraftPack, Drafts, clean_name
 from hub.library.library_jobs import import_work
@@ -35,6 +44,7 @@ from hub.library.library_jobs import import_work
 MAX_CHUNK = 8 * 1024**2  # one piece; the page sends 4 MiB
 MAX_AGE_SECONDS = 2 * 24 * 3600  # an upload untouched this long was abandoned
 MAX_OPEN_PER_PERSON = 16
+KEEP_FINISHED = 256  # finished uploads remembered for a client whose last answer was lost
 DISK_RESERVE = 64 * 1024**2  # left free on the disk for the database and the journal
 PIECE = 1024**2  # copied at a time, so a chunk never sits whole in memory
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
@@ -52,12 +62,25 @@ class DraftUpload(BaseModel):
     touched = FloatField()
 
 
+@dataclass(frozen=True)
+class Finished:
+    """An upload put in its place: its draft, or the job importing it."""
+
+    owner_id: int
+    draft_id: int | None
+    size: int
+    job_id: int | None = None
+
+
 class Uploads:
     def __init__(self, drafts: Drafts) -> None:
         self.drafts = drafts
         self.config = drafts.config
         self.parts = drafts.root / "uploads"
         self.imports = drafts.root / "imports"
+        # One finish at a time, so a finish asked twice (a resent last piece) happens once.
+        self._finishing = threading.Lock()
+        self._finished: OrderedDict[str, Finished] = OrderedDict()
 
     def start(self, owner_id: int, draft: DraftPack | None, name: str, size: object) -> DraftUpload:
         """An upload of `size` bytes named `name` into `draft` (None: a pack or ZIM to
@@ -208,58 +231,150 @@ class Uploads:
         upload.save()
         return received + count
 
+    def finished(self, owner_id: int, upload_id: str) -> Finished | None:
+        """The person's upload if it was finished lately (since the hub started)."""
+        with self._finishing:
+            found = self._finished.get(upload_id)
+        return found if found is not None and found.owner_id == owner_id else None
+
     def finish(self, upload: DraftUpload) -> Path:
-        """Put a whole upload in its place: its draft's files, or a folder of its own to
-        import from (the caller imports, then calls `done`)."""
-        if self.received(upload) != upload.size:
+        """Put a whole upload into its draft's files. A refusal drops the upload (the file
+        is sent again), saying why in one sentence."""
+        assert upload.draft is not None
+        with self._finishing:
+            self._check_whole(upload)
+            target = self.drafts.files_dir(upload.draft) / upload.name
+            try:
+                self._check_files(upload.draft, target)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self._part(upload), target)
+                fsync_dir(target.parent)  # the rename survives a power cut before the row goes
+            except HubError:
+                self.discard(upload)
+                raise
+            except OSError as err:
+                self.discard(upload)
+                raise HubError(
+                    500,
+                    "not_stored",
+                    gettext(
+                        "The hub could not store %(name)s (%(why)s); send it again.",
+                        name=upload.name,
+                        why=err.strerror or err,
+                    ),
+                ) from None
+            upload.delete_instance()
+            self._remember(upload, None)
+        return target
+
+    def _check_whole(self, upload: DraftUpload) -> None:
+        received = self.received(upload)
+        if received != upload.size:
             raise HubError(
                 409,
                 "incomplete",
                 gettext(
                     "The upload has %(received)d of %(size)d bytes; send the rest first.",
-                    received=self.received(upload),
+                    received=received,
                     size=upload.size,
                 ),
+                {"X-Received": str(received)},
             )
-        if upload.draft is None:
-            target = self.imports / upload.upload_id / upload.name
-        else:
-            target = self.drafts.files_dir(upload.draft) / upload.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._part(upload), target)
-        fsync_dir(target.parent)  # the rename survives a power cut before the row goes
-        upload.delete_instance()
-        return target
+
+    def _check_files(self, draft: DraftPack, target: Path) -> None:
+        """Other uploads may have filled the draft since this one started."""
+        files = len(self.drafts.file_names(draft))
+        if not target.exists() and files >= self.config.max_pack_files:
+            raise HubError(
+                413,
+                "too_many_files",
+                gettext(
+                    "A pack may hold at most %(num)d files; %(name)s was not added. Remove a "
+                    "file, then send it again.",
+                    num=self.config.max_pack_files,
+                    name=target.name,
+                ),
+            )
+
+    def _remember(self, upload: DraftUpload, job_id: int | None) -> Finished:
+        done = Finished(upload.owner_id, upload.draft_id, upload.size, job_id)
+        self._finished[upload.upload_id] = done
+        while len(self._finished) > KEEP_FINISHED:
+            self._finished.popitem(last=False)
+        return done
 
     def save_whole(
         self, owner_id: int, draft: DraftPack | None, name: str, stream: IO[bytes]
     ) -> Path:
         """A file sent whole by a plain form: staged like a piece, then put in its place."""
+        return self.finish(self._stage_whole(owner_id, draft, name, stream))
+
+    def _stage_whole(
+        self, owner_id: int, draft: DraftPack | None, name: str, stream: IO[bytes]
+    ) -> DraftUpload:
         upload = self.start(owner_id, draft, name, _stream_size(stream))
         with open(self._part(upload), "wb") as out:
             stream.seek(0)
             _copy_exactly(stream, out, upload.size, 0)
-        return self.finish(upload)
+        return upload
 
-    def import_whole(self, upload: DraftUpload, jobs: JobRunner) -> Job:
+    def import_whole(self, upload: DraftUpload, jobs: JobRunner) -> Finished:
         """Queue the import of a whole uploaded pack .zip or ZIM file into the library (a job:
-        a large ZIM takes minutes); the file is dropped once imported or refused. HubError 503
-        while the hub is busy, keeping the upload to try again."""
-        jobs.check_room()
-        return self._import(self.finish(upload), jobs, upload.owner_id)
+        a large ZIM takes minutes); the job moves the file out of the uploads, and it is
+        dropped once imported or refused. HubError 503 while the hub is busy, keeping the
+        whole upload for a finish asked again later."""
+        with self._finishing:
+            self._check_whole(upload)
+            work = self._import_work(upload.upload_id, upload.name)
+            try:
+                job = jobs.submit("import", upload.name, work, upload.owner_id)
+            except HubError as err:
+                if err.code != 503:
+                    raise
+                raise HubError(
+                    503,
+                    "busy",
+                    gettext(
+                        "All of %(name)s has arrived, but the hub is busy with other long "
+                        "work; press the button again when it has finished (nothing is sent "
+                        "again).",
+                        name=upload.name,
+                    ),
+                    {"Retry-After": "30"},
+                ) from None
+            return self._remember(upload, job.id)
+
+    def _import_work(self, upload_id: str, name: str) -> Callable[[Job], object]:
+        library = self.drafts.library
+
+        def work(job: Job) -> object:
+            upload = DraftUpload.get_or_none(DraftUpload.upload_id == upload_id)
+            part = self.parts / f"{upload_id}.part"
+            if upload is None or not part.is_file():
+                raise JobRefused(
+                    gettext("The upload of %(name)s was lost; send it again.", name=name)
+                )
+            target = self.imports / upload_id / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, target)
+            upload.delete_instance()
+            return import_work(library, target, target.parent)(job)
+
+        return work
 
     def import_sent(self, owner_id: int, name: str, stream: IO[bytes], jobs: JobRunner) -> Job:
-        """The same, for a file a plain form sent whole."""
+        """The same, for a file a plain form sent whole (dropped when refused: a plain form
+        cannot finish it later)."""
         jobs.check_room()
-        return self._import(self.save_whole(owner_id, None, name, stream), jobs, owner_id)
-
-    def _import(self, path: Path, jobs: JobRunner, owner_id: int) -> Job:
-        work = import_work(self.drafts.library, path, path.parent)
+        upload = self._stage_whole(owner_id, None, name, stream)
         try:
-            return jobs.submit("import", path.name, work, owner_id)
+            done = self.import_whole(upload, jobs)
         except HubError:
-            shutil.rmtree(path.parent, ignore_errors=True)
+            self.discard(upload)
             raise
+        found = jobs.get(done.job_id or 0)
+        assert found is not None
+        return found
 
     def discard(self, upload: DraftUpload) -> None:
         self._part(upload).unlink(missing_ok=True)

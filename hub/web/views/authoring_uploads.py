@@ -10,8 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from hub.core.errors import HubError
-from hub.core.jobs import Job
-from hub.library.draft_uploads import MAX_CHUNK, DraftUpload
+from hub.library.draft_uploads import MAX_CHUNK, DraftUpload, Finished
 from hub.people.auth import check_role
 from hub.web.csrf import larger_form
 from hub.web.views.authoring_common import (
@@ -52,19 +51,25 @@ def start_upload(draft_id: int) -> ResponseReturnValue:
     return _upload_json(upload), 201
 
 
-@bp.route("/<int:draft_id>/uploads/<upload_id>", methods=["GET", "PUT"])
+@bp.route("/<int:draft_id>/uploads/<upload_id>", methods=["GET", "PUT", "POST"])
 def upload_piece(draft_id: int, upload_id: str) -> ResponseReturnValue:
+    """GET: where the upload stands; PUT: one more piece; POST: finish a whole upload (after
+    an answer lost at the last piece). A finished upload answers done to all three."""
     found = draft_of(draft_id)
+    done = uploads().finished(found.owner_id, upload_id)
+    if done is not None and done.draft_id == found.id:
+        return _done_json(done)
     upload = uploads().of(found.owner_id, upload_id)
     if upload.draft_id != found.id:
         raise HubError(404, "unknown_upload", _("No such upload; start it again."))
     if request.method == "GET":
         return _upload_json(upload)
-    received = _append(upload)
-    if received < upload.size:
-        return jsonify({"received": received, "size": upload.size, "done": False})
+    if request.method == "PUT":
+        received = _append(upload)
+        if received < upload.size:
+            return jsonify({"received": received, "size": upload.size, "done": False})
     uploads().finish(upload)
-    return jsonify({"received": received, "size": upload.size, "done": True})
+    return _done_json(uploads().finished(found.owner_id, upload_id))
 
 
 def _append(upload: DraftUpload) -> int:
@@ -79,6 +84,14 @@ def _upload_json(upload: DraftUpload) -> Response:
     return jsonify(
         {"upload_id": upload.upload_id, "received": received, "size": upload.size, "done": False}
     )
+
+
+def _done_json(done: Finished | None) -> Response:
+    assert done is not None  # just finished, under the same lock
+    body: dict[str, object] = {"received": done.size, "size": done.size, "done": True}
+    if done.job_id is not None:
+        body["job"] = url_for("jobs.job_page", job_id=done.job_id)
+    return jsonify(body)
 
 
 # --- a pack .zip or ZIM file to import (operators) ------------------------------------------
@@ -107,17 +120,20 @@ def start_import_upload() -> ResponseReturnValue:
     return _upload_json(upload), 201
 
 
-@bp.route("/import/uploads/<upload_id>", methods=["GET", "PUT"])
+@bp.route("/import/uploads/<upload_id>", methods=["GET", "PUT", "POST"])
 def import_piece(upload_id: str) -> ResponseReturnValue:
+    """As upload_piece; the finish queues the import, and the answer names its job."""
     who = check_role("operator")
+    done = uploads().finished(who.id, upload_id)
+    if done is not None and done.draft_id is None:
+        return _done_json(done)
     upload = uploads().of(who.id, upload_id)
     if upload.draft_id is not None:
         raise HubError(404, "unknown_upload", _("No such upload; start it again."))
     if request.method == "GET":
         return _upload_json(upload)
-    received = _append(upload)
-    if received < upload.size:
-        return jsonify({"received": received, "size": upload.size, "done": False})
-    job: Job = uploads().import_whole(upload, jobs())
-    body = {"received": received, "size": upload.size, "done": True}
-    return jsonify({**body, "job": url_for("jobs.job_page", job_id=job.id)})
+    if request.method == "PUT":
+        received = _append(upload)
+        if received < upload.size:
+            return jsonify({"received": received, "size": upload.size, "done": False})
+    return _done_json(uploads().import_whole(upload, jobs()))

@@ -1,14 +1,18 @@
 // Uploads on the "own packs" pages (hub/web/views/authoring.py): each chosen file goes in
 // pieces (PUT with Content-Range), so a large video survives a dropped Wi-Fi connection: the
 // page asks where the upload stands and sends the rest. Choosing the same file again after a
-// reload resumes it too (same name and size). Without this script the form sends files whole.
+// reload resumes it too (same name and size). An upload whose last answer was lost or refused
+// (the hub busy) is not sent again: once the hub holds every byte the page only asks it to
+// finish (POST), and a finish already done answers done. Without this script the form sends
+// files whole.
 "use strict";
 
 (function () {
   var RETRIES = 30; // about five minutes of waiting for the Wi-Fi to come back
 
   function json(response) {
-    return response.json().then(function (body) {
+    // A body that is not JSON (a proxy's page) still fails with the answer's status.
+    return response.json().catch(function () { return {}; }).then(function (body) {
       if (!response.ok) {
         var error = new Error((body.error && body.error.message) || response.statusText);
         error.status = response.status;
@@ -49,7 +53,14 @@
 
   function where(url) {
     return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(json).then(function (body) { return body.received; });
+      .then(json);
+  }
+
+  function finish(form, url) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Accept": "application/json", "X-CSRF-Token": form.dataset.uploadToken}
+    }).then(json);
   }
 
   function send(form, file, bar, line) {
@@ -57,21 +68,33 @@
     return start(form, file).then(function (upload) {
       var url = form.dataset.uploadStart + "/" + upload.upload_id;
       var tries = 0;
-      function from(received) {
+      function shown(received) {
         bar.value = received;
         line.textContent = file.name + ": " + Math.floor(100 * received / file.size) + "%";
-        return put(form, url, file, received, piece).then(function (answer) {
+      }
+      function from(received) {
+        shown(received);
+        // Every byte is there (the last answer was lost or refused): only ask to finish.
+        var asked = received >= file.size ? finish(form, url) : put(form, url, file, received, piece);
+        return asked.then(function (answer) {
           tries = 0;
           return answer.done ? answer : from(answer.received);
-        }, function (error) {
-          if (error.status === 409 && error.received !== null) {
-            return from(parseInt(error.received, 10));
-          }
-          if (error.status || tries >= RETRIES) { throw error; }
-          tries += 1; // the connection dropped: ask where the upload stands, then go on
-          line.textContent = file.name + ": " + line.dataset.waiting;
-          return wait(Math.min(1000 * tries, 10000)).then(function () { return where(url); }).then(from, function () { return from(received); });
-        });
+        }, function (error) { return again(error, received); });
+      }
+      function again(error, received) {
+        if (error.status === 409 && error.received !== null) {
+          return from(parseInt(error.received, 10));
+        }
+        var busy = error.status === 503;
+        if ((error.status && !busy) || tries >= RETRIES) { throw error; }
+        tries += 1; // the connection dropped or the hub is busy: ask where the upload stands
+        line.textContent = file.name + ": " + (busy ? error.message : line.dataset.waiting);
+        return wait(Math.min(1000 * tries, 10000)).then(function () { return where(url); })
+          .then(function (answer) {
+            return answer.done ? answer : from(answer.received);
+          }, function (lost) {
+            return lost.status ? Promise.reject(lost) : again(lost, received);
+          });
       }
       return from(upload.received);
     });
