@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.core.translate import gettext, lazy_gettext
+from sync.letters import MAX_AUDIO_BYTES, MAX_PHOTO_BYTES
 
 CONFIG_FILE = "learnhub.toml"
 # Tables of learnhub.toml that other programs read: [appliance] is the Raspberry Pi's Wi-Fi
@@ -35,6 +36,8 @@ class Setting:
     default: Any
     help: str
     parse: Callable[[str], Any] = str
+    least: int | None = None
+    most: int | None = None
 
     @property
     def env_var(self) -> str:
@@ -50,10 +53,11 @@ def _bool(text: str) -> bool:
     raise ValueError(text)
 
 
-def setting(default: T, help: str) -> T:
-    """One setting of Config: its default and the help the README repeats. Typed as its
-    default, so mypy checks the default against the field's declared type."""
-    return field(default=default, metadata={"help": help})
+def setting(default: T, help: str, least: int | None = None, most: int | None = None) -> T:
+    """One setting of Config: its default, the help the README repeats, and for a number the
+    range it must lie in (both ends given), if any. Typed as its default, so mypy checks the
+    default against the field's declared type."""
+    return field(default=default, metadata={"help": help, "least": least, "most": most})
 
 
 @dataclass(frozen=True)
@@ -289,6 +293,31 @@ class Config:
         "Slowest average speed, in bytes per second, a download or upload may keep before it "
         "is cut off (sync_bytes_per_second lowers it when smaller).",
     )
+    # What this hub's learners may attach to a letter; the protocol's caps (sync/letters.py)
+    # bound them, since central and the partner hub refuse anything larger.
+    letter_photo_bytes: int = setting(
+        MAX_PHOTO_BYTES,
+        "Largest photo a learner may attach to a letter, in bytes (at most 3 MiB, what central "
+        "and partner hubs accept).",
+        least=1,
+        most=MAX_PHOTO_BYTES,
+    )
+    letter_recording_bytes: int = setting(
+        MAX_AUDIO_BYTES,
+        "Largest recording a learner may attach to a letter, in bytes (at most 8 MiB, what "
+        "central and partner hubs accept).",
+        least=1,
+        most=MAX_AUDIO_BYTES,
+    )
+    # A browser records speech at about 16 KB a second (Opus at Chromium's default bitrate):
+    # 8 MiB is about 8 minutes, so 10 minutes is the most worth asking for.
+    letter_recording_seconds: int = setting(
+        120,
+        "Longest recording, in seconds, the letters page makes in the browser (it also stops "
+        "at letter_recording_bytes); at most 600.",
+        least=1,
+        most=600,
+    )
 
     @property
     def db_path(self) -> Path:
@@ -311,7 +340,14 @@ class Config:
 _PARSE: dict[type, Callable[[str], Any]] = {int: int, str: str, bool: _bool}
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(f.name, f.default, f.metadata["help"], _PARSE[type(f.default)])
+    Setting(
+        f.name,
+        f.default,
+        f.metadata["help"],
+        _PARSE[type(f.default)],
+        f.metadata["least"],
+        f.metadata["most"],
+    )
     for f in fields(Config)
     if "help" in f.metadata
 )
@@ -341,7 +377,24 @@ def load_config(
     values.update(
         {k: _coerce(_setting(k), v) for k, v in (overrides or {}).items() if v is not None}
     )
+    for setting in SETTINGS:
+        _check_range(setting, values[setting.name])
     return Config(data_dir=data, **values)
+
+
+def _check_range(setting: Setting, value: Any) -> None:
+    if setting.least is None or setting.most is None:
+        return
+    if not setting.least <= value <= setting.most:
+        raise SettingsError(
+            gettext(
+                "Setting %(name)s must be from %(least)s to %(most)s, got %(value)r.",
+                name=setting.name,
+                least=setting.least,
+                most=setting.most,
+                value=value,
+            )
+        )
 
 
 def _setting(name: str) -> Setting:

@@ -22,6 +22,7 @@ from typing import Any
 from content.blobstore import BlobStore
 from content.durable import write_bytes
 from hub.core.translate import gettext
+from hub.learning.letter_caps import PROTOCOL, LetterCaps, size_words
 from hub.learning.letter_models import (
     APPROVED,
     DECLINED,
@@ -43,7 +44,6 @@ from sync.letters import (
     PHOTO_TYPES,
     UID,
     check_attachments,
-    largest,
     sniff,
 )
 from sync.letters import LetterError as LetterError  # raised here, caught by the views
@@ -94,13 +94,18 @@ def _ascii_digit(char: str) -> str:
 # --- writing and approving -----------------------------------------------------------------
 
 
-def keep_attachment(store: BlobStore, data: bytes) -> dict[str, Any]:
-    """Check one photo or recording (type by its bytes, size by its cap) and keep it."""
+def keep_attachment(store: BlobStore, data: bytes, caps: LetterCaps = PROTOCOL) -> dict[str, Any]:
+    """Check one photo or recording (type by its bytes, size by this hub's cap) and keep it."""
     media_type = sniff(data[:16])
     if media_type is None:
         raise LetterError(gettext("Only JPEG, PNG or WebP photos and recordings can be sent."))
-    if len(data) > largest(media_type):
-        raise LetterError(gettext("That file is too large to send."))
+    if len(data) > caps.largest(media_type):
+        raise LetterError(
+            gettext(
+                "That file is too large to send: at most %(size)s.",
+                size=size_words(caps.largest(media_type)),
+            )
+        )
     sha = hashlib.sha256(data).hexdigest()
     if not store.has(sha):
         path = store.path(sha)
@@ -118,6 +123,7 @@ def compose(
     language: str,
     files: list[bytes],
     uid: str | None = None,
+    caps: LetterCaps = PROTOCOL,
 ) -> Letter:
     """A letter from a learner of `group` to its partner class, waiting for the coach.
     `uid`, when given, is the writing form's own id: the same form sent twice (a double tap,
@@ -133,7 +139,7 @@ def compose(
         raise LetterError(gettext("Write something first."))
     if len(text) > MAX_TEXT:
         raise LetterError(gettext("A letter can be at most %(n)s characters.", n=MAX_TEXT))
-    attachments = check_attachments([keep_attachment(store, data) for data in files if data])
+    attachments = check_attachments([keep_attachment(store, d, caps) for d in files if d])
     return Letter.create(
         uid=uid or uuid.uuid4().hex,
         direction=OUT,

@@ -16,19 +16,21 @@ from flask_babel import gettext as _
 from hub.core.errors import HubError
 from hub.core.translate import UI_LANGUAGES
 from hub.learning import letters
+from hub.learning.letter_caps import PROTOCOL, LetterCaps, size_words
 from hub.learning.letter_models import IN, ClassPartner, Letter
 from hub.people.auth import check_role, current_learner, require
 from hub.people.models import ClassGroup, Learner
 from hub.web import i18n
 from hub.web.csrf import larger_form
 from hub.web.sendfile import send_path
-from sync.letters import MAX_AUDIO_BYTES, MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_TEXT
+from sync.letters import MAX_AUDIO_BYTES, MAX_PHOTOS, MAX_TEXT
 
 bp = Blueprint("letters", __name__)
 COACHES = ("coach", "operator")
 EVERYONE = ("learner", *COACHES)
-# A letter's photos and recording, and the form around them.
-FORM_LIMIT = MAX_PHOTOS * MAX_PHOTO_BYTES + MAX_AUDIO_BYTES + 256 * 1024
+# A letter's photos and recording, and the form around them, at the protocol's caps: what the
+# server lets through to this page at most (each hub's letter_* settings may lower it).
+FORM_LIMIT = PROTOCOL.form_bytes
 FORM_TOO_LARGE = lazy_gettext("These files are too large to send together.")
 # An attachment is only ever an image or a sound: shown in the page, never run as a document.
 ATTACHMENT_CSP = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
@@ -106,12 +108,14 @@ def _conversation_page(
         error=form.get("error"),
         max_text=MAX_TEXT,
         max_photos=MAX_PHOTOS,
+        caps=_caps(),
+        size_words=size_words,
     )
     return page, status
 
 
 @bp.post("/letters/<pair_uid>/write")
-@larger_form(FORM_LIMIT, FORM_TOO_LARGE)
+@larger_form(lambda: _caps().form_bytes, FORM_TOO_LARGE)
 def write(pair_uid: str) -> ResponseReturnValue:
     pair, group = _pairing(pair_uid)
     learner = _learner()
@@ -134,11 +138,16 @@ def write(pair_uid: str) -> ResponseReturnValue:
             language,
             files,
             uid=request.form.get("form_id", ""),
+            caps=_caps(),
         )
     except letters.LetterError as err:
         return _conversation_page(pair, group, {**kept, "error": str(err)}, 400)
     flash(_("Your letter is waiting for your teacher."))
     return redirect(url_for("letters.conversation", pair_uid=pair.uid), 303)
+
+
+def _caps() -> LetterCaps:
+    return LetterCaps.of(current_app.config["LEARNHUB"])
 
 
 def _sent_files() -> list[Any]:

@@ -13,6 +13,10 @@
   var state = box.querySelector(".record-state");
   var recorder = null;
   var chunks = [];
+  var kept = 0;
+  // This hub's letter_recording_seconds and letter_recording_bytes settings.
+  var seconds = parseInt(box.dataset.seconds, 10) || 120;
+  var most = parseInt(box.dataset.bytes, 10) || 8388608;
   buttons.hidden = false;
 
   function finished() {
@@ -30,12 +34,17 @@
   start.addEventListener("click", function () {
     navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
       chunks = [];
+      kept = 0;
       recorder = new MediaRecorder(stream);
-      recorder.addEventListener("dataavailable", function (event) { chunks.push(event.data); });
+      recorder.addEventListener("dataavailable", function (event) {
+        chunks.push(event.data);
+        kept += event.data.size;
+        // A second's piece more could pass the size cap: stop while the whole still fits.
+        if (recorder.state === "recording" && kept + 2 * event.data.size > most) recorder.stop();
+      });
       recorder.addEventListener("stop", finished);
-      recorder.start();
-      // A short message: the recording stops by itself well within the size cap.
-      setTimeout(function () { if (recorder.state === "recording") recorder.stop(); }, 120000);
+      recorder.start(1000);
+      setTimeout(function () { if (recorder.state === "recording") recorder.stop(); }, seconds * 1000);
       state.textContent = state.dataset.recording;
       start.disabled = true;
       stop.disabled = false;
