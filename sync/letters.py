@@ -2,10 +2,14 @@
 both ends apply to them and to their attachments (docs/sync-format.md, "letters").
 
 Up (hub bundle): `letter` (a letter its coach approved), `status` (the partner class's hub
-says it got one, or the class read it). Down (reply): `letter` (for a class of this hub,
-without authors), `status` (of a letter this hub sent), `pair` (a pairing of this hub's
-class). Attachments travel as `blob` parts named by their sha256; only photos and audio in
-the few formats below, sniffed from their first bytes, never a type that can run script.
+says it got one, or the class read it), `seek` (a class looks for a partner class, or no
+longer does), `propose` (a coach proposes a pairing to a class in the directory), `answer`
+(the coach of the class proposed to accepts or declines). Down (reply): `letter` (for a
+class of this hub, without authors), `status` (of a letter this hub sent), `pair` (a pairing
+of this hub's class), and to hubs that read version 2: `directory` (classes of other hubs
+looking for a partner), `proposal` (a proposal from or to a class of this hub, as it stands).
+Attachments travel as `blob` parts named by their sha256; only photos and audio in the few
+formats below, sniffed from their first bytes, never a type that can run script.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ PAIR_STATES = ("active", "ended")
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 AUDIO_TYPES = ("audio/webm", "audio/ogg", "audio/mp4")
 MAX_NUMBER = (1 << 62) - 1
+# Finding a partner class (version 2 of the part): what a coach says about a class, never
+# anything about its learners.
+VERSION = 2  # the letters part a hub reads: 1 letters and pairings, 2 also the directory
+MAX_NOTE = 300  # characters of a coach's note with a class or a proposal
+MAX_GRADE = 60  # characters of an age/grade line ("Grade 4, ages 9-10")
+MAX_LANGUAGES = 5
+MAX_DIRECTORY = 50  # entries of one directory record
+PROPOSAL_STATES = ("proposed", "declined", "paired", "refused")
 
 
 class LetterError(RecordError):
@@ -131,18 +143,88 @@ def _check_pair(record: dict[str, Any]) -> None:
         _text(record.get(name), name)
 
 
+def _check_seek(record: dict[str, Any]) -> None:
+    _uid(record.get("class_uid"), "class_uid")
+    _hlc(record.get("hlc"))
+    if not isinstance(record.get("active"), bool):
+        raise LetterError("A seek record's active must be true or false.")
+    _about_class(record)
+
+
+def _check_propose(record: dict[str, Any]) -> None:
+    for name in ("uid", "from_class", "to_class"):
+        _uid(record.get(name), name)
+    _hlc(record.get("hlc"))
+    _text(record.get("note", ""), "note", MAX_NOTE)
+
+
+def _check_answer(record: dict[str, Any]) -> None:
+    _uid(record.get("uid"), "uid")
+    if not isinstance(record.get("accept"), bool):
+        raise LetterError("An answer's accept must be true or false.")
+
+
+def _check_directory(record: dict[str, Any]) -> None:
+    entries = record.get("entries")
+    if not isinstance(entries, list) or len(entries) > MAX_DIRECTORY:
+        raise LetterError(f"A directory holds a list of at most {MAX_DIRECTORY} entries.")
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise LetterError("A directory entry must be an object.")
+        _uid(entry.get("class_uid"), "class_uid")
+        for name in ("class", "hub", "region"):
+            _text(entry.get(name), name)
+        _about_class(entry)
+
+
+def _check_proposal(record: dict[str, Any]) -> None:
+    for name in ("uid", "from_class", "to_class"):
+        _uid(record.get(name), name)
+    if record.get("state") not in PROPOSAL_STATES:
+        raise LetterError(f"A proposal's state must be one of {', '.join(PROPOSAL_STATES)}.")
+    for name in ("from_name", "from_hub", "to_name", "to_hub", "region"):
+        _text(record.get(name, ""), name)
+    _about_class(record)
+
+
+def _about_class(record: dict[str, Any]) -> None:
+    """The languages, grade line and note a coach gives with a class."""
+    languages = record.get("languages", [])
+    if not isinstance(languages, list) or len(languages) > MAX_LANGUAGES:
+        raise LetterError(f"A class lists at most {MAX_LANGUAGES} languages.")
+    for language in languages:
+        if not isinstance(language, str) or not LANGUAGE.fullmatch(language):
+            raise LetterError("A class's languages must be language tags such as sw or pt-BR.")
+    _text(record.get("grade", ""), "grade", MAX_GRADE)
+    _text(record.get("note", ""), "note", MAX_NOTE)
+
+
+def _hlc(value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_NUMBER:
+        raise LetterError("A letters record's hlc must be a non-negative integer.")
+
+
 def _uid(value: Any, name: str) -> None:
     if not isinstance(value, str) or not UID.fullmatch(value):
         raise LetterError(f"A letters record's {name} must be 32 lower-case hex digits.")
 
 
-def _text(value: Any, name: str) -> None:
-    if not isinstance(value, str) or len(value) > MAX_NAME:
-        raise LetterError(f"A letters record's {name} must be text of at most {MAX_NAME}.")
+def _text(value: Any, name: str, most: int = MAX_NAME) -> None:
+    if not isinstance(value, str) or len(value) > most:
+        raise LetterError(f"A letters record's {name} must be text of at most {most}.")
 
 
 def state_rank(state: str) -> int:
     return STATES.index(state) if state in STATES else -1
 
 
-_CHECKS = {"letter": _check_letter, "status": _check_status, "pair": _check_pair}
+_CHECKS = {
+    "letter": _check_letter,
+    "status": _check_status,
+    "pair": _check_pair,
+    "seek": _check_seek,
+    "propose": _check_propose,
+    "answer": _check_answer,
+    "directory": _check_directory,
+    "proposal": _check_proposal,
+}

@@ -526,6 +526,48 @@ CREATE TABLE letter (
 CREATE INDEX letter_class ON letter (class_uid, direction, state);
 """
 
+# Finding a partner class (hub/learning/partners.py): this hub's classes looking for one (sent
+# while hlc > sent_hlc), the directory of other hubs' classes as of the last reply, and the
+# proposals from and to this hub's classes (answer: this coach's, sent once bundled).
+PARTNERS = """
+CREATE TABLE partner_seek (
+    class_uid TEXT PRIMARY KEY,
+    languages TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    note TEXT NOT NULL,
+    hlc INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    sent_hlc INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE partner_listing (
+    class_uid TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    class_name TEXT NOT NULL,
+    hub_name TEXT NOT NULL,
+    region TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TABLE partner_proposal (
+    uid TEXT PRIMARY KEY,
+    direction TEXT NOT NULL,
+    class_uid TEXT NOT NULL,
+    partner_class_uid TEXT NOT NULL,
+    partner_class TEXT NOT NULL,
+    partner_hub TEXT NOT NULL,
+    region TEXT NOT NULL DEFAULT '',
+    languages TEXT NOT NULL DEFAULT '[]',
+    grade TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    hlc INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    answer TEXT NOT NULL DEFAULT '',
+    sent INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Step, ...] = (
     (1, "library", _sql(LIBRARY_V1)),
     (2, "library generation", _sql(LIBRARY_GENERATION)),
@@ -537,6 +579,7 @@ MIGRATIONS: tuple[Step, ...] = (
     (8, "own packs", _sql(OWN_PACKS)),
     (9, "shared packs", _sql(SHARED_PACKS)),
     (10, "letters", _sql(LETTERS)),
+    (11, "partner classes", _sql(PARTNERS)),
 )
 
 

@@ -229,7 +229,7 @@ class SyncService:
             # Also says this hub reads a reply's zims part.
             "have_zims": sorted(zim.uuid for zim in ZimArchive.select(ZimArchive.uuid)),
             "reads_shared": True,  # this hub reads a reply's catalog and offers parts
-            "letters": 1,  # this hub reads a reply's letters part
+            "letters": 2,  # this hub reads a reply's letters part, with the partner directory
         }
         if state.last_reply:
             header["acked"] = state.last_reply

@@ -15,13 +15,14 @@ import json
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from content.blobstore import BlobStore
 from content.durable import write_bytes
 from hub.core.translate import gettext
+from hub.learning import partners
 from hub.learning.letter_caps import PROTOCOL, LetterCaps, size_words
 from hub.learning.letter_models import (
     APPROVED,
@@ -228,6 +229,7 @@ class Outgoing:
     parts: list[PartSpec]
     letters: list[int]  # ids of outgoing letters the bundle carries
     reports: dict[int, str]  # incoming letter id -> the state the bundle reports
+    partners: partners.Sent = field(default_factory=partners.Sent)
 
     def __bool__(self) -> bool:
         return bool(self.parts)
@@ -250,12 +252,14 @@ def outgoing(store: BlobStore) -> Outgoing:
         if letter.reported != state:
             records.append({"t": "status", "uid": letter.uid, "state": state})
             reports[letter.id] = state
+    finding = partners.outgoing()
+    records += finding.records
     shas = dict.fromkeys(item["sha256"] for letter in letters for item in letter.files())
     parts = [PartSpec(sha, "blob", file=store.path(sha)) for sha in shas]
     if not records:
         return Outgoing([], [], {})
     letters_part = PartSpec("letters", "letters", records=records)
-    return Outgoing([letters_part, *parts], [letter.id for letter in letters], reports)
+    return Outgoing([letters_part, *parts], [letter.id for letter in letters], reports, finding)
 
 
 def _letter_record(letter: Letter) -> dict[str, Any]:
@@ -278,6 +282,7 @@ def bundled(out: Outgoing, bundle_id: str) -> None:
         Letter.update(state=SENT, sent_bundle=bundle_id).where(Letter.id.in_(out.letters)).execute()
     for letter_id, state in out.reports.items():
         Letter.update(reported=state).where(Letter.id == letter_id).execute()
+    partners.bundled(out.partners)
 
 
 def at_central(applied: set[str]) -> None:
@@ -304,6 +309,10 @@ def apply_reply(bundle: Bundle, store: BlobStore) -> int:
                 new += _take_letter(bundle, blobs, record, store)
             elif record["t"] == "status":
                 _take_status(record)
+            elif record["t"] == "directory":
+                partners.take_directory(record)
+            elif record["t"] == "proposal":
+                partners.take_proposal(record)
     return new
 
 

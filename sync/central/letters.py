@@ -12,17 +12,16 @@ status goes to the writers' hub until it names a reply carrying it in a later bu
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
 from content.blobstore import BlobStore
 from sync.bundle import Bundle, PartSpec
-from sync.central import ownership, quarantine
+from sync.central import ownership, partners, quarantine
 from sync.central.errors import CentralError
-from sync.central.letter_models import ACTIVE, ENDED, ClassPair, Letter
+from sync.central.letter_models import ENDED, ClassPair, Letter
 from sync.central.models import Hub, Roster, now_ms
-from sync.letters import largest, sniff, state_rank
+from sync.letters import VERSION, largest, sniff, state_rank
 
 # With their photos and recordings (about 22 KB of chunk hashes each at the caps): what one
 # reply carries to the partner hub, well inside the manifest's room beside packs.
@@ -53,20 +52,17 @@ def find_class(spec: str) -> tuple[Roster, str]:
 def pair(one: str, other: str) -> ClassPair:
     """Pair two classes on two different hubs (inside the caller's write transaction)."""
     (group_a, hub_a), (group_b, hub_b) = find_class(one), find_class(other)
+    return pair_held(group_a.uid, hub_a, group_b.uid, hub_b)
+
+
+def pair_held(class_a: str, hub_a: str, class_b: str, hub_b: str) -> ClassPair:
+    """Pair two classes each held by the hub named with it (staff on the page pick them)."""
     if hub_a == hub_b:
         raise CentralError("Partner classes must be on two different hubs.")
-    existing = ClassPair.between(group_a.uid, group_b.uid)
-    if existing is not None:
-        return existing
-    return ClassPair.create(
-        uid=secrets.token_hex(16),
-        class_a=group_a.uid,
-        hub_a=hub_a,
-        class_b=group_b.uid,
-        hub_b=hub_b,
-        state=ACTIVE,
-        created=now_ms(),
-    )
+    for class_uid, hub_id in ((class_a, hub_a), (class_b, hub_b)):
+        if partners.holds(hub_id, class_uid) is None:
+            raise CentralError(f"Hub {hub_id} holds no class {class_uid}.")
+    return partners.pair_classes(class_a, hub_a, class_b, hub_b)
 
 
 def unpair(uid: str) -> None:
@@ -83,14 +79,22 @@ def apply_part(bundle: Bundle, hub_id: str, store: BlobStore) -> int:
     so a rollback leaves at most an unused file."""
     held = 0
     _note_acked(hub_id, bundle.manifest.get("acked"))
-    if bundle.manifest.get("letters") == 1:  # the hub reads a reply's letters part
-        Hub.update(reads_letters=1).where(Hub.hub_id == hub_id).execute()
+    reads = bundle.manifest.get("letters")
+    if isinstance(reads, int) and not isinstance(reads, bool) and 1 <= reads <= VERSION:
+        # The version of a reply's letters part the hub reads (2: with the partner directory).
+        Hub.update(reads_letters=reads).where(Hub.hub_id == hub_id).execute()
     for entry in bundle.parts_of_type("letters"):
         for record in bundle.records(entry["name"]):
             if record["t"] == "letter":
                 held += _take_letter(bundle, hub_id, record, store)
             elif record["t"] == "status":
                 held += _take_status(bundle.bundle_id, hub_id, record)
+            elif record["t"] in ("seek", "propose", "answer"):
+                held += partners.take(bundle.bundle_id, hub_id, record)
+            else:
+                reason = "a record only central writes"
+                quarantine.hold(hub_id, bundle.bundle_id, "letters", "", reason, record)
+                held += 1
     return held
 
 
@@ -199,9 +203,14 @@ def _note_acked(hub_id: str, acked: Any) -> None:
 # --- into a reply --------------------------------------------------------------------------
 
 
-def reply_records(hub_id: str) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    """(records, shas of the attachments to send, uids of the statuses told) for a reply."""
+def reply_records(
+    hub_id: str, version: int = 1
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """(records, shas of the attachments to send, uids of the statuses told) for a reply to a
+    hub that reads this `version` of the letters part."""
     records = [_pair_record(p, hub_id) for p in ClassPair.of_hub(hub_id)]
+    if version >= 2:
+        records += partners.reply_records(hub_id)
     shas: list[str] = []
     incoming = (
         Letter.select()
@@ -223,7 +232,7 @@ def reply_parts(hub: Hub, store: BlobStore, taken: set[str]) -> tuple[list[PartS
     note against the reply once written)."""
     if not hub.reads_letters:
         return [], []
-    records, shas, told = reply_records(hub.hub_id)
+    records, shas, told = reply_records(hub.hub_id, hub.reads_letters)
     if not records:
         return [], []
     blobs = [PartSpec(sha, "blob", file=store.path(sha)) for sha in shas if sha not in taken]

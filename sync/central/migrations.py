@@ -301,6 +301,38 @@ CREATE INDEX letter_from ON letter (from_hub, state);
 ALTER TABLE hub ADD COLUMN reads_letters INTEGER NOT NULL DEFAULT 0;
 """
 
+# Finding a partner class (sync/central/partners.py): classes whose coach looks for a partner
+# (the latest word of their hub by hlc) and coaches' proposals, with the pairing an accepted
+# one made.
+PARTNERS = """
+CREATE TABLE partner_seek (
+    class_uid TEXT PRIMARY KEY,
+    hub_id TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    note TEXT NOT NULL,
+    hlc BIGINT NOT NULL,
+    active INTEGER NOT NULL,
+    received BIGINT NOT NULL
+);
+CREATE INDEX partner_seek_open ON partner_seek (active, received);
+CREATE TABLE partner_proposal (
+    uid TEXT PRIMARY KEY,
+    from_hub TEXT NOT NULL,
+    from_class TEXT NOT NULL,
+    to_hub TEXT NOT NULL,
+    to_class TEXT NOT NULL,
+    note TEXT NOT NULL,
+    hlc BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    received BIGINT NOT NULL,
+    decided BIGINT,
+    pair_uid TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX partner_proposal_from ON partner_proposal (from_hub);
+CREATE INDEX partner_proposal_to ON partner_proposal (to_hub);
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "central", CENTRAL_V1),
     (2, "owners and quarantine", OWNERS_AND_QUARANTINE),
@@ -309,6 +341,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (5, "shared packs", SHARED_PACKS),
     (6, "outcomes", OUTCOMES),
     (7, "letters", LETTERS),
+    (8, "partner classes", PARTNERS),
 )
 
 _WORDS = {
