@@ -176,11 +176,13 @@ def stage_pack(
     staging_root: Path,
     limits: Limits = DEFAULT_LIMITS,
     progress: Progress | None = None,
+    checked: CheckedPack | None = None,
 ) -> StagedPack:
     """Validate a pack and stage its files; PackError if anything is wrong (PackProblems
     listing every problem check_pack finds), and then nothing is left behind. `limits` apply
-    to the zips of app lessons."""
-    checked = check_pack(source)
+    to the zips of app lessons. `checked` is check_pack(source) when the caller has it
+    already (pack.json is parsed once: a 2,000-lesson one takes a quarter of a second)."""
+    checked = checked or check_pack(source)
     folder = _make_staging_folder(Path(staging_root))
     try:
         files = _stage_files(source, sorted(checked.manifest.paths()), folder, progress)
@@ -193,11 +195,11 @@ def stage_pack(
     return StagedPack(checked.manifest, files, checked.exercises, store, folder, checked.notes)
 
 
-def check_pack(source: PackSource) -> CheckedPack:
-    """Everything about a pack that needs no copy: its pack.json, that the files it names
-    exist, its quizzes, and the files its pages use (added when the pack holds them).
-    PackProblems lists every problem found."""
-    manifest = read_manifest(source)
+def check_pack(source: PackSource, manifest: Manifest | None = None) -> CheckedPack:
+    """Everything about a pack that needs no copy: its pack.json (unless `manifest` is it,
+    already read), that the files it names exist, its quizzes, and the files its pages use
+    (added when the pack holds them). PackProblems lists every problem found."""
+    manifest = manifest or read_manifest(source)
     problems = _missing_files(source, manifest)
     manifest, notes = _complete_pages(source, manifest, problems)
     exercises = _parse_exercises(source, manifest, problems)
