@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -92,6 +93,15 @@ def put(client: FlaskClient, url: str, body: bytes, content_range: str, **header
     return client.put(url, data=body, headers={**headers, "Accept": "application/json"})
 
 
+def publish(client: FlaskClient, draft_id: int) -> dict:
+    """Publish as the page does: a job, followed on its page until it has finished."""
+    answer = post(client, f"/admin/own-packs/{draft_id}/publish")
+    assert answer.status_code == 303, answer.text
+    page = urlsplit(answer.headers["Location"]).path
+    assert page.startswith(f"/admin/own-packs/{draft_id}/publishing/")
+    return eventually(lambda: (job := client.get(page + ".json").json)["finished"] and job, 30)
+
+
 def test_a_teacher_makes_a_pack_publishes_it_and_it_is_like_any_other(
     hub: Flask, operator: FlaskClient, tmp_path: Path
 ) -> None:
@@ -123,8 +133,7 @@ def test_a_teacher_makes_a_pack_publishes_it_and_it_is_like_any_other(
         "topic": ["Weather", "", "Weather"],
     }
     assert operator.post(f"/admin/own-packs/{draft_id}/lessons", data=form).status_code == 303
-    published = post(operator, f"/admin/own-packs/{draft_id}/publish")
-    assert published.status_code == 303, published.text
+    assert publish(operator, draft_id)["outcome"] == ["Published version 1: learners see it now."]
     with hub.app_context(), connected():
         draft = DraftPack.get_by_id(draft_id)
         pack = Pack.with_manifest(draft.pack_id)
@@ -137,8 +146,9 @@ def test_a_teacher_makes_a_pack_publishes_it_and_it_is_like_any_other(
     # An ordinary pack: its lessons are found by search, and publishing again is unchanged.
     found = operator.get("/api/search?q=water+cycle").json
     assert any(r["pack_id"] == draft.pack_id for r in found["results"]), found
-    again = post(operator, f"/admin/own-packs/{draft_id}/publish")
-    assert "Nothing changed since version 1" in operator.get(again.headers["Location"]).text
+    again = publish(operator, draft_id)
+    assert again["outcome"] == ["Nothing changed since version 1 was published."]
+    assert "Nothing changed since version 1" in operator.get(f"/admin/own-packs/{draft_id}").text
     # Exported from the page, it imports on another hub as the same pack.
     exported = operator.get(f"/admin/own-packs/export/{draft.pack_id}.zip")
     assert exported.status_code == 200 and exported.mimetype == "application/zip"
@@ -156,7 +166,7 @@ def test_export_on_the_command_line_reimports_to_the_same_pack(
 ) -> None:
     draft_id = new_draft(operator, "Counting")
     send_files(operator, draft_id, {"one.png": PNG})
-    post(operator, f"/admin/own-packs/{draft_id}/publish")
+    publish(operator, draft_id)
     data = str(hub.config["LEARNHUB"].data_dir)
     runner = CliRunner()
     target = tmp_path / "counting.zip"
@@ -204,7 +214,7 @@ def test_the_quiz_editor_without_javascript(hub: Flask, operator: FlaskClient) -
     wrong = operator.post(url, data={**fields, "q0-choices": "Sand\nRain", "action": "save"})
     assert wrong.status_code == 400
     assert "mark the right choice with *" in wrong.text
-    assert post(operator, f"/admin/own-packs/{draft_id}/publish").status_code == 303
+    assert publish(operator, draft_id)["state"] == "done"
     with hub.app_context(), connected():
         pack_id = DraftPack.get_by_id(draft_id).pack_id
         quiz = Lesson.get(Lesson.pack == pack_id, Lesson.kind == "exercise")

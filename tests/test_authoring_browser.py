@@ -124,8 +124,10 @@ def test_a_teacher_makes_a_pack_on_a_phone(
         upload(page, tmp_path, script)
         write_quiz(page, script)
         page.click(f"text={title}")
-        page.click("button.wide:has-text('Publish')")
-        page.wait_for_selector("text=Published version 1")
+        page.click("button.wide:has-text('Publish')")  # a job: its page follows it
+        page.wait_for_selector("#job[data-finished=yes] >> text=Published version 1")
+        page.click("text=Back to the pack")
+        page.wait_for_selector("text=Last publishing: Published version 1")
         assert page.locator("input[name=title][value='Check: rivers']").count() == 1
         if script:
             keep(page, "own-pack-published-phone")

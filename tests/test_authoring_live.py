@@ -102,6 +102,11 @@ def raw_request(hub: Hub, head: str, body: bytes = b"", read: bool = False) -> b
         return sock.recv(4096)
 
 
+def read_json(hub: Hub, url: str) -> dict:
+    with hub.open(url, Accept="application/json") as answer:
+        return json.loads(answer.read())
+
+
 def status(hub: Hub, url: str) -> int:
     with hub.open(url, Accept="application/json") as answer:
         return json.loads(answer.read())["received"]
@@ -136,7 +141,9 @@ def test_a_large_file_cut_in_the_middle_of_a_piece_resumes_and_arrives_whole(hub
     kept = hub.server.data_dir / "drafts" / str(draft_id) / "files" / "Field trip.mp4"
     assert hashlib.sha256(kept.read_bytes()).digest() == hashlib.sha256(video).digest()
     with hub.form(f"/admin/own-packs/{draft_id}/publish") as answer:
-        assert "Published version 1" in answer.read().decode()
+        followed = urllib.parse.urlsplit(answer.url).path + ".json"  # the publishing job
+    job = eventually(lambda: (found := read_json(hub, followed))["finished"] and found)
+    assert job["outcome"] == ["Published version 1: learners see it now."], job
     with hub.open("/api/packs") as answer:
         packs = json.loads(answer.read())["packs"]
     assert any(p["id"] == "own-field-trip" for p in packs), packs

@@ -43,9 +43,10 @@ class Job:
     """One piece of long work: what it is, how far it is, and how it ended."""
 
     id: int
-    kind: str  # "import", "verify", "rebuild", "copy": the page words its stages by kind
+    kind: str  # "import", "verify", "rebuild", "copy", "publish": the page words its stages
     subject: str  # what it works on (a file name, a neighbour's address), shown as given
     owner_id: int | None = None
+    about: str = ""  # what it belongs to ("draft-3"), for the page that started it
     state: str = "waiting"  # then "running", then "done" or "refused"
     stage: str = ""  # the part being worked on now (a pack, a file)
     done: int = 0
@@ -94,11 +95,13 @@ class JobRunner:
         self._worker: threading.Thread | None = None
         self.waiting = max(waiting, 0)
 
-    def submit(self, kind: str, subject: str, work: Work, owner_id: int | None = None) -> Job:
+    def submit(
+        self, kind: str, subject: str, work: Work, owner_id: int | None = None, about: str = ""
+    ) -> Job:
         """Queue `work`; HubError 503 when the running job and those waiting fill the queue."""
         with self._lock:
             self._check_room()
-            job = Job(next(self._ids), kind, subject, owner_id)
+            job = Job(next(self._ids), kind, subject, owner_id, about)
             self._jobs.append(job)
             self._forget_old()
             self._queue.put_nowait((job, work))

@@ -30,7 +30,7 @@ from hub.core.errors import HubError
 from hub.core.settings import Config
 from hub.core.translate import gettext
 from hub.library.models import Pack
-from hub.library.packs import ImportResult, Library
+from hub.library.packs import ImportResult, Library, PackProgress
 
 # The licences a teacher chooses from (docs/pack-format.md); the last: all rights reserved,
 # for this school only.
@@ -141,6 +141,16 @@ def clean_name(name: str) -> str:
     if problem:
         raise _bad(problem, "bad_name")
     return name
+
+
+class PublishRefused(HubError):
+    """The import refused the draft: every problem, for the page to list."""
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__(
+            400, "refused", gettext("The pack was not published; nothing changed. Fix this:")
+        )
+        self.problems = problems
 
 
 def _bad(message: str, code: str = "bad_draft") -> HubError:
@@ -285,9 +295,11 @@ class Drafts:
         except (ValueError, UnicodeDecodeError):
             raise _bad(gettext("That file is not a quiz the editor can open.")) from None
 
-    def publish(self, draft: DraftPack) -> ImportResult:
-        """Import the draft as its pack (a new version when it changed); HubError with every
-        problem when the import refuses it, and nothing changes then."""
+    def publish(self, draft: DraftPack, progress: PackProgress | None = None) -> ImportResult:
+        """Import the draft as its pack (a new version when it changed), telling `progress`
+        how far it is; PublishRefused with every problem when the import refuses it, and
+        nothing changes then. Long for a big pack: the admin pages run it as a job
+        (library_jobs.publish_work)."""
         view = self.view(draft)
         if not view.lessons:
             raise _bad(gettext("Add a file or a quiz first: a pack needs at least one lesson."))
@@ -297,14 +309,11 @@ class Drafts:
         try:
             _link_files(self.files_dir(draft), build)
             durable.write_text(build / MANIFEST_NAME, json.dumps(raw, ensure_ascii=False, indent=2))
-            outcome = self.library.import_paths([build])[0]
+            outcome = self.library.import_paths([build], progress=progress)[0]
         finally:
             shutil.rmtree(build, ignore_errors=True)
         if outcome.result is None:
-            problems = " ".join(outcome.problems) if outcome.problems else outcome.error or ""
-            raise HubError(
-                400, "refused", gettext("The pack was not published: %(why)s", why=problems)
-            )
+            raise PublishRefused(outcome.problems or (outcome.error or "",))
         draft.published_version = outcome.result.version
         draft.save()
         return outcome.result

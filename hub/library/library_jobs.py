@@ -1,7 +1,7 @@
 """The library's long work as jobs for the hub's job runner (hub/core/jobs.py): importing a
-file uploaded on the admin pages (a zipped Kolibri export is unpacked into staging first), and
-checking every file of the library again. Each reports its progress to the job; the page words
-it (hub/web/job_text.py)."""
+file uploaded on the admin pages (a zipped Kolibri export is unpacked into staging first),
+publishing a draft pack, and checking every file of the library again. Each reports its
+progress to the job; the page words it (hub/web/job_text.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from content.errors import PackError
 from content.kolibri.export_zip import unpack_export
 from hub.core.jobs import Job, JobRefused, Work
 from hub.core.translate import gettext
+from hub.library.drafts import DraftPack, Drafts, PublishRefused
 from hub.library.models import PackFile, ZimArchive
-from hub.library.packs import Damage, Library, Outcome
+from hub.library.packs import Damage, ImportResult, Library, Outcome
 from hub.library.zims import ZimDamage
 
 
@@ -81,6 +82,22 @@ def _named(outcome: Outcome, folder: str, name: str) -> Outcome:
     error = outcome.error.replace(folder, name) if outcome.error else outcome.error
     problems = tuple(problem.replace(folder, name) for problem in outcome.problems)
     return replace(outcome, error=error, problems=problems)
+
+
+def publish_work(drafts: Drafts, draft_id: int) -> Work:
+    """Publish the draft as it is when the job runs (its files and choices then); a refusal
+    refuses the job, naming every problem."""
+
+    def work(job: Job) -> ImportResult:
+        draft = DraftPack.get_or_none(DraftPack.id == draft_id)
+        if draft is None:
+            raise JobRefused(gettext("The draft was deleted before it was published."))
+        try:
+            return drafts.publish(draft, lambda _name, done, total: job.report("", done, total))
+        except PublishRefused as err:
+            raise JobRefused(str(err.description), err.problems) from None
+
+    return work
 
 
 def verify_work(library: Library) -> Work:

@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from content.source import size_text
 from hub.core.jobs import Job
 from hub.library.library_jobs import Verified
-from hub.library.packs import Outcome
+from hub.library.packs import ImportResult, Outcome
 from hub.neighbours.pack_fetcher import FetchOutcome
 
 
@@ -31,6 +31,10 @@ def progress_line(job: Job) -> str:
         return _("Copying %(pack)s: %(done)s of %(total)s", pack=job.stage, done=done, total=total)
     if job.kind == "rebuild":
         return _("Indexing lessons: %(done)d of %(total)d", done=job.done, total=job.total)
+    if job.kind == "publish":
+        return _(
+            "Publishing %(name)s: %(done)s of %(total)s", name=job.subject, done=done, total=total
+        )
     if job.stage:
         return _("Checking %(name)s: %(done)s of %(total)s", name=job.stage, done=done, total=total)
     return _("Checking the library's files: %(done)s of %(total)s", done=done, total=total)
@@ -43,6 +47,8 @@ def title(job: Job) -> str:
         return _("Copy from %(url)s", url=job.subject)
     if job.kind == "rebuild":
         return _("Rebuilding the search index")
+    if job.kind == "publish":
+        return _("Publishing %(name)s", name=job.subject)
     return _("Checking every file of the library")
 
 
@@ -58,16 +64,25 @@ def outcome(job: Job) -> list[str]:
         return [_copied_text(found) for found in job.result]
     if job.kind == "rebuild":
         return [_("The search index was rebuilt: %(num)d lessons.", num=job.result)]
+    if job.kind == "publish":
+        return [_published_text(job.result)]
     return _verified_text(job.result)
 
 
-def as_json(job: Job) -> dict[str, Any]:
+def as_json(job: Job, url: str | None = None) -> dict[str, Any]:
+    """The job for job-progress.js; `url` its page (the admin's list of jobs by default)."""
     return {
         **job.snapshot(),
         "line": progress_line(job),
         "outcome": outcome(job),
-        "url": url_for("jobs.job_page", job_id=job.id),
+        "url": url or url_for("jobs.job_page", job_id=job.id),
     }
+
+
+def _published_text(result: ImportResult) -> str:
+    if result.action == "unchanged":
+        return _("Nothing changed since version %(version)s was published.", version=result.version)
+    return _("Published version %(version)s: learners see it now.", version=result.version)
 
 
 def _outcome_text(found: Outcome) -> str:

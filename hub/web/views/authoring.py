@@ -1,27 +1,34 @@
 """/admin/own-packs: teachers' own packs (issue 16). Operators, and coaches when the operator
 allows it (`coaches_make_packs`), make a pack from uploaded files and quizzes, set titles,
-order and topics, publish it, and export any pack as a .zip. Uploads (and the import of a pack
+order and topics, publish it (a job: hub/core/jobs.py, followed on its own page), and export
+any pack as a .zip. Uploads (and the import of a pack
 .zip or ZIM file) are in authoring_uploads, the quiz editor in authoring_quiz; what they share
 in authoring_common. Every form works without JavaScript.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from content.errors import PackError
 from hub.core.errors import HubError
+from hub.core.jobs import Job
 from hub.library.drafts import Details, DraftPack
+from hub.library.library_jobs import publish_work
 from hub.library.pack_export import pack_zip, zip_pieces
+from hub.web import job_text
 from hub.web.views.authoring_common import (
+    NO_STORE,
     PREFIX,
     draft_of,
     draft_page,
     drafts,
     index_page,
+    jobs,
     maker,
+    publish_key,
 )
 
 bp = Blueprint("authoring", __name__, url_prefix=PREFIX)
@@ -109,16 +116,41 @@ def remove_file(draft_id: int) -> ResponseReturnValue:
 
 @bp.post("/<int:draft_id>/publish")
 def publish(draft_id: int) -> ResponseReturnValue:
+    """Publishing a big pack takes minutes: it runs as a job, and its page follows it."""
     found = draft_of(draft_id)
+    if not drafts().file_names(found):
+        return draft_page(
+            found, _("Add a file or a quiz first: a pack needs at least one lesson."), 400
+        )
+    work = publish_work(drafts(), found.id)
     try:
-        result = drafts().publish(found)
+        job = jobs().submit("publish", found.title, work, maker().id, publish_key(found))
     except HubError as err:
         return draft_page(found, err.description, err.code)
-    if result.action == "unchanged":
-        flash(_("Nothing changed since version %(version)s was published.", version=result.version))
-    else:
-        flash(_("Published version %(version)s: learners see it now.", version=result.version))
-    return redirect(url_for("authoring.draft", draft_id=draft_id), 303)
+    return redirect(url_for("authoring.publishing", draft_id=draft_id, job_id=job.id), 303)
+
+
+@bp.get("/<int:draft_id>/publishing/<int:job_id>")
+def publishing(draft_id: int, job_id: int) -> ResponseReturnValue:
+    found = draft_of(draft_id)
+    job = _publish_job(found, job_id)
+    page = render_template("authoring/publishing.html", draft=found, job=job, text=job_text)
+    return page, 200, NO_STORE
+
+
+@bp.get("/<int:draft_id>/publishing/<int:job_id>.json")
+def publishing_json(draft_id: int, job_id: int) -> ResponseReturnValue:
+    found = draft_of(draft_id)
+    job = _publish_job(found, job_id)
+    url = url_for("authoring.publishing", draft_id=draft_id, job_id=job_id)
+    return jsonify(job_text.as_json(job, url)), 200, NO_STORE
+
+
+def _publish_job(found: DraftPack, job_id: int) -> Job:
+    job = jobs().get(job_id)
+    if job is None or job.kind != "publish" or job.about != publish_key(found):
+        raise HubError(404, "no_such_job", _("That work finished long ago; its outcome is gone."))
+    return job
 
 
 @bp.post("/<int:draft_id>/delete")

@@ -11,12 +11,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from hub.core.errors import HubError
-from hub.core.jobs import JobRunner
+from hub.core.jobs import Job, JobRunner
 from hub.core.settings import Config
 from hub.library.draft_uploads import MAX_CHUNK, Uploads
 from hub.library.drafts import LICENSES, DraftPack, Drafts
 from hub.library.models import Pack
 from hub.people.auth import Identity, check_role
+from hub.web import job_text
 
 PREFIX = "/admin/own-packs"
 FORM_SLACK = 64 * 1024  # the multipart wrapping around the files of a plain form
@@ -98,12 +99,24 @@ def index_page(error: str | None = None, status: int = 200, **extra: Any) -> Res
     return page, status
 
 
+def publish_key(found: DraftPack) -> str:
+    """What a publish job is about: the draft page finds its last one by it."""
+    return f"draft-{found.id}"
+
+
+def last_publish(found: DraftPack) -> Job | None:
+    key = publish_key(found)
+    return next((job for job in jobs().recent("publish") if job.about == key), None)
+
+
 def draft_page(
     found: DraftPack, error: str | None = None, status: int = 200, problems: list[str] | None = None
 ) -> ResponseReturnValue:
     page = render_template(
         "authoring/draft.html",
         draft=found,
+        publishing=last_publish(found),
+        text=job_text,
         view=drafts().view(found),
         licenses=LICENSES,
         published=Pack.by_id(found.pack_id),

@@ -1,6 +1,7 @@
-// Follows a long job on its page (hub/web/templates/jobs/_progress.html): asks
-// /api/jobs/<id> every second and moves the line and the bar; once the job has finished the
-// page is loaded again to show its outcome. Without this script the page refreshes itself.
+// Follows a long job on its page (hub/web/templates/jobs/_progress.html): asks the job's JSON
+// (data-job) every second and moves the line and the bar; once the job has finished its
+// outcome replaces them in place, as the page would show it. Without this script the page
+// refreshes itself.
 "use strict";
 
 (function () {
@@ -17,6 +18,28 @@
     box.dataset.state = job.state;
   }
 
+  function ended(job) {
+    var refused = job.state === "refused";
+    var first = document.createElement("p");
+    first.className = refused ? "job-line alert" : "job-line";
+    first.setAttribute("role", refused ? "alert" : "status");
+    first.textContent = job.outcome[0] || "";
+    box.textContent = "";
+    box.appendChild(first);
+    if (job.outcome.length > 1) {
+      var list = document.createElement("ul");
+      list.className = "outcomes";
+      job.outcome.slice(1).forEach(function (text) {
+        var item = document.createElement("li");
+        item.textContent = text;
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+    }
+    box.dataset.state = job.state;
+    box.dataset.finished = "yes";
+  }
+
   function poll() {
     fetch(box.dataset.job, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) {
@@ -25,7 +48,7 @@
       })
       .then(function (job) {
         wait = 1000;
-        if (job.finished) { window.location.reload(); return; }
+        if (job.finished) { ended(job); return; }
         show(job);
         setTimeout(poll, wait);
       }, function () {
