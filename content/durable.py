@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -84,6 +85,37 @@ def fsync_files(paths: Iterable[Path]) -> None:
     with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
         for _ in pool.map(_fsync_file, paths):
             pass
+
+
+class Flusher:
+    """Flushes files to the disk as they are finished, SYNC_THREADS at a time, while the
+    caller writes the next ones: the disk writes one file while the next is read, instead
+    of every file waiting for one flush at the end (2 of the 11 s a 2 GB folder took).
+    wait() returns when all are on the disk (OSError if one could not be); use as a
+    context manager, which stops the threads."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=SYNC_THREADS)
+        self._pending: list[Future[None]] = []  # one per file: bounded by the pack's files
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Flusher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, path: Path) -> None:
+        """Flush `path` soon (it must not be written any more); safe from any thread."""
+        future = self._pool.submit(_fsync_file, path)
+        with self._lock:
+            self._pending.append(future)
+
+    def wait(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
 
 
 def fsync_dirs(folders: Iterable[Path]) -> None:

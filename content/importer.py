@@ -186,7 +186,6 @@ def stage_pack(
     folder = _make_staging_folder(Path(staging_root))
     try:
         files = _stage_files(source, sorted(checked.manifest.paths()), folder, progress)
-        _flush(source, {folder / staged.sha256 for staged in files.values()})
         _check_apps(source, checked.manifest, files, folder, limits)
         _check_archives(source, checked.manifest, files, folder, limits)
     except BaseException:
@@ -321,6 +320,24 @@ def _make_staging_folder(staging_root: Path) -> Path:
 def _stage_files(
     source: PackSource, paths: list[str], folder: Path, progress: Progress | None
 ) -> dict[str, StagedFile]:
+    """Copy every file and flush it to the disk; each is flushed while the next ones are
+    copied, and all are flushed when this returns."""
+    try:
+        with durable.Flusher() as flusher:
+            files = _copy_files(source, paths, folder, progress, flusher)
+            flusher.wait()
+    except OSError as err:
+        raise PackError(f"could not stage the files from {source.name}: {reason(err)}.") from None
+    return files
+
+
+def _copy_files(
+    source: PackSource,
+    paths: list[str],
+    folder: Path,
+    progress: Progress | None,
+    flusher: durable.Flusher,
+) -> dict[str, StagedFile]:
     """Copy every file, STAGE_THREADS at a time when the source allows: one file at a time,
     the disk waited while a chunk was hashed and written, and the CPU while the next was
     read (a 2 GB folder imported at half the speed of cp)."""
@@ -334,10 +351,15 @@ def _stage_files(
             if progress:
                 progress(done[0], total)
 
+    def stage(path: str) -> StagedFile:
+        staged = _stage_file(source, path, folder, copied)
+        flusher.add(folder / staged.sha256)
+        return staged
+
     if not source.parallel_reads:
-        return {path: _stage_file(source, path, folder, copied) for path in paths}
+        return {path: stage(path) for path in paths}
     with ThreadPoolExecutor(max_workers=STAGE_THREADS) as pool:
-        futures = [pool.submit(_stage_file, source, path, folder, copied) for path in paths]
+        futures = [pool.submit(stage, path) for path in paths]
         try:
             return {path: future.result() for path, future in zip(paths, futures, strict=True)}
         except BaseException:
@@ -348,8 +370,7 @@ def _stage_files(
 def _stage_file(
     source: PackSource, path: str, folder: Path, copied: Callable[[int], None]
 ) -> StagedFile:
-    """Copy one file into folder/<sha256>, hashing as it streams (stage_pack fsyncs them
-    all at once before publish)."""
+    """Copy one file into folder/<sha256>, hashing as it streams (the caller flushes it)."""
     partial = folder / f".part-{uuid.uuid4().hex}"
     try:
         with source.open(path) as stream, open(partial, "wb") as out:
@@ -360,13 +381,6 @@ def _stage_file(
             f"could not stage {quote(path)} from {source.name}: {reason(err)}."
         ) from None
     return StagedFile(path, sha, size, media_type(path))
-
-
-def _flush(source: PackSource, staged: set[Path]) -> None:
-    try:
-        durable.fsync_files(staged)
-    except OSError as err:
-        raise PackError(f"could not stage the files from {source.name}: {reason(err)}.") from None
 
 
 def _copy(
