@@ -374,7 +374,20 @@ def test_a_pack_zip_or_zim_is_imported_and_anything_else_refused(
     assert "broken.zip was not imported; nothing changed." in refused
     data = {"csrf_token": csrf(operator), "file": (io.BytesIO(b"x"), "notes.txt")}
     other = operator.post("/admin/own-packs/import", data=data)
-    assert other.status_code == 400 and "Only a pack .zip, a .zim file" in other.text
+    assert other.status_code == 400
+    assert "The hub imports only a pack or a zipped Kolibri export (.zip)" in other.text
+
+
+def test_the_upload_page_names_every_kind_it_takes(operator: FlaskClient) -> None:
+    page = operator.get("/admin/own-packs/").text
+    for words in (
+        "a pack downloaded from another hub (a .zip file)",
+        "a Kiwix library such as Wikipedia for offline use (a .zim file)",
+        "an H5P activity, an interactive exercise (a .h5p file)",
+        "a Kolibri channel exported to a USB stick: zip its KOLIBRI_DATA folder first",
+        'accept=".zip,.zim,.h5p,.epub"',
+    ):
+        assert words in page, words
 
 
 def finished_job(client: FlaskClient, url: str) -> str:

@@ -91,8 +91,8 @@ class Uploads:
                 400,
                 "not_importable",
                 gettext(
-                    "Only a pack .zip, a .zim file, an H5P activity (.h5p) or a book "
-                    "(.epub) can be imported."
+                    "The hub imports only a pack or a zipped Kolibri export (.zip), a Kiwix "
+                    "library (.zim), an H5P activity (.h5p) or a book (.epub)."
                 ),
             )
         size = _size(size, self.config.draft_space_bytes)

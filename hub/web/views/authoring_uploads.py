@@ -1,7 +1,8 @@
-"""/admin/own-packs uploads: files into a draft, and a pack .zip or ZIM file to import
-(operators). A plain form sends files whole; with JavaScript, uploads.js sends them in
-resumable pieces (hub/library/draft_uploads.py) and shows their progress. An import runs as a
-job (hub/core/jobs.py): the upload ends on the job's page, which follows it."""
+"""/admin/own-packs uploads: files into a draft, and a file to import (operators): a pack or
+zipped Kolibri export (.zip), a ZIM, an H5P activity or an EPUB book. A plain form sends files
+whole; with JavaScript, uploads.js sends them in resumable pieces (hub/library/draft_uploads.py)
+and shows their progress. An import runs as a job (hub/core/jobs.py): the upload ends on the
+job's page, which follows it."""
 
 from __future__ import annotations
 
@@ -103,7 +104,13 @@ def import_file() -> ResponseReturnValue:
     who = check_role("operator")
     sent = request.files.get("file")
     if sent is None or not sent.filename:
-        return index_page(_("Choose a pack .zip or a .zim file first."), 400)
+        return index_page(
+            _(
+                "Choose a file first: a pack or a zipped Kolibri export (.zip), a Kiwix "
+                "library (.zim), an H5P activity (.h5p) or a book (.epub)."
+            ),
+            400,
+        )
     try:
         job = uploads().import_sent(who.id, sent.filename, sent.stream, jobs())
     except HubError as err:
