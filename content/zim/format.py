@@ -90,6 +90,16 @@ class Place:
 def locate(fd: int, header: Header, index: int) -> Place | None:
     """Where entry `index` (in path order) has its bytes; None for a redirect, an entry
     without content, or any number that points outside the file or its cluster table."""
+    found = dirent_place(fd, header, index)
+    if found is None:
+        return None
+    span = cluster_span(fd, header, found[0])
+    return None if span is None else Place(found[0], found[1], *span)
+
+
+def dirent_place(fd: int, header: Header, index: int) -> tuple[int, int] | None:
+    """(cluster, blob) of entry `index`, from its dirent; None for a redirect, an entry
+    without content, or numbers outside the file or its cluster table."""
     try:
         if not 0 <= index < header.entry_count:
             return None
@@ -97,20 +107,38 @@ def locate(fd: int, header: Header, index: int) -> Place | None:
         if len(head) < 16:
             return None
         mime, _, _, _, cluster, blob = struct.unpack("<HBcIII", head)
-        if mime >= _NOT_CONTENT or cluster >= header.cluster_count:
+    except (OSError, struct.error):
+        return None
+    if mime >= _NOT_CONTENT or cluster >= header.cluster_count:
+        return None
+    return cluster, blob
+
+
+# What cluster_span says of a cluster: (compression, offset width, start, end), as in Place.
+ClusterSpan = tuple[int, int, int, int]
+
+
+def cluster_span(fd: int, header: Header, cluster: int) -> ClusterSpan | None:
+    """Where cluster `cluster` lies in the file and how it is stored; None for numbers that
+    point outside the file. Its end and info byte read in one go with its start's pointer."""
+    try:
+        if not 0 <= cluster < header.cluster_count:
             return None
-        start = _u64(fd, header.cluster_ptr_pos + 8 * cluster)
         last = cluster + 1 == header.cluster_count
-        end = header.checksum_pos if last else _u64(fd, header.cluster_ptr_pos + 8 * cluster + 8)
+        pointers = os.pread(fd, 8 if last else 16, header.cluster_ptr_pos + 8 * cluster)
+        if len(pointers) < (8 if last else 16):
+            return None
+        start = struct.unpack_from("<Q", pointers)[0]
+        end = header.checksum_pos if last else struct.unpack_from("<Q", pointers, 8)[0]
         if not HEADER_SIZE <= start < end <= header.checksum_pos:
             return None
         info = os.pread(fd, 1, start)
-        if not info:
-            return None
-        width = 8 if info[0] & _EXTENDED else 4
-        return Place(cluster, blob, info[0] & 0x0F, width, start, end)
     except (OSError, struct.error):
         return None
+    if not info:
+        return None
+    width = 8 if info[0] & _EXTENDED else 4
+    return info[0] & 0x0F, width, start, end
 
 
 def plain_span(fd: int, place: Place) -> tuple[int, int] | None:

@@ -194,6 +194,22 @@ class ZimReader:
         except Exception:  # a path libzim cannot take (bad UTF-8 surrogates) is not there
             return None
 
+    def title(self, path: str) -> tuple[str, str] | None:
+        """(path, title) of the entry at `path` with its redirects followed, or None: what a
+        search hit shows, read from the entry's directory record alone (sizing an entry
+        decompresses the start of its cluster, which a list of hits never needs)."""
+        try:
+            entry = self._archive.get_entry_by_path(path)
+            hops = 0
+            while entry.is_redirect:
+                hops += 1
+                if hops > MAX_REDIRECTS:
+                    return None
+                entry = entry.get_redirect_entry()
+            return entry.path, entry.title
+        except Exception:  # not there, or a path libzim cannot take
+            return None
+
     def main_entry(self) -> ZimEntry | None:
         try:
             if not self._archive.has_main_entry:

@@ -90,8 +90,8 @@ class ZimSearcher:
 
     def hit(self, path: str) -> ZimHit | None:
         """A found article's title (read only for the hits a page shows)."""
-        entry = self.reader.entry(path)
-        return None if entry is None else ZimHit(entry.path, entry.title or entry.path)
+        found = self.reader.title(path)
+        return None if found is None else ZimHit(found[0], found[1] or found[0])
 
 
 def _window(search: object, start: int, count: int) -> list[str]:
