@@ -3,7 +3,7 @@
 test_shared_packs_central and the end-to-end test). A coach shares, stops sharing and picks
 on /coach/shared in Chromium on a 360 px phone; staff accept and decline with a reason on
 central's /shared. Learners, visitors and forms without their token are refused. The
-screenshots in docs/coach-guide.md and docs/central.md come from here."""
+screenshots in docs/coach.md and docs/central.md come from here."""
 
 from __future__ import annotations
 
@@ -77,6 +77,12 @@ def phone_page(browser: Any, url: str, signin: str, username: str, password: str
     return page
 
 
+def on_screen(page: Any, selector: str) -> bool:
+    """Within the phone's width: not past the right edge of a table that scrolls sideways."""
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+
+
 def row_text(page: Any, selector: str) -> str:
     return " ".join(page.inner_text(selector).split())
 
@@ -115,6 +121,10 @@ def test_share_review_pick_decline_and_stop_on_a_phone(world: World, browser: An
     assert "Neema Mushi" in row_text(staff, f"#offer-{PACK}")
     assert "Mwanga School (Arusha)" in row_text(staff, f"#offer-{PACK}")
     assert fits_phone(staff)
+    assert on_screen(staff, f"#offer-{PACK} button:has-text('Accept')")
+    assert on_screen(staff, f"#offer-{PACK} button:has-text('Decline')")
+    assert on_screen(staff, f"#offer-{PACK} input[name=reason]")
+    staff.evaluate(f"document.getElementById('offer-{PACK}').scrollIntoView()")
     doc_shot(staff, "central-shared")
     with staff.expect_navigation():
         staff.click(f"#offer-{PACK} button:has-text('Accept')")

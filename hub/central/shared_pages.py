@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from hub.central.auth import current_staff, staff_only
+from hub.core.errors import HubError
 from sync.central import shared_packs
 from sync.central.models import Hub
 
@@ -26,6 +27,9 @@ def index() -> ResponseReturnValue:
 @bp.post("/shared/<hub_id>/<pack_id>/<action>")
 @staff_only
 def review(hub_id: str, pack_id: str, action: str) -> ResponseReturnValue:
+    """Accept or decline one hub's pending offer; anything else is no action of this page."""
+    if action not in ("accept", "decline"):
+        raise HubError(404, "not_found", gettext("There is no such action."))
     staff = current_staff()
     who = staff.username if staff else "?"
     if action == "accept":

@@ -44,6 +44,7 @@ from hub.web.views import (
     neighbours,
     outcomes,
     pages,
+    partners,
     progress,
     quiz,
     search,
@@ -127,6 +128,7 @@ def create_app(
         shared_catalog.bp,
         outcomes.bp,
         letters.bp,
+        partners.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_connect)
