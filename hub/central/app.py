@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 from flask_babel import Babel, format_datetime, format_timedelta, get_locale
 
-from hub.central import api, outcome_pages, pages, shared_pages
+from hub.central import api, outcome_pages, pages, pair_pages, shared_pages
 from hub.central.auth import SESSION_KEY, current_staff
 from hub.central.join_limit import JoinLimiter
 from hub.core.datadir import secret_file
@@ -75,7 +75,8 @@ def create_central_app(
     app.register_error_handler(BundleError, _bad_bundle)
     app.register_error_handler(RecordError, _bad_bundle)
     app.register_error_handler(IdentityError, _bad_identity)
-    for blueprint in (static.bp, api.bp, pages.bp, outcome_pages.bp, shared_pages.bp):
+    blueprints = (static.bp, api.bp, pages.bp, outcome_pages.bp, shared_pages.bp, pair_pages.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.before_request(_connect)
     app.before_request(protect)

@@ -23,7 +23,8 @@ from hub.people.models import ClassGroup, Learner
 from hub.web import i18n
 from hub.web.csrf import larger_form
 from hub.web.sendfile import send_path
-from sync.letters import MAX_AUDIO_BYTES, MAX_PHOTOS, MAX_TEXT
+from hub.web.views import partners
+from sync.letters import MAX_AUDIO_BYTES, MAX_GRADE, MAX_NOTE, MAX_PHOTOS, MAX_TEXT
 
 bp = Blueprint("letters", __name__)
 COACHES = ("coach", "operator")
@@ -191,6 +192,9 @@ def coach() -> ResponseReturnValue:
         "letters/coach.html",
         waiting=[item for item in waiting if item is not None],
         pairs=[(p, classes[p.class_uid]) for p in pairs if p.class_uid in classes],
+        max_grade=MAX_GRADE,
+        max_note=MAX_NOTE,
+        **partners.page(),
     )
 
 
