@@ -2,7 +2,7 @@
 `learnhub serve` after a real sync (A over HTTP, B by a USB folder, both in region "Coast"), and
 central's /outcomes through `learnhub central serve`. On a 360 px phone the pages fit, no SVG
 text runs outside its chart, the print layout drops the menus and forms, and the numbers are the
-ones the progress gives. The pictures in docs/coach-guide.md and docs/central.md come from here."""
+ones the progress gives. The pictures in docs/coach.md and docs/central.md come from here."""
 
 from __future__ import annotations
 
@@ -45,6 +45,13 @@ CLIPPED = """() => {
 WIDE = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
   .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"""
+
+
+# The heading of the chosen period (just above its tabs) at the top of the screen.
+SHOWN_PERIOD = """() => {
+  const tabs = document.querySelector('nav.tabs');
+  (tabs.previousElementSibling || tabs).scrollIntoView();
+}"""
 
 
 @pytest.fixture
@@ -113,6 +120,9 @@ def _check_layout(page: Any, name: str) -> None:
     assert page.locator("header.bar").is_hidden()
     assert page.evaluate(CLIPPED) == []
     page.emulate_media(media="screen")
+    # The guides show the chosen period's charts (the hub beside its region, the cells hidden
+    # below 5 learners), not the filters at the top of the page.
+    page.evaluate(SHOWN_PERIOD)
     doc_shot(page, name)
 
 
