@@ -90,6 +90,8 @@ MAX_NAMED = 10  # files named in one note; the rest are counted
 # Files copied at once: the disk reads one while others are hashed and written (the hash and
 # the copies release the GIL). Each holds one CHUNK buffer.
 STAGE_THREADS = 3
+# Left free after staging a pack: the database, its journal and the search index still write.
+FREE_SPACE_MARGIN = 64 * 1024**2
 Progress = Callable[[int, int], None]  # told (bytes copied, bytes in all) as a pack is staged
 
 
@@ -183,9 +185,11 @@ def stage_pack(
     to the zips of app lessons. `checked` is check_pack(source) when the caller has it
     already (pack.json is parsed once: a 2,000-lesson one takes a quarter of a second)."""
     checked = checked or check_pack(source)
+    paths = sorted(checked.manifest.paths())
     folder = _make_staging_folder(Path(staging_root))
     try:
-        files = _stage_files(source, sorted(checked.manifest.paths()), folder, progress)
+        _check_space(source, paths, folder)
+        files = _stage_files(source, paths, folder, progress)
         _check_apps(source, checked.manifest, files, folder, limits)
         _check_archives(source, checked.manifest, files, folder, limits)
     except BaseException:
@@ -315,6 +319,20 @@ def _make_staging_folder(staging_root: Path) -> Path:
         raise PackError(
             f"cannot create a staging folder in {staging_root}: {reason(err)}."
         ) from None
+
+
+def _check_space(source: PackSource, paths: list[str], folder: Path) -> None:
+    """Refuse before copying a pack the disk cannot hold (whole, plus FREE_SPACE_MARGIN)."""
+    size = sum(source.size(path) for path in paths)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError as err:
+        raise PackError(f"cannot read the free space in {folder}: {reason(err)}.") from None
+    if size + FREE_SPACE_MARGIN > free:
+        raise PackError(
+            f"{source.name} needs {size_text(size + FREE_SPACE_MARGIN)} of free disk space and "
+            f"the hub has {size_text(free)}; nothing was changed."
+        )
 
 
 def _stage_files(
