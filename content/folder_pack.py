@@ -495,7 +495,11 @@ def _is_bare(path: str) -> bool:
 
 
 def _suffix(path: str) -> str:
-    return PurePosixPath(path).suffix.lower()
+    """PurePosixPath(path).suffix.lower(), without building a path: called about seven
+    times per file, it was a tenth of making a 2,000-file folder's pack."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
 
 def _kind_of(path: str) -> str | None:
