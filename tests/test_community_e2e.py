@@ -8,7 +8,8 @@ accept it, B's coach picks it from the catalog and B installs it with its author
 writes a letter with a photo, both coaches approve it on /coach/letters, 5B reads it and A sees
 "read by the partner class". Learners on both hubs do lessons; central's /outcomes shows 4A and
 hides 5B (4 learners); each hub's /coach/outcomes shows its own classes in full beside a region
-whose small cells are hidden. Coaches and learners act on the hubs' real `learnhub serve`."""
+whose small cells are hidden. Coaches and learners act on the hubs' real `learnhub serve`; the
+lessons and the letter travel in the same syncs, as in a real week."""
 
 from __future__ import annotations
 
@@ -47,18 +48,36 @@ PHOTO = re.compile(r"/letters/file/\d+/[0-9a-f]{64}")
 DECIDE = re.compile(r'action="(/coach/letters/\d+)"')
 
 
+@dataclass(frozen=True)
+class Schools:
+    """Made once through `learnhub`, copied for each variant: central's keys, and two hubs
+    that trust them (a fresh central database meets them as new hubs each time)."""
+
+    central_keys: Path
+    a: Path
+    b: Path
+
+    def identity(self, hub: Path) -> Path:
+        return hub.parent / f"{hub.name}.json"
+
+
 @pytest.fixture(scope="module")
-def schools(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Both hubs' data dirs made once through `learnhub`, copied for each variant (a fresh
-    central meets them as new hubs each time): A with its own pack, B with a pack of its own."""
+def schools(tmp_path_factory: pytest.TempPathFactory) -> Schools:
+    """A with its own pack, B with a pack only it has."""
     root = tmp_path_factory.mktemp("schools")
-    a = school(root / "mwanga", "Mwanga School", A_CLASS, A_LEARNERS)
-    hub_cli(a, "content", "import", str(own_pack(root / "pack", "1.0.0")))
-    b = school(root / "faraja", "Faraja School", B_CLASS, B_LEARNERS)
-    hub_cli(b, "content", "import", str(SAMPLES / THEIRS))
-    for data in (a, b):
-        (data.parent / f"{data.name}.json").write_text(hub_cli(data, "sync", "identity"))
-    return a, b
+    trusted = root / "central.json"
+    trusted.write_text(Central(root / "central", None)("identity"))
+    made = Schools(
+        root / "central" / "keys",
+        school(root / "mwanga", "Mwanga School", A_CLASS, A_LEARNERS),
+        school(root / "faraja", "Faraja School", B_CLASS, B_LEARNERS),
+    )
+    hub_cli(made.a, "content", "import", str(own_pack(root / "pack", "1.0.0")))
+    hub_cli(made.b, "content", "import", str(SAMPLES / THEIRS))
+    for data in (made.a, made.b):
+        made.identity(data).write_text(hub_cli(data, "sync", "identity"))
+        hub_cli(data, "sync", "trust", str(trusted))
+    return made
 
 
 def school(data: Path, name: str, class_name: str, learners: list[str]) -> Path:
@@ -89,23 +108,20 @@ class World:
 @pytest.fixture(params=["http", "usb"])
 def world(
     request: pytest.FixtureRequest,
-    schools: tuple[Path, Path],
+    schools: Schools,
     central_url: str | None,
     tmp_path: Path,
 ) -> Iterator[World]:
     central = Central(tmp_path / "central", central_url)
+    shutil.copytree(schools.central_keys, central.data / "keys")
     central("users", "add", "Zawadi", "--password", STAFF_PASSWORD)
-    trusted = tmp_path / "central.json"
-    trusted.write_text(central("identity"))
     hub_ids = {}
-    for template in schools:
+    for template in (schools.a, schools.b):
         data = tmp_path / template.name
         shutil.copytree(template, data)
-        identity = template.parent / f"{template.name}.json"
-        central("hubs", "add", str(identity))
-        hub_ids[data] = json.loads(identity.read_text())["hub_id"]
+        central("hubs", "add", str(schools.identity(template)))
+        hub_ids[data] = json.loads(schools.identity(template).read_text())["hub_id"]
         central("hubs", "region", hub_ids[data], "Arusha")
-        hub_cli(data, "sync", "trust", str(trusted))
     a, b = list(hub_ids)
     # Staff read the dashboards on central's pages; with USB folders no hub ever calls it.
     central_server = CentralServer(central.data, central_url)
@@ -130,8 +146,8 @@ def test_share_write_and_count_across_two_hubs(world: World) -> None:
     world.central("pair", f"{A_CLASS}@{world.hub_ids[a]}", f"{B_CLASS}@{world.hub_ids[b]}")
 
     share_and_take(world)
+    do_lessons(world)  # the syncs that carry the letter carry the lessons too
     write_and_read(world)
-    do_lessons(world)
     dashboards(world)
 
 
@@ -191,17 +207,14 @@ def write_and_read(world: World) -> None:
 
 def do_lessons(world: World) -> None:
     """Part 3's progress: every learner of 4A and 5B completes a lesson of the shared pack
-    (A in 60 s, B in 120 s), and 5B one of B's own pack (30 s); then A, B and A sync, so each
-    hub's last reply counts both."""
+    (A in 60 s, B in 120 s), and 5B one of B's own pack (30 s). The letter's syncs (A, B, B,
+    A) carry them: each hub's last reply counts both hubs."""
     for name in A_LEARNERS:
         done(learner(world.url(world.a), name.lower()), PACK, LESSON, A_SECONDS)
     for name in B_LEARNERS:
         who = learner(world.url(world.b), name.lower())
         done(who, PACK, LESSON, B_SECONDS)
         done(who, THEIRS, THEIRS_LESSON, THEIRS_SECONDS)
-    world.sync(world.a)
-    world.sync(world.b)
-    world.sync(world.a)
 
 
 def dashboards(world: World) -> None:
