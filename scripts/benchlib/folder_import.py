@@ -8,11 +8,16 @@ same disk as the data dir. Then, each from a cold page cache when the bench runs
 `cp -r` of the folder on the same disk, the installed hub's `learnhub content import` of it
 (hash, copy, fsync, index), and the same import again with nothing changed (decided from the
 folder's digest before any file is copied). Every copy is deleted afterwards.
+
+Other work on the machine slows both, so each gets its CPU seconds (user + system, the
+command's own, as the kernel counts them) beside its wall time: an import bounded by the disk
+spends fewer CPU seconds than its wall time on 2 cores allows, whatever the load.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import time
@@ -36,12 +41,13 @@ def run(ctx: Context) -> SectionResult:
     try:
         written = write_folder(folder, ctx)
         cold = _can_drop_caches()
-        copied = _timed(ctx, cold, ["cp", "-r", str(folder), str(ctx.scratch / "cp-copy")])
+        copied, cp_cpu = _timed(ctx, cold, ["cp", "-r", str(folder), str(ctx.scratch / "cp-copy")])
         shutil.rmtree(ctx.scratch / "cp-copy")
         data = ctx.scratch / "folder-data"
         hub_cli = [str(ctx.learnhub), "content", "import", "--data", str(data), str(folder)]
-        first = _timed(ctx, cold, hub_cli)
-        again = _timed(ctx, cold, hub_cli)
+        load = os.getloadavg()[0]
+        first, import_cpu = _timed(ctx, cold, hub_cli)
+        again, _ = _timed(ctx, cold, hub_cli)
     except BenchError as err:
         result.error = str(err)
         return result
@@ -52,11 +58,14 @@ def run(ctx: Context) -> SectionResult:
     result.add(info("  folder: files / size", written, f"{FILES:,} / {written / MB:,.0f} MB"))
     result.add(info("  page cache", None, cache))
     result.add(_rate("  cp -r, same disk", copied, written))
+    result.add(_cpu("  cp -r: CPU seconds", cp_cpu, copied))
     result.add(_rate("  learnhub content import, first", first, written))
+    result.add(_cpu("  import: CPU seconds", import_cpu, first))
+    result.add(info("  load average before the import", load, f"{load:.1f}"))
     result.add(info("  import / cp (speed ratio)", copied / first, f"{copied / first:.2f}x cp"))
     result.add(info("  import again, unchanged (s)", again, f"{again:.1f} s"))
     result.raw = {"bytes": written, "files": FILES, "cp": copied, "import": first}
-    result.raw.update({"again": again, "cold": cold})
+    result.raw.update({"again": again, "cold": cold, "cp_cpu": cp_cpu, "import_cpu": import_cpu})
     return result
 
 
@@ -95,18 +104,29 @@ def _drop_caches() -> None:
         drop.write("3\n")
 
 
-def _timed(ctx: Context, cold: bool, argv: list[str]) -> float:
+def _timed(ctx: Context, cold: bool, argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command) to run `argv` and sync its writes."""
     if cold:
         _drop_caches()
     ctx.say(" ".join(argv[:3]) + " …")
-    began = time.perf_counter()
+    began, children = time.perf_counter(), _children_cpu()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+    cpu = _children_cpu() - children
     os.sync()  # the copy is on the disk, as the hub's fsynced import is
     seconds = time.perf_counter() - began
     if done.returncode != 0:
         why = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
         raise BenchError(f"`{' '.join(argv[:3])}` failed ({done.returncode}): {why}")
-    return seconds
+    return seconds, cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu(measure: str, cpu: float, seconds: float) -> Row:
+    return info(measure, cpu, f"{cpu:.1f} s ({cpu / seconds:.0%} of one core over its run)")
 
 
 def _rate(measure: str, seconds: float, size: int) -> Row:
