@@ -64,34 +64,53 @@ class ZimSearcher:
                 if self._full is None:
                     self._full = Searcher(self.reader.archive)
                 search = self._full.search(Query().set_query(text))
-                paths = _window(search, start, count)
-                estimate = search.getEstimatedMatches()
+                return _found(search, start, count)
         except Exception:  # a damaged index or a query Xapian refuses: nothing found
             return NOTHING
-        return ZimFound(estimate, paths)
 
     def titles(self, text: str, start: int, count: int) -> ZimFound:
         """Articles whose title holds `text`'s words (libzim's title index, else its
         title-ordered listing), as libzim ranks them."""
         if not text.strip():
             return NOTHING
-        from libzim.suggestion import SuggestionSearcher
-
         try:
             with self._lock:
-                if self._titles is None:
-                    self._titles = SuggestionSearcher(self.reader.archive)
-                search = self._titles.suggest(text)
-                paths = _window(search, start, count)
-                estimate = search.getEstimatedMatches()
+                return _found(self._suggest(text), start, count)
         except Exception:  # as above: an odd query finds nothing
             return NOTHING
-        return ZimFound(estimate, paths)
+
+    def suggestions(self, text: str, count: int) -> list[str]:
+        """The first `count` paths `titles` finds, without counting all it finds: libzim
+        runs its query again to count (0.33 of 0.68 ms a keystroke on the bench's ZIM)."""
+        if not text.strip():
+            return []
+        try:
+            with self._lock:
+                return _window(self._suggest(text), 0, count)
+        except Exception:  # as above
+            return []
+
+    def _suggest(self, text: str) -> object:
+        """libzim's suggestion search for `text` (the lock held)."""
+        from libzim.suggestion import SuggestionSearcher
+
+        if self._titles is None:
+            self._titles = SuggestionSearcher(self.reader.archive)
+        return self._titles.suggest(text)
 
     def hit(self, path: str) -> ZimHit | None:
         """A found article's title (read only for the hits a page shows)."""
         found = self.reader.title(path)
         return None if found is None else ZimHit(found[0], found[1] or found[0])
+
+
+def _found(search: object, start: int, count: int) -> ZimFound:
+    """The window asked for and the count of all matches. A window that came back short
+    says the count exactly; else libzim estimates it (running its query a second time)."""
+    paths = _window(search, start, count)
+    if paths and len(paths) < min(count, MAX_RESULTS - start):
+        return ZimFound(start + len(paths), paths)
+    return ZimFound(search.getEstimatedMatches(), paths)  # type: ignore[attr-defined]
 
 
 def _window(search: object, start: int, count: int) -> list[str]:

@@ -211,9 +211,9 @@ def suggestions(
 
 def _zim_titles(source: ZimSource, text: str) -> list[Suggestion]:
     # Bare lower-case words: nothing of Xapian's query syntax reaches libzim (zim_sources).
-    found = source.searcher.titles(" ".join(words(text)).lower(), 0, MAX_SUGGESTIONS)
+    paths = source.searcher.suggestions(" ".join(words(text)).lower(), MAX_SUGGESTIONS)
     out = []
-    for path in found.paths:
+    for path in paths:
         article = source.searcher.hit(path)
         if article is not None:
             archive = source.archive
