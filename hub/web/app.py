@@ -24,6 +24,7 @@ from hub.people.auth import init_sign_in, make_throttle
 from hub.people.models import StaffUser
 from hub.search.service import attach as attach_search
 from hub.web import csrf, errors, i18n, response_headers, template_globals
+from hub.web.cookie_sessions import CookieSessions
 from hub.web.kept_responses import KeptResponses
 from hub.web.views import (
     admin,
@@ -86,6 +87,7 @@ def create_app(
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
+    app.session_interface = CookieSessions()
     cache.configure(config.cache_bytes)
     keep_clusters(config.zim_cluster_cache_bytes)
     configure_clusters(config.zim_clusters_kept_bytes, config.zim_cluster_max_bytes)
