@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,8 +45,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     listed, incoming = uid(), uid()
     open_hub(data)
     with connected():
-        entry = {"class_uid": listed, "class": "5B", "hub": "Faraja", "region": "Pwani"}
-        entry.update(languages=["sw"], grade="Grade 5", note="We sing")
+        entry: dict[str, Any] = {"class_uid": listed, "class": "5B", "hub": "Faraja"}
+        entry.update(region="Pwani", languages=["sw"], grade="Grade 5", note="We sing")
         partners.take_directory({"t": "directory", "entries": [entry]})
         partners.take_proposal(
             {

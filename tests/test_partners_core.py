@@ -96,7 +96,7 @@ def proposal_state(record: dict[str, Any]) -> str:
         seek(uid(), grade="g" * 61),
         seek(uid(), languages=["sw"] * 6),
         seek(uid(), languages=["<script>"]),
-        seek(uid(), active="yes"),
+        {**seek(uid()), "active": "yes"},
         seek("not-a-uid"),
         propose(uid(), uid(), note="x" * (MAX_NOTE + 1)),
         propose(uid(), uid(), hlc=-1),
@@ -278,7 +278,8 @@ def test_records_only_central_writes_are_kept_aside(central: Central, two: Two) 
 def test_an_older_hub_hears_no_directory(central: Central, two: Two) -> None:
     send(central, two.a, seek(two.class_a))
     central.apply(two.b.bundle(letters=1))
-    assert Hub.by_id(two.b.hub_id).reads_letters == 1
+    hub = Hub.by_id(two.b.hub_id)
+    assert hub is not None and hub.reads_letters == 1
     records, _, _ = central_letters.reply_records(two.b.hub_id, 1)
     assert [r for r in records if r["t"] in ("directory", "proposal")] == []
 
