@@ -235,13 +235,8 @@ def totals() -> dict[str, Any]:
 
 
 def central_argv(*args: str) -> list[str]:
-    """`learnhub central ARGS` as a subprocess runs it. Until hub.cli.main registers the group,
-    the module's own entry point runs the same click group."""
-    from hub.cli.main import main
-
-    if "central" in main.commands:
-        return [sys.executable, "-m", "hub", "central", *args]
-    return [sys.executable, "-m", "hub.central.cli", *args]
+    """`learnhub central ARGS` as a subprocess runs it."""
+    return [sys.executable, "-m", "hub", "central", *args]
 
 
 def database_args(url: str | None) -> list[str]:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import logging
 import signal
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from hub import __version__
-from hub.central.cli import central
 from hub.cli.common import (
     config_for,
     data_option,
@@ -39,7 +40,24 @@ from hub.web.views.admin import UPLOAD_SLACK
 log = logging.getLogger("learnhub")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class HubCommands(click.Group):
+    """`learnhub`'s commands, with the central server's group loaded only when it is asked
+    for: it brings the central app and its database drivers, a third of the time a hub took
+    to start answering."""
+
+    LAZY = {"central": "hub.central.cli"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            module = importlib.import_module(self.LAZY[cmd_name])
+            return cast(click.Command, getattr(module, cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=HubCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="learnhub")
 def main() -> None:
     """Learning Hub: an offline-first learning server."""
@@ -132,7 +150,7 @@ def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
         ) from None
 
 
-for group in (users, learners, progress, discover, search, sync, central, content):
+for group in (users, learners, progress, discover, search, sync, content):
     main.add_command(group)
 
 
