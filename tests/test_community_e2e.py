@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,7 @@ from hub.library.models import Pack
 from tests.central_helpers import CentralServer
 from tests.conftest import SAMPLES, LiveServer
 from tests.letters_helpers import PASSWORD, PIN, png, post_multipart, signed_in
+from tests.quiz_helpers import sample_exercise
 from tests.security_client import TOKEN, Client, Reply
 from tests.test_shared_packs_e2e import Central, http, hub_cli, installed, on_hub, own_pack, usb
 
@@ -37,7 +39,9 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]  # many processes, b
 
 PACK, THEIRS = "own-fractions", "afya-usafi-sw"  # A's own pack; a pack only B has
 TITLE = "Afya na usafi: kunawa mikono na maji safi"
-LESSON, THEIRS_LESSON = "what-is-a-fraction", "kunawa-mikono"
+LESSON, THEIRS_LESSON, QUIZ = "what-is-a-fraction", "kunawa-mikono", "fractions-quiz"
+MASTERS = 3  # the first three of 4A answer all 9 questions right; the others miss three
+MISSED = {"q1-quarter", "q2-denominator", "q4-of-a-group"}
 A_CLASS, B_CLASS = "4A", "5B"
 A_LEARNERS = ["Amina", "Baraka", "Chausiku", "Daudi", "Eshe", "Faraji"]
 B_LEARNERS = ["Chiku", "Juma", "Kesi", "Lulu"]
@@ -46,6 +50,7 @@ A_SECONDS, B_SECONDS, THEIRS_SECONDS = 60, 120, 30  # each learner's time in a l
 FORM_ID = re.compile(r'name="form_id" value="([0-9a-f]{32})"')
 PHOTO = re.compile(r"/letters/file/\d+/[0-9a-f]{64}")
 DECIDE = re.compile(r'action="(/coach/letters/\d+)"')
+Numbers = tuple[str, ...]  # a CSV row's measures, as numbers() picks them
 
 
 @dataclass(frozen=True)
@@ -207,10 +212,13 @@ def write_and_read(world: World) -> None:
 
 def do_lessons(world: World) -> None:
     """Part 3's progress: every learner of 4A and 5B completes a lesson of the shared pack
-    (A in 60 s, B in 120 s), and 5B one of B's own pack (30 s). The letter's syncs (A, B, B,
-    A) carry them: each hub's last reply counts both hubs."""
-    for name in A_LEARNERS:
-        done(learner(world.url(world.a), name.lower()), PACK, LESSON, A_SECONDS)
+    (A in 60 s, B in 120 s), and 5B one of B's own pack (30 s); 4A takes the pack's quiz,
+    half of it mastering it. The letter's syncs (A, B, B, A) carry them: each hub's last reply
+    counts both hubs."""
+    for at, name in enumerate(A_LEARNERS):
+        who = learner(world.url(world.a), name.lower())
+        done(who, PACK, LESSON, A_SECONDS)
+        take_quiz(who, MISSED if at >= MASTERS else set())
     for name in B_LEARNERS:
         who = learner(world.url(world.b), name.lower())
         done(who, PACK, LESSON, B_SECONDS)
@@ -218,48 +226,60 @@ def do_lessons(world: World) -> None:
 
 
 def dashboards(world: World) -> None:
-    """Part 3's numbers at central, on hub A and on hub B."""
+    """Part 3's numbers at central, on hub A and on hub B, all from the known lessons."""
+    a_done = len(A_LEARNERS) + MASTERS  # the lesson; the quiz counts once mastered
+    a_time, b_time = len(A_LEARNERS) * A_SECONDS, len(B_LEARNERS) * B_SECONDS
+    theirs_time = len(B_LEARNERS) * THEIRS_SECONDS
+    four_a = ("6", str(a_done), hours(a_time), "50", "0")
+    region = ("10", str(a_done + 8), hours(a_time + b_time + theirs_time), "50", "0")
+    fractions = ("10", str(a_done + 4), hours(a_time + b_time), "50", "0")
+    hidden = ("", "", "", "", "1")
+    missed = [(PACK, QUIZ, question, "3", "6") for question in sorted(MISSED)]
+
     staff = Client(world.central_server.url)
     signin = {"username": "zawadi", "password": STAFF_PASSWORD}
     assert staff.post_form("/signin", signin).status in (302, 303)
     classes = csv_rows(staff, "/outcomes.csv?by=class&kind=week")
     week = max(r["period"] for r in classes)
-    by_class = {r["name"]: r for r in classes if r["period"] == week and r["by"] == "class"}
-    assert set(by_class) == {A_CLASS, B_CLASS}
-    assert numbers(by_class[A_CLASS]) == ("6", "6", "0.1", "0")
-    assert numbers(by_class[B_CLASS]) == ("", "", "", "1")  # 4 learners: hidden
-    [total] = [r for r in classes if r["period"] == week and r["by"] == "all"]
-    seconds = 6 * A_SECONDS + 4 * (B_SECONDS + THEIRS_SECONDS)
-    assert numbers(total) == ("10", "14", hours(seconds), "0")
+    this_week = [r for r in classes if r["period"] == week]
+    assert {r["name"]: numbers(r) for r in this_week} == {"": region, "4A": four_a, "5B": hidden}
     packs = csv_rows(staff, "/outcomes.csv?by=pack&kind=week")
-    by_pack = {r["key"]: r for r in packs if r["period"] == week and r["by"] == "pack"}
-    assert numbers(by_pack[PACK]) == ("10", "10", hours(6 * A_SECONDS + 4 * B_SECONDS), "0")
-    assert numbers(by_pack[THEIRS]) == ("", "", "", "1")
+    by_pack = {r["key"]: numbers(r) for r in packs if r["period"] == week}
+    assert by_pack == {"": region, PACK: fractions, THEIRS: hidden}
     page = staff.get(f"/outcomes?by=class&kind=week&period={week}").text
     assert f"{A_CLASS}: 6</title>" in page and f"{week}: 10</title>" in page
     assert f"{B_CLASS}: hidden: fewer than 5 learners" in page
+    assert table(page, "missed") == missed
     assert "Amina" not in page and "Chiku" not in page
 
     coach_a = signed_in(world.url(world.a), "coach-4a")
     page = coach_a.get("/coach/outcomes").text
     assert f"{A_CLASS}: 6</title>" in page and "This hub: 6</title>" in page
     assert "Region: Arusha: 10</title>" in page and "Amina" not in page
+    titled = [("Fractions by Neema", *item[1:]) for item in missed]
+    assert table(page, "missed-hub") == titled and table(page, "missed-region") == titled
     mine = hub_rows(coach_a, "class", week)
-    assert numbers(mine[("hub", A_CLASS)]) == ("6", "6", "0.1", "0")
-    assert numbers(mine[("region", "")]) == ("10", "14", hours(seconds), "0")
-    # The author sees how many hubs use the pack and how their learners do.
+    assert mine == {("hub", ""): four_a, ("hub", A_CLASS): four_a, ("region", ""): region}
+    # The author sees how many hubs use the pack and how their learners do: 13 of 70 lessons.
     used = row(coach_a, "/coach/shared", f"own-{PACK}")
-    assert "In the shared catalog" in used and "2 hubs" in used
-    assert "10 learners: 14% of lessons completed" in used
+    assert "In the shared catalog 2 hubs" in used
+    assert "10 learners: 19% of lessons completed, 50% of quizzes mastered" in used
 
     coach_b = signed_in(world.url(world.b), "coach-5b")
     page = coach_b.get("/coach/outcomes").text
     assert f"{B_CLASS}: 4</title>" in page and "This hub: 4</title>" in page  # its own, in full
     assert "Region: Arusha: 10</title>" in page
+    assert table(page, "missed-region") == titled
+    assert table(page, "missed-hub") == [("No question was missed by 5 learners or more.",)]
     theirs = hub_rows(coach_b, "pack", week)
-    assert numbers(theirs[("hub", TITLE)]) == ("4", "4", hours(120), "0")
-    assert numbers(theirs[("region", TITLE)]) == ("", "", "", "1")
-    assert numbers(theirs[("region", "Fractions by Neema")])[:2] == ("10", "10")
+    assert theirs == {
+        ("hub", ""): ("4", "8", hours(b_time + theirs_time), "", "0"),
+        ("hub", "Fractions by Neema"): ("4", "4", hours(b_time), "", "0"),
+        ("hub", TITLE): ("4", "4", hours(theirs_time), "", "0"),
+        ("region", ""): region,
+        ("region", "Fractions by Neema"): fractions,
+        ("region", TITLE): hidden,  # B's own pack, 4 learners: hidden beyond B's own view
+    }
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -277,7 +297,7 @@ def row(client: Client, path: str, element_id: str) -> str:
     page = client.get(path).text
     found = re.search(rf'id="{element_id}">(.*?)</(?:tr|li)>', page, re.S)
     assert found, page
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found[1])).split())
+    return words(found[1])
 
 
 def credit(pack_id: str) -> tuple[str, str]:
@@ -316,26 +336,61 @@ def done(client: Client, pack: str, lesson: str, seconds: int) -> None:
     assert reply.status == 201, reply.text
 
 
+def take_quiz(client: Client, wrong: set[str]) -> None:
+    """The quiz in one go through the lesson player's API, the questions in `wrong` missed."""
+    answers = {
+        q["id"]: wrong_json(q) if q["id"] in wrong else right_json(q)
+        for q in sample_exercise()["questions"]
+    }
+    path = f"/api/lessons/{PACK}/{QUIZ}/attempts"
+    reply = client.request("POST", path, json_body={"answers": answers})
+    assert reply.status == 201, reply.text
+    assert reply.json()["n_correct"] == 9 - len(wrong) and reply.json()["finished"]
+
+
+def right_json(question: dict[str, Any]) -> Any:
+    answer = question["answer"]
+    return answer[0] if question["type"] == "text" and isinstance(answer, list) else answer
+
+
+def wrong_json(question: dict[str, Any]) -> Any:
+    """A wrong answer of the question's own kind (single choice and numeric are enough here)."""
+    if question["type"] == "single":
+        return (question["answer"] + 1) % len(question["choices"])
+    assert question["type"] == "numeric"
+    return question["answer"] + 1000
+
+
 def csv_rows(client: Client, path: str) -> list[dict[str, str]]:
     answer = client.get(path)
     assert answer.status == 200, answer.text
     return list(csv.DictReader(io.StringIO(answer.text)))
 
 
-def hub_rows(coach: Client, by: str, week: str) -> dict[tuple[str, str], dict[str, str]]:
+def hub_rows(coach: Client, by: str, week: str) -> dict[tuple[str, str], Numbers]:
     rows = csv_rows(coach, f"/coach/outcomes.csv?by={by}&kind=week")
-    return {(r["scope"], r["name"]): r for r in rows if r["period"] == week}
+    return {(r["scope"], r["name"]): numbers(r) for r in rows if r["period"] == week}
 
 
-def numbers(found: dict[str, str]) -> tuple[str, str, str, str]:
-    """Active learners, lessons completed, hours spent, and whether the cell is hidden."""
-    return (
-        found["active_learners"],
-        found["lessons_completed"],
-        found["hours_spent"],
-        found["hidden"],
-    )
+def numbers(found: dict[str, str]) -> Numbers:
+    """Active learners, lessons completed, hours spent, mastery (%) and whether hidden."""
+    measures = ("active_learners", "lessons_completed", "hours_spent", "mastery_percent")
+    return (*(found[m] for m in measures), found["hidden"])
+
+
+def table(page: str, table_id: str) -> list[tuple[str, ...]]:
+    """The cells' words of each body row of the table with `table_id`."""
+    found = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', page, re.S)
+    assert found, page
+    rows = re.findall(r"<tr>(.*?)</tr>", found[1], re.S)
+    return [tuple(words(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)) for r in rows]
+
+
+def words(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
 
 def hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f}".rstrip("0").rstrip(".")
+    """As the dashboards write hours: one decimal, without a trailing .0."""
+    text = f"{seconds / 3600:.1f}"
+    return text.removesuffix(".0")
