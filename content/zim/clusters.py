@@ -128,15 +128,17 @@ class ClusterReader:
         """Entry `index`'s size in bytes, from its cluster's offsets; None: ask libzim.
         The cluster is decompressed as far as the entry's end and kept: an entry is resolved
         to be read, and its read then finds it (the offsets alone would mean decompressing
-        the cluster's start twice). Hits of a search are never sized (ZimReader.title)."""
+        the cluster's start twice), unless nothing is kept. Hits of a search are never
+        sized (ZimReader.title)."""
         place = self._place(index)
         if place is None or place.compression not in (XZ, ZSTD):
             return None
+        whole = self._cache.max_bytes > 0
         try:
-            found = self._decompressed(place, need_blob=True)
+            found = self._decompressed(place, need_blob=whole)
         except ZimError:  # larger than the hub decompresses: the offsets say the size
             found = None
-        if found is None:  # or the blob's bytes are damaged: the read says so, the size not
+        if found is None and whole:  # or its bytes are damaged: the read says so, not this
             found = self._decompressed(place, need_blob=False)
         if found is None or place.blob + 1 >= len(found.offsets):
             return None
