@@ -331,7 +331,7 @@ def _check_space(source: PackSource, paths: list[str], folder: Path) -> None:
     if size + FREE_SPACE_MARGIN > free:
         raise PackError(
             f"{source.name} needs {size_text(size + FREE_SPACE_MARGIN)} of free disk space and "
-            f"the hub has {size_text(free)}; nothing was changed."
+            f"the hub has {size_text(free)}; nothing was copied."
         )
 
 

@@ -62,7 +62,7 @@ def test_a_pack_the_disk_cannot_hold_is_refused_before_any_copy(
         free[0] -= 1  # a byte short: refused
         with pytest.raises(PackError) as caught:
             importer.stage_pack(source, store, staging)
-    assert "needs" in str(caught.value) and "nothing was changed" in str(caught.value)
+    assert "needs" in str(caught.value) and "nothing was copied" in str(caught.value)
     assert list(staging.iterdir()) == [] and list(store.shas()) == []
 
 
