@@ -4,6 +4,7 @@ honest and hostile, on SQLite and PostgreSQL; and the hub's side of the records.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from sync.central.service import Central
 from sync.letters import MAX_DIRECTORY, MAX_NOTE, LetterError, check_letters_record
 from sync.records import RecordError, roster_record
 from tests.central_helpers import FakeHub, uid
+from tests.test_central_cli import enrol
+from tests.test_central_cli import run as run
 
 pytest_plugins = ["tests.central_fixtures"]
 
@@ -384,3 +387,34 @@ def test_an_incoming_proposal_is_answered_once_and_never_moves_back(hub_db: None
     partners.take_proposal({**record, "state": "paired"})
     partners.take_proposal({**record, "state": "proposed"})  # an older reply
     assert partners.status_words(PartnerProposal.get_by_id(record["uid"])) == "paired"
+
+
+# --- central's command line ------------------------------------------------------------------
+
+
+def test_staff_list_pair_and_end_with_the_command_line(tmp_path: Path, run: Any) -> None:
+    """`learnhub central pair` still pairs; `pairs` lists what coaches and staff agreed."""
+    stick = tmp_path / "stick" / "learnhub-sync"
+    a, b = enrol(tmp_path, run, "Mwanga"), enrol(tmp_path, run, "Faraja")
+    class_a, class_b = uid(), uid()
+    a.bundle(roster=classes(a, **{"4A": class_a, "4C": uid()}), out=stick)
+    b.bundle(roster=classes(b, **{"5B": class_b}), out=stick)
+    offer = propose(class_b, class_a)
+    for hub, record in ((a, seek(class_a)), (b, offer)):
+        hub.bundle(parts=[PartSpec("letters", "letters", records=[record])], out=stick, letters=2)
+    assert run("import", str(stick.parent)).exit_code == 0
+    later = tmp_path / "later" / "learnhub-sync"  # the answer, once A has heard the proposal
+    answer = [{"t": "answer", "uid": offer["uid"], "accept": True}]
+    a.bundle(parts=[PartSpec("letters", "letters", records=answer)], out=later, letters=2)
+    assert run("import", str(later.parent)).exit_code == 0
+    made = run("pair", f"4C@{a.hub_id}", f"5B@{b.hub_id}")
+    assert made.exit_code == 0, made.output
+    listed = json.loads(run("pairs", "--json").output)
+    assert {frozenset((p["one"], p["other"])) for p in listed} == {
+        frozenset(("4A@Mwanga", "5B@Faraja")),
+        frozenset(("4C@Mwanga", "5B@Faraja")),
+    }
+    assert run("unpair", listed[0]["uid"]).exit_code == 0
+    assert "ended" in run("pairs").output
+    refused = run("pair", f"4A@{a.hub_id}", f"4C@{a.hub_id}")
+    assert refused.exit_code == 1 and "two different hubs" in refused.output

@@ -629,6 +629,22 @@ def pair_classes(data_dir: Path | None, database_url: str | None, one: str, othe
     click.echo(f"paired {one} with {other} ({pairing.uid}); both hubs hear it in their next reply")
 
 
+@central.command("pairs")
+@data_option
+@database_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON list instead of lines.")
+@central_errors
+def list_pairs(data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """Every pairing of partner classes, newest first: its uid, state and the two classes."""
+    with opened(data_dir, database_url):
+        found = letters.pairings()
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False))
+        return
+    for pairing in found:
+        click.echo(f"{pairing['uid']}  {pairing['state']:6}  {pairing['one']}  {pairing['other']}")
+
+
 @central.command("unpair")
 @data_option
 @database_option

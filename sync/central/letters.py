@@ -65,6 +65,25 @@ def pair_held(class_a: str, hub_a: str, class_b: str, hub_b: str) -> ClassPair:
     return partners.pair_classes(class_a, hub_a, class_b, hub_b)
 
 
+def pairings() -> list[dict[str, Any]]:
+    """Every pairing, newest first, with its classes' and hubs' names, for central's staff."""
+
+    def named(class_uid: str, hub_id: str) -> str:
+        group, hub = Roster.find("class", class_uid), Hub.by_id(hub_id)
+        return f"{group.name if group else class_uid}@{hub.name if hub else hub_id}"
+
+    return [
+        {
+            "uid": p.uid,
+            "state": p.state,
+            "created": p.created,
+            "one": named(p.class_a, p.hub_a),
+            "other": named(p.class_b, p.hub_b),
+        }
+        for p in ClassPair.ordered()
+    ]
+
+
 def unpair(uid: str) -> None:
     if not ClassPair.update(state=ENDED).where(ClassPair.uid == uid).execute():
         raise CentralError(f"No pairing {uid}.")
