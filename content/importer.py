@@ -119,6 +119,7 @@ class StagedPack:
         store: BlobStore,
         folder: Path,
         notes: list[str] | None = None,
+        unflushed: frozenset[str] = frozenset(),
     ) -> None:
         self.manifest = manifest
         self.notes = notes or []  # what staging did on its own, such as files a page uses
@@ -126,6 +127,7 @@ class StagedPack:
         self.exercises = exercises  # lesson id -> parsed exercise
         self.store = store
         self.folder = folder
+        self.unflushed = unflushed  # staged but not flushed: the store held them when staged
         self._added: list[str] = []
 
     def __enter__(self) -> StagedPack:
@@ -139,6 +141,10 @@ class StagedPack:
         move fails, what this call added is removed again and PackError is raised."""
         added: list[str] = []
         try:
+            # Content the store held when it was staged, gone since (a failed import beside
+            # this one took back what it added): flushed now, as it will be stored.
+            late = [sha for sha in self.unflushed if not self.store.has(sha)]
+            durable.fsync_files(self.folder / sha for sha in late)
             for sha in dict.fromkeys(staged.sha256 for staged in self.files.values()):
                 if self.store.put(self.folder / sha, sha, sync=False):
                     added.append(sha)
@@ -189,13 +195,14 @@ def stage_pack(
     folder = _make_staging_folder(Path(staging_root))
     try:
         _check_space(source, paths, folder)
-        files = _stage_files(source, paths, folder, progress)
+        files, unflushed = _stage_files(source, paths, folder, progress, store.has)
         _check_apps(source, checked.manifest, files, folder, limits)
         _check_archives(source, checked.manifest, files, folder, limits)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return StagedPack(checked.manifest, files, checked.exercises, store, folder, checked.notes)
+    manifest, exercises, notes = checked.manifest, checked.exercises, checked.notes
+    return StagedPack(manifest, files, exercises, store, folder, notes, unflushed)
 
 
 def check_pack(source: PackSource, manifest: Manifest | None = None) -> CheckedPack:
@@ -336,17 +343,31 @@ def _check_space(source: PackSource, paths: list[str], folder: Path) -> None:
 
 
 def _stage_files(
-    source: PackSource, paths: list[str], folder: Path, progress: Progress | None
-) -> dict[str, StagedFile]:
+    source: PackSource,
+    paths: list[str],
+    folder: Path,
+    progress: Progress | None,
+    stored: Callable[[str], bool],
+) -> tuple[dict[str, StagedFile], frozenset[str]]:
     """Copy every file and flush it to the disk; each is flushed while the next ones are
-    copied, and all are flushed when this returns."""
+    copied, and all are flushed when this returns, except those whose content is `stored`
+    already (returned: publish leaves them, and unwritten they cost the disk nothing; an
+    upgrade adding one file to a 2 GB folder no longer writes 2 GB)."""
+    unflushed: set[str] = set()  # a sha in both (the store changed meanwhile) stays here
+
+    def flush(sha: str) -> None:
+        if stored(sha):
+            unflushed.add(sha)
+        else:
+            flusher.add(folder / sha)
+
     try:
         with durable.Flusher() as flusher:
-            files = _copy_files(source, paths, folder, progress, flusher)
+            files = _copy_files(source, paths, folder, progress, flush)
             flusher.wait()
     except OSError as err:
         raise PackError(f"could not stage the files from {source.name}: {reason(err)}.") from None
-    return files
+    return files, frozenset(unflushed)
 
 
 def _copy_files(
@@ -354,7 +375,7 @@ def _copy_files(
     paths: list[str],
     folder: Path,
     progress: Progress | None,
-    flusher: durable.Flusher,
+    flush: Callable[[str], None],
 ) -> dict[str, StagedFile]:
     """Copy every file, STAGE_THREADS at a time when the source allows: one file at a time,
     the disk waited while a chunk was hashed and written, and the CPU while the next was
@@ -371,7 +392,7 @@ def _copy_files(
 
     def stage(path: str) -> StagedFile:
         staged = _stage_file(source, path, folder, copied)
-        flusher.add(folder / staged.sha256)
+        flush(staged.sha256)
         return staged
 
     if not source.parallel_reads:

@@ -113,3 +113,33 @@ def test_rows_written_in_one_statement_are_the_packs(tmp_path: Path, runner: Cli
         links = TopicLesson.select().where(TopicLesson.topic == topic)
         ordered = [link.lesson.title for link in links.order_by(TopicLesson.position)]
         assert ordered == ["Rain 1", "Rain 2", "Rain 3"]
+
+
+def test_content_the_store_holds_is_not_flushed_again_unless_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade stages every file, but writes to the disk only what the store lacks; a blob
+    gone from the store before publishing is flushed then, before it is stored."""
+    pack, store = write_pack_dir(tmp_path / "pack"), BlobStore(tmp_path / "blobs")
+    with open_source(pack) as source:
+        first = importer.stage_pack(source, store, tmp_path / "staging")
+    with first:
+        first.publish()
+    flushed: list[Path] = []
+    real = durable._fsync_file
+
+    def counted(path: Path) -> None:
+        real(path)
+        flushed.append(path)
+
+    monkeypatch.setattr(durable, "_fsync_file", counted)
+    with open_source(pack) as source:
+        again = importer.stage_pack(source, store, tmp_path / "staging")
+    with again:
+        shas = {file.sha256 for file in again.files.values()}
+        assert again.unflushed == shas and flushed == []
+        gone = sorted(shas)[0]
+        store.delete(gone)
+        assert again.publish() == [gone]
+        assert flushed == [again.folder / gone] and store.has(gone)
+        assert store.hash_file(store.path(gone)) == gone
