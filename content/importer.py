@@ -351,8 +351,8 @@ def _stage_files(
 ) -> tuple[dict[str, StagedFile], frozenset[str]]:
     """Copy every file and flush it to the disk; each is flushed while the next ones are
     copied, and all are flushed when this returns, except those whose content is `stored`
-    already (returned: publish leaves them, and unwritten they cost the disk nothing; an
-    upgrade adding one file to a 2 GB folder no longer writes 2 GB)."""
+    already (returned): publish leaves them, so an upgrade adding one file to a 2 GB folder
+    does not wait for 2 GB to reach the disk (deleted soon, most never do)."""
     unflushed: set[str] = set()  # a sha in both (the store changed meanwhile) stays here
 
     def flush(sha: str) -> None:
