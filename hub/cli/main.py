@@ -124,6 +124,7 @@ def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
             threads=config.threads,
             ident="learnhub",
             guard=Guard.from_config(config, _body_routes(config)),
+            find=app.wsgi_app.kept_answer,  # type: ignore[attr-defined]
         )
     except OSError as err:
         if err.errno == errno.EADDRINUSE:

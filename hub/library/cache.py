@@ -46,6 +46,15 @@ def current_generation() -> Generation:
     return generation
 
 
+def known_generation() -> Generation | None:
+    """The generation when it was read less than RECHECK_SECONDS ago, else None: for a
+    thread that must not wait on the database (the server's I/O loop)."""
+    known = _known
+    if known is None or known[0][0] != db.database or _clock() - known[1] >= RECHECK_SECONDS:
+        return None
+    return known[0]
+
+
 def library_changed() -> None:
     """Called by this process's Library after each committed change: read it again now."""
     global _known
@@ -145,6 +154,20 @@ class GenerationCache:
             if generation == self._generation and cost * 4 <= self.budget:
                 self._put(key, value, cost)
         return value
+
+    def peek(self, key: Hashable) -> Any | None:
+        """The kept value, or None: never builds one, never reads the database (a library
+        whose generation is not known fresh counts as changed)."""
+        generation = known_generation()
+        if generation is None:
+            return None
+        with self._lock:
+            found = self._items.get(key) if generation == self._generation else None
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            self._hits += 1
+            return found[0]
 
     def stats(self) -> CacheStats:
         with self._lock:

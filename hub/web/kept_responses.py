@@ -37,6 +37,9 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
+# Where the server puts an answer it found kept before the request reached the app
+# (hub/web/loop_answers.py). Not a header's name: a client cannot set it.
+GIVEN = "learnhub.kept_answer"
 # The header a view sets on an answer any visitor may be given; removed before it is sent.
 MARK = "X-Learnhub-Shareable"
 # The request's parts a marked answer may depend on.
@@ -127,6 +130,9 @@ class KeptResponses:
         self.on_request = on_request
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        given = environ.pop(GIVEN, None)
+        if given is not None:
+            return self._give(given, start_response)
         key = request_key(environ)
         if key is None:
             return self.app(environ, _unmarked(start_response))
@@ -141,8 +147,19 @@ class KeptResponses:
         answer = kept_responses.get(key, ask, keep=_is_kept, size=_own_bytes_of)
         if isinstance(answer, Passed):
             return answer.body
-        if not asked:
-            self.on_request()  # the app was not asked: do what it does for every request
+        if asked:
+            start_response(answer.status, answer.headers)
+            return [answer.body]
+        return self._give(answer, start_response)
+
+    def kept_answer(self, environ: Environ) -> Kept | None:
+        """The kept answer to this request if there is one, found without asking the app or
+        the database: the server's I/O loop asks, and gives it back with the request."""
+        key = request_key(environ)
+        return None if key is None else kept_responses.peek(key)
+
+    def _give(self, answer: Kept, start_response: StartResponse) -> Iterable[bytes]:
+        self.on_request()  # the app was not asked: do what it does for every request
         start_response(answer.status, answer.headers)
         return [answer.body]
 

@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -40,6 +41,7 @@ from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
 from hub.core.settings import Config
+from hub.web.loop_answers import FindKept, PreparedTask, find_kept
 from hub.web.zerocopy import SendfileBuffer, send_file_some, zero_copy
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ class GuardedParser(HTTPRequestParser):
     """waitress's request parser, refusing a body over its route's limit before keeping any."""
 
     capped: CappedBuffer | None = None
+    environ_made: dict[str, Any] | None = None  # by the I/O loop (hub/web/loop_answers.py)
 
     def __init__(
         self, adj: Adjustments, bodies: BodyLimits, on_headers: Callable[[], None]
@@ -170,6 +173,9 @@ class GuardedChannel(HTTPChannel):
     """One client connection: counted against its address, and held to the header deadline."""
 
     error_task_class = SafeErrorTask
+    task_class = PreparedTask
+    reading = 0  # the I/O loop's thread while it is in handle_read, else 0
+    answer_here = False  # a request read just now has a kept answer: the loop gives it
 
     def __init__(
         self,
@@ -191,6 +197,16 @@ class GuardedChannel(HTTPChannel):
 
     def _headers_arrived(self) -> None:
         self.owes_headers_since = None
+
+    def handle_read(self) -> None:
+        self.reading = threading.get_ident()
+        try:
+            super().handle_read()
+        finally:
+            self.reading = 0
+        if self.answer_here:
+            self.answer_here = False
+            self.service()  # here, after waitress let go of the channel's requests lock
 
     def received(self, data: bytes) -> bool:
         # The first byte of a new request starts its clock; an empty line does not reset it.
@@ -277,8 +293,11 @@ class GuardedChannel(HTTPChannel):
 class GuardedServer(TcpWSGIServer):
     channel_class = GuardedChannel
 
-    def __init__(self, app: Any, sockets: dict, guard: Guard, **kw: Any) -> None:
+    def __init__(
+        self, app: Any, sockets: dict, guard: Guard, find: FindKept | None = None, **kw: Any
+    ) -> None:
         self.guard = guard
+        self.find_kept = find
         self.per_address: Counter[str] = Counter()
         self.refusing: set[str] = set()  # addresses at their share, logged once each time
         super().__init__(app, sockets, **kw)
@@ -300,6 +319,19 @@ class GuardedServer(TcpWSGIServer):
                 peer,
                 self.guard.per_address,
             )
+
+    def add_task(self, channel: Any) -> None:
+        # waitress calls this from the I/O loop when a request has arrived whole, and from a
+        # worker for the next of several sent at once: those always go to the workers (the
+        # loop may be reading the same channel then, and would not see the mark in time).
+        if (
+            self.find_kept is not None
+            and channel.reading == threading.get_ident()
+            and find_kept(channel, self.find_kept)
+        ):
+            channel.answer_here = True
+            return
+        super().add_task(channel)
 
     def maintenance(self, now: float) -> None:
         """waitress's idle check (every MAINTENANCE_SECONDS), with a longer wait for an answer
@@ -342,9 +374,17 @@ class GuardedServer(TcpWSGIServer):
 
 
 def create_server(
-    app: Any, *, host: str, port: int, threads: int, ident: str, guard: Guard
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    ident: str,
+    guard: Guard,
+    find: FindKept | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
-    """waitress.create_server's TCP path, with GuardedServer; binding errors are OSError."""
+    """waitress.create_server's TCP path, with GuardedServer; binding errors are OSError.
+    `find` looks up a request's kept answer for the I/O loop to give (loop_answers.py)."""
     adj = Adjustments(
         host=host,
         port=port,
@@ -359,7 +399,7 @@ def create_server(
     dispatcher.set_thread_count(adj.threads)
     sockets: dict = {}
     servers = [
-        GuardedServer(app, sockets, guard, dispatcher=dispatcher, adj=adj, sockinfo=info)
+        GuardedServer(app, sockets, guard, find, dispatcher=dispatcher, adj=adj, sockinfo=info)
         for info in adj.listen
     ]
     if len(servers) == 1:
