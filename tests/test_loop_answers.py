@@ -5,6 +5,7 @@ making. Served here by the real waitress server with one worker thread, held bus
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -75,6 +76,8 @@ def served(app: Flask, tmp_path: Path) -> Iterator[Served]:
 
 def _stop(server: Any) -> None:
     server.task_dispatcher.shutdown()
+    for channel in list(server.active_channels.values()):
+        channel.handle_close()  # closes the files of answers still being sent, as a client's
     wasyncore.close_all(server._map)
 
 
@@ -145,3 +148,44 @@ def test_requests_sent_at_once_are_answered_in_order(served: Served) -> None:
     assert [answer[:3] for answer in answers] == [b"200"] * 3
     assert b"What is a fraction?" in answers[0].split(b"\r\n\r\n", 1)[1]
     assert all(answer.split(b"\r\n\r\n", 1)[1] == kept for answer in answers[1:])
+
+
+def blob_url(port: int) -> str:
+    status, body = get(port, "/api/lessons/fractions-en/intro-video")
+    assert status == 200
+    return str(json.loads(body)["files"]["main"])
+
+
+def test_a_blob_is_sent_from_its_file_by_the_loop_while_every_worker_is_busy(
+    served: Served,
+) -> None:
+    url = blob_url(served.port)
+    status, first = get(served.port, url)  # by a worker; kept as its headers and path
+    assert status == 200 and len(first) > 1000
+    holder = hold_the_worker(served)
+    assert get(served.port, url) == (200, first)
+    assert get(served.port, url) == (200, first)
+    served.hold.set()
+    holder.join(WAIT)
+
+
+def test_a_range_of_a_kept_blob_is_still_answered_by_a_worker(served: Served) -> None:
+    url = blob_url(served.port)
+    status, whole = get(served.port, url)
+    assert status == 200
+    assert get(served.port, url, {"Range": "bytes=10-19"}) == (206, whole[10:20])
+    holder = hold_the_worker(served)
+    with pytest.raises(TimeoutError):  # a range is the reader's own: the app answers it
+        get(served.port, url, {"Range": "bytes=10-19"})
+    served.hold.set()
+    holder.join(WAIT)
+
+
+def test_a_kept_blob_whose_file_went_is_answered_by_the_app(served: Served, app: Flask) -> None:
+    url = blob_url(served.port)
+    assert get(served.port, url)[0] == 200
+    sha = url.rsplit("/", 1)[1].split(".")[0]
+    app.extensions["library"].store.path(sha).unlink()  # behind the library's back
+    status, body = get(served.port, url)
+    assert status == 404
+    assert b"not in the library" in body

@@ -22,12 +22,15 @@ own, so the same budget keeps more than twice as many pages.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask.wrappers import Response
+from werkzeug.wsgi import wrap_file
 
 from hub.core.db import db
 from hub.library.cache import kept_responses
@@ -72,6 +75,19 @@ class Kept:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A marked answer that is a whole file on disk (a library blob, which never changes):
+    kept as its headers and the file's path, and sent from the file again each time."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    path: str
+
+
+Answer = Kept | KeptFile
+
+
 class Shared:
     """One copy of each value many kept answers hold (a header, an accepted language), up to
     `limit` values: past it a value is simply not shared, so a stranger's odd headers cannot
@@ -98,7 +114,7 @@ SHARED_UP_TO = 512
 shared = Shared(SHARED_UP_TO)
 
 
-def own_bytes(key: Hashable, answer: Kept) -> int:
+def own_bytes(key: Hashable, answer: Answer) -> int:
     """What keeping this answer costs beyond the parts it shares with other kept answers."""
     assert isinstance(key, tuple)
     own_headers = [header for header in answer.headers if not shared.holds(header)]
@@ -108,7 +124,7 @@ def own_bytes(key: Hashable, answer: Kept) -> int:
     return (
         containers
         + sum(map(sys.getsizeof, own))
-        + sys.getsizeof(answer.body)
+        + sys.getsizeof(answer.body if isinstance(answer, Kept) else answer.path)
         + TUPLE_BYTES * len(own_headers)
     )
 
@@ -116,11 +132,11 @@ def own_bytes(key: Hashable, answer: Kept) -> int:
 TUPLE_BYTES = sys.getsizeof(("name", "value"))
 
 
-@dataclass(frozen=True)
 class Passed:
-    """An answer the app did not mark, handed on untouched (a file being sent stays a stream)."""
+    """An answer the app did not mark: sent as the app made it, never kept."""
 
-    body: Iterable[bytes]
+
+PASSED = Passed()
 
 
 class KeptResponses:
@@ -132,39 +148,51 @@ class KeptResponses:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         given = environ.pop(GIVEN, None)
         if given is not None:
-            return self._give(given, start_response)
+            return self._give(given, environ, start_response)
         key = request_key(environ)
         if key is None:
             return self.app(environ, _unmarked(start_response))
         db.connect(reuse_if_open=True)  # the library's generation may need reading
-        asked = False
+        made: list[Iterable[bytes]] = []  # the body of an answer the app made just now
 
-        def ask() -> Kept | Passed:
-            nonlocal asked
-            asked = True
-            return self._ask_app(environ, start_response)
+        def ask() -> Answer | Passed:
+            answer, body = self._ask_app(environ, start_response)
+            made.append(body)
+            return answer
 
         answer = kept_responses.get(key, ask, keep=_is_kept, size=_own_bytes_of)
-        if isinstance(answer, Passed):
-            return answer.body
-        if asked:
+        if not made:
+            assert not isinstance(answer, Passed)  # never kept
+            return self._give(answer, environ, start_response)
+        if not isinstance(answer, Passed):  # the app's start_response was held back
             start_response(answer.status, answer.headers)
-            return [answer.body]
-        return self._give(answer, start_response)
+        return made[0]
 
-    def kept_answer(self, environ: Environ) -> Kept | None:
+    def kept_answer(self, environ: Environ) -> Answer | None:
         """The kept answer to this request if there is one, found without asking the app or
         the database: the server's I/O loop asks, and gives it back with the request."""
         key = request_key(environ)
         return None if key is None else kept_responses.peek(key)
 
-    def _give(self, answer: Kept, start_response: StartResponse) -> Iterable[bytes]:
+    def _give(
+        self, answer: Answer, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         self.on_request()  # the app was not asked: do what it does for every request
+        if isinstance(answer, Kept):
+            start_response(answer.status, answer.headers)
+            return [answer.body]
+        try:
+            handle = open(answer.path, "rb")  # noqa: SIM115 - the server closes it when sent
+        except OSError:  # gone since it was kept: the app says what now
+            return self.app(environ, _unmarked(start_response))
         start_response(answer.status, answer.headers)
-        return [answer.body]
+        return wrap_file(environ, handle)
 
-    def _ask_app(self, environ: Environ, start_response: StartResponse) -> Kept | Passed:
-        """The app's answer: a Kept when the app marked it, else handed on as it is."""
+    def _ask_app(
+        self, environ: Environ, start_response: StartResponse
+    ) -> tuple[Answer | Passed, Iterable[bytes]]:
+        """The app's answer and body: a Kept or KeptFile when the app marked it, else
+        PASSED, its body handed on as it is."""
         seen: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -174,15 +202,34 @@ class KeptResponses:
             return _never_written  # a marked answer is a buffered body, not written piecemeal
 
         body = self.app(environ, capture)
-        if not _shareable(seen["status"], seen["headers"]):
-            return Passed(body)
+        status, headers = seen["status"], seen["headers"]
+        if not _shareable(status, headers):
+            return PASSED, body
+        kept_headers = _kept_headers(headers)
+        path = _whole_file(body, headers)
+        if path is not None:
+            return KeptFile(shared(status), kept_headers, path), body
         try:
             data = b"".join(body)
         finally:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        return Kept(shared(seen["status"]), _kept_headers(seen["headers"]), data)
+        return Kept(shared(status), kept_headers, data), [data]
+
+
+def _whole_file(body: Iterable[bytes], headers: list[tuple[str, str]]) -> str | None:
+    """The path of the file a file-wrapper body sends whole, from its start; else None."""
+    handle = getattr(body, "file", None)
+    path = getattr(handle, "name", None)
+    if not isinstance(path, str) or handle is None:
+        return None
+    length = next((v for n, v in headers if n.lower() == "content-length"), None)
+    try:
+        whole = handle.tell() == 0 and os.fstat(handle.fileno()).st_size == int(length or -1)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return path if whole else None
 
 
 def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -193,8 +240,8 @@ def _kept_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
-def _own_bytes_of(key: Hashable, answer: Kept | Passed) -> int:
-    assert isinstance(answer, Kept)  # only Kept answers are kept (_is_kept)
+def _own_bytes_of(key: Hashable, answer: Answer | Passed) -> int:
+    assert not isinstance(answer, Passed)  # never kept (_is_kept)
     return own_bytes(key, answer)
 
 
@@ -211,8 +258,8 @@ def _never_written(data: bytes) -> None:
     raise RuntimeError("a shareable answer must be returned, not written")
 
 
-def _is_kept(answer: Kept | Passed) -> bool:
-    return isinstance(answer, Kept)
+def _is_kept(answer: Answer | Passed) -> bool:
+    return not isinstance(answer, Passed)
 
 
 def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:

@@ -18,6 +18,7 @@ from hub.core.errors import HubError
 from hub.core.translate import gettext
 from hub.library.models import Lesson, PackFile
 from hub.web.compress import accepts_gzip, gzip_bytes
+from hub.web.kept_responses import mark_shareable
 from hub.web.response_headers import ARTICLE_CSP, runs_script
 from hub.web.sendfile import REVALIDATE, send_path
 from hub.web.views.static import static_url
@@ -66,12 +67,16 @@ def blob(name: str) -> ResponseReturnValue:
     path = _store().path(pack_file.sha256)
     if not path.is_file():
         raise _not_found()
-    return send_path(
-        path,
-        etag=pack_file.sha256,
-        media_type=pack_file.media_type,
-        immutable=True,
-        headers=_sandbox_headers(pack_file.media_type, ARTICLE_CSP),
+    # A blob never changes: the same answer for everyone, kept (as headers and the path) and
+    # given by the server's loop next time (hub/web/kept_responses.py).
+    return mark_shareable(
+        send_path(
+            path,
+            etag=pack_file.sha256,
+            media_type=pack_file.media_type,
+            immutable=True,
+            headers=_sandbox_headers(pack_file.media_type, ARTICLE_CSP),
+        )
     )
 
 
