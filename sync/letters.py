@@ -4,7 +4,8 @@ both ends apply to them and to their attachments (docs/sync-format.md, "letters"
 Up (hub bundle): `letter` (a letter its coach approved), `status` (the partner class's hub
 says it got one, or the class read it), `seek` (a class looks for a partner class, or no
 longer does), `propose` (a coach proposes a pairing to a class in the directory), `answer`
-(the coach of the class proposed to accepts or declines). Down (reply): `letter` (for a
+(the coach of the class proposed to accepts or declines), `withdraw` (the proposing coach
+takes back a proposal still open). Down (reply): `letter` (for a
 class of this hub, without authors), `status` (of a letter this hub sent), `pair` (a pairing
 of this hub's class), and to hubs that read version 2: `directory` (classes of other hubs
 looking for a partner), `proposal` (a proposal from or to a class of this hub, as it stands).
@@ -41,7 +42,7 @@ MAX_NOTE = 300  # characters of a coach's note with a class or a proposal
 MAX_GRADE = 60  # characters of an age/grade line ("Grade 4, ages 9-10")
 MAX_LANGUAGES = 5
 MAX_DIRECTORY = 50  # entries of one directory record
-PROPOSAL_STATES = ("proposed", "declined", "paired", "refused")
+PROPOSAL_STATES = ("proposed", "declined", "paired", "refused", "withdrawn")
 
 
 class LetterError(RecordError):
@@ -164,6 +165,10 @@ def _check_answer(record: dict[str, Any]) -> None:
         raise LetterError("An answer's accept must be true or false.")
 
 
+def _check_withdraw(record: dict[str, Any]) -> None:
+    _uid(record.get("uid"), "uid")
+
+
 def _check_directory(record: dict[str, Any]) -> None:
     entries = record.get("entries")
     if not isinstance(entries, list) or len(entries) > MAX_DIRECTORY:
@@ -225,6 +230,7 @@ _CHECKS = {
     "seek": _check_seek,
     "propose": _check_propose,
     "answer": _check_answer,
+    "withdraw": _check_withdraw,
     "directory": _check_directory,
     "proposal": _check_proposal,
 }

@@ -400,13 +400,12 @@ def test_staff_list_pair_and_end_with_the_command_line(tmp_path: Path, run: Any)
     a.bundle(roster=classes(a, **{"4A": class_a, "4C": uid()}), out=stick)
     b.bundle(roster=classes(b, **{"5B": class_b}), out=stick)
     offer = propose(class_b, class_a)
-    for hub, record in ((a, seek(class_a)), (b, offer)):
-        hub.bundle(parts=[PartSpec("letters", "letters", records=[record])], out=stick, letters=2)
-    assert run("import", str(stick.parent)).exit_code == 0
-    later = tmp_path / "later" / "learnhub-sync"  # the answer, once A has heard the proposal
-    answer = [{"t": "answer", "uid": offer["uid"], "accept": True}]
-    a.bundle(parts=[PartSpec("letters", "letters", records=answer)], out=later, letters=2)
-    assert run("import", str(later.parent)).exit_code == 0
+    answer = {"t": "answer", "uid": offer["uid"], "accept": True}
+    # One stick each, in turn: a folder's bundles of two hubs go in no set order.
+    for n, (hub, record) in enumerate(((a, seek(class_a)), (b, offer), (a, answer))):
+        folder = stick if n == 0 else tmp_path / f"later-{n}" / "learnhub-sync"
+        hub.bundle(parts=[PartSpec("letters", "letters", records=[record])], out=folder, letters=2)
+        assert run("import", str(folder.parent)).exit_code == 0
     made = run("pair", f"4C@{a.hub_id}", f"5B@{b.hub_id}")
     assert made.exit_code == 0, made.output
     listed = json.loads(run("pairs", "--json").output)
@@ -418,3 +417,158 @@ def test_staff_list_pair_and_end_with_the_command_line(tmp_path: Path, run: Any)
     assert "ended" in run("pairs").output
     refused = run("pair", f"4A@{a.hub_id}", f"4C@{a.hub_id}")
     assert refused.exit_code == 1 and "two different hubs" in refused.output
+
+
+# --- withdrawing a proposal ------------------------------------------------------------------
+
+
+def withdraw(record: dict[str, Any]) -> dict[str, Any]:
+    return {"t": "withdraw", "uid": record["uid"]}
+
+
+def proposed_to_a(central: Central, two: Two) -> dict[str, Any]:
+    """B's 5B proposes to A's 4A, which looks; the proposal as B sent it."""
+    send(central, two.a, seek(two.class_a))
+    offer = propose(two.class_b, two.class_a)
+    send(central, two.b, offer)
+    return offer
+
+
+def states_told(hub: FakeHub) -> list[str]:
+    return [r["state"] for r in reply_to(hub) if r["t"] == "proposal"]
+
+
+@pytest.mark.parametrize("record", [{"t": "withdraw"}, {"t": "withdraw", "uid": "x" * 32}])
+def test_a_malformed_withdrawal_is_refused(record: dict[str, Any]) -> None:
+    with pytest.raises(LetterError):
+        check_letters_record(record)
+
+
+def test_a_withdrawn_proposal_closes_and_both_hubs_hear_it(central: Central, two: Two) -> None:
+    offer = proposed_to_a(central, two)
+    path = send(central, two.b, withdraw(offer))
+    assert proposal_state(offer) == "withdrawn"
+    assert states_told(two.a) == states_told(two.b) == ["withdrawn"]
+    central.apply(path)  # a replay
+    send(central, two.b, withdraw(offer))  # said twice
+    send(central, two.a, {"t": "answer", "uid": offer["uid"], "accept": True})  # too late
+    assert proposal_state(offer) == "withdrawn" and ClassPair.select().count() == 0
+    assert kept_aside() == []
+    again = propose(two.class_b, two.class_a)  # the coach changes their mind once more
+    send(central, two.b, again)
+    assert proposal_state(again) == "proposed"
+
+
+def test_a_withdrawal_and_a_new_proposal_in_one_bundle(central: Central, two: Two) -> None:
+    offer = proposed_to_a(central, two)
+    again = propose(two.class_b, two.class_a, note="Second thoughts")
+    send(central, two.b, withdraw(offer), again)
+    assert (proposal_state(offer), proposal_state(again)) == ("withdrawn", "proposed")
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_a_decided_proposal_is_not_withdrawn(central: Central, two: Two, accept: bool) -> None:
+    offer = proposed_to_a(central, two)
+    send(central, two.a, {"t": "answer", "uid": offer["uid"], "accept": accept})
+    send(central, two.b, withdraw(offer))  # crossed with the answer: the answer stands
+    assert proposal_state(offer) == ("paired" if accept else "declined")
+    assert ClassPair.select().count() == (1 if accept else 0) and kept_aside() == []
+
+
+def test_a_refused_proposal_stays_refused(central: Central, two: Two) -> None:
+    offer = propose(two.class_b, two.class_a)  # 4A is not looking
+    send(central, two.b, offer)
+    send(central, two.b, withdraw(offer))
+    assert proposal_state(offer) == "refused"
+    assert kept_aside() == ["the class proposed to is not looking for a partner"]
+
+
+def test_only_the_proposing_hub_withdraws(central: Central, two: Two, tmp_path: Path) -> None:
+    c = FakeHub(tmp_path / "hub-c", "Upendo").enrol()
+    offer = proposed_to_a(central, two)
+    send(central, two.a, withdraw(offer))  # the class proposed to: it declines, never withdraws
+    send(central, c, withdraw(offer))  # a stranger
+    send(central, two.b, {"t": "withdraw", "uid": uid()})  # no such proposal
+    assert proposal_state(offer) == "proposed"
+    assert kept_aside() == ["not a proposal from a class of the hub"] * 3
+    send(central, two.a, {"t": "answer", "uid": offer["uid"], "accept": True})
+    assert proposal_state(offer) == "paired"
+
+
+def test_the_hub_withdraws_a_proposal_that_left(hub_db: None) -> None:
+    group, listed = add_class("5B"), uid()
+    partners.take_directory({"t": "directory", "entries": [listing(listed)]})
+    made = partners.propose(group, listed, "Hello")
+    sent = partners.outgoing()  # the bundle is being written when the coach withdraws
+    partners.withdraw_proposal(PartnerProposal.get_by_id(made.uid))
+    partners.bundled(sent)
+    kept = PartnerProposal.get_by_id(made.uid)
+    assert partners.status_words(kept) == "withdrawn, central hears it with the next sync"
+    assert not partners.may_withdraw(kept)
+    with pytest.raises(LetterError):
+        partners.withdraw_proposal(kept)
+    again = partners.propose(group, listed, "Once more")  # a fresh proposal may follow
+    following = partners.outgoing()
+    assert [(r["t"], r["uid"]) for r in following.records] == [
+        ("withdraw", made.uid),
+        ("propose", again.uid),
+    ]
+    partners.bundled(following)
+    assert partners.outgoing().records == []  # each went once
+    assert partners.status_words(PartnerProposal.get_by_id(made.uid)) == "withdrawn"
+    partners.take_proposal({**central_view(made, group.uid), "state": "withdrawn"})
+    assert partners.status_words(PartnerProposal.get_by_id(made.uid)) == "withdrawn"
+
+
+def test_a_proposal_withdrawn_before_it_left_never_travels(hub_db: None) -> None:
+    group, listed = add_class("5B"), uid()
+    partners.take_directory({"t": "directory", "entries": [listing(listed)]})
+    made = partners.propose(group, listed)
+    partners.withdraw_proposal(made)
+    assert partners.outgoing().records == []
+    assert partners.status_words(PartnerProposal.get_by_id(made.uid)) == "withdrawn"
+
+
+def test_an_answered_proposal_comes_too_late_to_withdraw(hub_db: None) -> None:
+    group, listed = add_class("5B"), uid()
+    partners.take_directory({"t": "directory", "entries": [listing(listed)]})
+    offer = partners.propose(group, listed)
+    partners.bundled(partners.outgoing())
+    partners.take_proposal({**central_view(offer, group.uid), "state": "paired"})
+    with pytest.raises(LetterError) as refused:
+        partners.withdraw_proposal(PartnerProposal.get_by_id(offer.uid))
+    assert "no longer open" in str(refused.value)
+    assert partners.outgoing().records == []
+
+
+def test_the_other_coach_s_withdrawal_closes_an_incoming_proposal(hub_db: None) -> None:
+    group = add_class("4A")
+    record = {
+        "t": "proposal",
+        "uid": uid(),
+        "from_class": uid(),
+        "from_name": "5B",
+        "from_hub": "Faraja",
+        "to_class": group.uid,
+        "state": "proposed",
+    }
+    partners.take_proposal(record)
+    partners.take_proposal({**record, "state": "withdrawn"})
+    incoming = PartnerProposal.get_by_id(record["uid"])
+    assert partners.status_words(incoming) == "withdrawn by the other coach"
+    assert not partners.waiting_for_answer(incoming) and not partners.may_withdraw(incoming)
+    with pytest.raises(LetterError):
+        partners.answer(incoming, accept=True)
+    with pytest.raises(LetterError):
+        partners.withdraw_proposal(incoming)  # not this coach's proposal to take back
+
+
+def central_view(proposal: PartnerProposal, class_uid: str) -> dict[str, Any]:
+    """A proposal record central sends back to the proposing hub."""
+    return {
+        "t": "proposal",
+        "uid": proposal.uid,
+        "from_class": class_uid,
+        "to_class": proposal.partner_class_uid,
+        "state": "proposed",
+    }

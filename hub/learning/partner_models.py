@@ -13,8 +13,13 @@ from hub.people.models import now_text
 OUT, IN = "out", "in"
 # A proposal's state is central's word on it; an outgoing one is "new" until central has it.
 NEW, PROPOSED, DECLINED, PAIRED, REFUSED = "new", "proposed", "declined", "paired", "refused"
-FINAL = (DECLINED, PAIRED, REFUSED)
-ACCEPT, DECLINE = "accept", "decline"
+WITHDRAWN = "withdrawn"
+FINAL = (DECLINED, PAIRED, REFUSED, WITHDRAWN)
+# This coach's word on a proposal (its `answer`): accept or decline one to their class, or
+# withdraw one from it. `sent` counts what left in a bundle: for an outgoing proposal 1 is the
+# proposal, 2 its withdrawal too; for an incoming one 1 is the answer.
+ACCEPT, DECLINE, WITHDRAW = "accept", "decline", "withdraw"
+PROPOSAL_SENT, WITHDRAWAL_SENT = 1, 2
 
 
 class PartnerSeek(BaseModel):
@@ -92,12 +97,14 @@ class PartnerProposal(BaseModel):
 
     @classmethod
     def open_to(cls, class_uid: str, partner_class_uid: str) -> PartnerProposal | None:
-        """An outgoing proposal between the two classes still waiting for an answer."""
+        """An outgoing proposal between the two classes still waiting for an answer (and
+        not withdrawn by this coach)."""
         return cls.get_or_none(
             cls.direction == OUT,
             cls.class_uid == class_uid,
             cls.partner_class_uid == partner_class_uid,
             cls.state.in_((NEW, PROPOSED)),
+            cls.answer == "",
         )
 
     @classmethod

@@ -1,8 +1,9 @@
 """Finding a partner class, on the hub: a coach says a class looks for a partner (languages,
 an age/grade line, a note: nothing about its learners), sees the classes of other hubs that
-look (central's directory as of the last sync), proposes one of their own classes to one,
-and accepts or declines proposals to theirs. Everything travels through central in the
-bundles' letters part; central makes the pairing when a proposal is accepted.
+look (central's directory as of the last sync), proposes one of their own classes to one
+(and may withdraw the proposal while it is open), and accepts or declines proposals to
+theirs. Everything travels through central in the bundles' letters part; central makes the
+pairing when a proposal is accepted.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ from hub.learning.partner_models import (
     NEW,
     OUT,
     PAIRED,
+    PROPOSAL_SENT,
     PROPOSED,
     REFUSED,
+    WITHDRAW,
+    WITHDRAWAL_SENT,
+    WITHDRAWN,
     PartnerListing,
     PartnerProposal,
     PartnerSeek,
@@ -136,6 +141,21 @@ def answer(proposal: PartnerProposal, accept: bool) -> None:
         withdraw(proposal.class_uid)
 
 
+def withdraw_proposal(proposal: PartnerProposal) -> None:
+    """This coach takes back a proposal of their class while it is open. One that never left
+    the hub stays here; else the withdrawal goes with the next sync, and whichever word
+    reaches central first (it, or the other coach's answer) decides."""
+    if not may_withdraw(proposal):
+        raise LetterError(gettext("This proposal is no longer open: it cannot be withdrawn."))
+    PartnerProposal.update(answer=WITHDRAW).where(
+        PartnerProposal.uid == proposal.uid, PartnerProposal.answer == ""
+    ).execute()
+
+
+def may_withdraw(proposal: PartnerProposal) -> bool:
+    return proposal.direction == OUT and proposal.state in (NEW, PROPOSED) and not proposal.answer
+
+
 def status_words(proposal: PartnerProposal) -> str:
     """Where a proposal stands, in words for the coach."""
     if proposal.state == PAIRED:
@@ -144,6 +164,14 @@ def status_words(proposal: PartnerProposal) -> str:
         return gettext("declined")
     if proposal.state == REFUSED:
         return gettext("refused by central")
+    if proposal.state == WITHDRAWN:
+        if proposal.direction == IN:
+            return gettext("withdrawn by the other coach")
+        return gettext("withdrawn")
+    if proposal.answer == WITHDRAW:
+        if proposal.sent == PROPOSAL_SENT:
+            return gettext("withdrawn, central hears it with the next sync")
+        return gettext("withdrawn")
     if proposal.direction == IN:
         if proposal.answer == ACCEPT:
             return gettext("accepted, the pairing comes with the next sync")
@@ -168,6 +196,7 @@ class Sent:
     seeks: dict[str, int] = field(default_factory=dict)  # class uid -> hlc sent
     proposals: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
+    withdrawals: list[str] = field(default_factory=list)
 
 
 def outgoing() -> Sent:
@@ -175,14 +204,22 @@ def outgoing() -> Sent:
     for row in PartnerSeek.unsent():
         sent.records.append(_seek_record(row))
         sent.seeks[row.class_uid] = row.hlc
-    for proposal in PartnerProposal.select().where(PartnerProposal.sent == 0):
-        if proposal.direction == OUT and proposal.state == NEW:
-            sent.records.append(_propose_record(proposal))
+    proposing: list[dict[str, Any]] = []  # after the withdrawals: one may replace another
+    for proposal in PartnerProposal.select().where(PartnerProposal.sent < WITHDRAWAL_SENT):
+        withdrawn = proposal.answer == WITHDRAW
+        if proposal.direction == IN:
+            if proposal.answer and not proposal.sent:
+                accept = proposal.answer == ACCEPT
+                sent.records.append({"t": "answer", "uid": proposal.uid, "accept": accept})
+                sent.answers.append(proposal.uid)
+        elif not proposal.sent and proposal.state == NEW and not withdrawn:
+            proposing.append(_propose_record(proposal))
             sent.proposals.append(proposal.uid)
-        elif proposal.direction == IN and proposal.answer:
-            accept = proposal.answer == ACCEPT
-            sent.records.append({"t": "answer", "uid": proposal.uid, "accept": accept})
-            sent.answers.append(proposal.uid)
+        elif proposal.sent == PROPOSAL_SENT and withdrawn and proposal.state not in FINAL:
+            # Withdrawn after it left (one withdrawn before never travels at all).
+            sent.records.append({"t": "withdraw", "uid": proposal.uid})
+            sent.withdrawals.append(proposal.uid)
+    sent.records += proposing
     return sent
 
 
@@ -213,9 +250,16 @@ def bundled(sent: Sent) -> None:
     """The bundle holding `sent` is written (inside the caller's transaction)."""
     for class_uid, hlc in sent.seeks.items():
         PartnerSeek.update(sent_hlc=hlc).where(PartnerSeek.class_uid == class_uid).execute()
+    # Only what was read: a withdrawal made while the bundle was written goes in the next one.
     uids = sent.proposals + sent.answers
     if uids:
-        PartnerProposal.update(sent=1).where(PartnerProposal.uid.in_(uids)).execute()
+        PartnerProposal.update(sent=PROPOSAL_SENT).where(
+            PartnerProposal.uid.in_(uids), PartnerProposal.sent == 0
+        ).execute()
+    if sent.withdrawals:
+        PartnerProposal.update(sent=WITHDRAWAL_SENT).where(
+            PartnerProposal.uid.in_(sent.withdrawals)
+        ).execute()
 
 
 # --- from a reply --------------------------------------------------------------------------

@@ -100,6 +100,7 @@ class PartnerSeek(CentralModel):
 
 
 PROPOSED, DECLINED, PAIRED, REFUSED = "proposed", "declined", "paired", "refused"
+WITHDRAWN = "withdrawn"  # its proposing coach took it back while it was open
 
 
 class PartnerProposal(CentralModel):

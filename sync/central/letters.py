@@ -108,7 +108,7 @@ def apply_part(bundle: Bundle, hub_id: str, store: BlobStore) -> int:
                 held += _take_letter(bundle, hub_id, record, store)
             elif record["t"] == "status":
                 held += _take_status(bundle.bundle_id, hub_id, record)
-            elif record["t"] in ("seek", "propose", "answer"):
+            elif record["t"] in partners.FROM_HUBS:
                 held += partners.take(bundle.bundle_id, hub_id, record)
             else:
                 reason = "a record only central writes"

@@ -2,8 +2,10 @@
 
 A hub says one of its classes looks for a partner (`seek`); central lists it in the directory
 it sends every other hub. A coach there proposes (`propose`) one of their own classes; central
-forwards the proposal to the listed class's hub, whose coach accepts or declines (`answer`).
-On accept central pairs the classes as staff pairing does, so `pair` records reach both hubs.
+forwards the proposal to the listed class's hub, whose coach accepts or declines (`answer`);
+until then the proposing coach may take it back (`withdraw`). On accept central pairs the
+classes as staff pairing does, so `pair` records reach both hubs. Whichever word reaches central
+first decides an open proposal; a later one changes nothing.
 
 Central takes a record only from the hub that holds the class it speaks for: a hub can never
 list, propose or answer for another hub's class. Everything else is kept aside (quarantine);
@@ -23,6 +25,7 @@ from sync.central.letter_models import (
     PAIRED,
     PROPOSED,
     REFUSED,
+    WITHDRAWN,
     ClassPair,
     PartnerProposal,
     PartnerSeek,
@@ -31,6 +34,7 @@ from sync.central.models import Hub, Roster, now_ms
 from sync.letters import MAX_DIRECTORY, MAX_NAME
 
 PROPOSALS_PER_REPLY = 50  # open ones, and as many of the newest decided
+FROM_HUBS = ("seek", "propose", "answer", "withdraw")  # the records a hub sends about partners
 
 
 def pair_classes(class_a: str, hub_a: str, class_b: str, hub_b: str) -> ClassPair:
@@ -62,14 +66,10 @@ def holds(hub_id: str, class_uid: str) -> Roster | None:
 
 
 def take(bundle_id: str, hub_id: str, record: dict[str, Any]) -> int:
-    """One seek, propose or answer record (inside the apply's transaction); 1 if kept aside."""
+    """One seek, propose, answer or withdraw record (inside the apply's transaction); 1 if
+    kept aside."""
     kind = record["t"]
-    if kind == "seek":
-        reason = _take_seek(hub_id, record)
-    elif kind == "propose":
-        reason = _take_propose(hub_id, record)
-    else:
-        reason = _take_answer(hub_id, record)
+    reason = _TAKERS[kind](hub_id, record)
     if reason is None:
         return 0
     key = record.get("uid") or record.get("class_uid") or ""
@@ -152,6 +152,30 @@ def _take_answer(hub_id: str, record: dict[str, Any]) -> str | None:
         PartnerProposal.uid == proposal.uid
     ).execute()
     return None
+
+
+def _take_withdraw(hub_id: str, record: dict[str, Any]) -> str | None:
+    proposal = PartnerProposal.get_or_none(PartnerProposal.uid == record["uid"])
+    if (
+        proposal is None
+        or proposal.from_hub != hub_id
+        or holds(hub_id, proposal.from_class) is None
+    ):
+        return "not a proposal from a class of the hub"
+    if proposal.state != PROPOSED:
+        return None  # a replay, or the other coach answered first: that answer stands
+    PartnerProposal.update(state=WITHDRAWN, decided=now_ms()).where(
+        (PartnerProposal.uid == proposal.uid) & (PartnerProposal.state == PROPOSED)
+    ).execute()
+    return None
+
+
+_TAKERS = {
+    "seek": _take_seek,
+    "propose": _take_propose,
+    "answer": _take_answer,
+    "withdraw": _take_withdraw,
+}
 
 
 # --- into a reply --------------------------------------------------------------------------

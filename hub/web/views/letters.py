@@ -23,8 +23,8 @@ from hub.people.models import ClassGroup, Learner
 from hub.web import i18n
 from hub.web.csrf import larger_form
 from hub.web.sendfile import send_path
-from hub.web.views import partners
-from sync.letters import MAX_AUDIO_BYTES, MAX_GRADE, MAX_NOTE, MAX_PHOTOS, MAX_TEXT
+from hub.web.views import coach_letters
+from sync.letters import MAX_AUDIO_BYTES, MAX_PHOTOS, MAX_TEXT
 
 bp = Blueprint("letters", __name__)
 COACHES = ("coach", "operator")
@@ -185,36 +185,7 @@ def _class_sees(letter: Letter) -> bool:
 @bp.get("/coach/letters")
 @require(*COACHES)
 def coach() -> ResponseReturnValue:
-    waiting = [_for_coach(letter) for letter in Letter.waiting_for_coach()]
-    pairs = list(ClassPartner.select().order_by(ClassPartner.partner_class))
-    classes = {g.uid: g for g in ClassGroup.ordered()}
-    return render_template(
-        "letters/coach.html",
-        waiting=[item for item in waiting if item is not None],
-        pairs=[(p, classes[p.class_uid]) for p in pairs if p.class_uid in classes],
-        max_grade=MAX_GRADE,
-        max_note=MAX_NOTE,
-        **partners.page(),
-    )
-
-
-def _for_coach(letter: Letter) -> dict[str, Any] | None:
-    group = ClassGroup.get_or_none(ClassGroup.uid == letter.class_uid)
-    pair = ClassPartner.get_or_none(
-        ClassPartner.class_uid == letter.class_uid,
-        ClassPartner.partner_class_uid == letter.partner_class_uid,
-    )
-    if group is None or pair is None:
-        return None
-    authors = Learner.select().where(Learner.uid.in_(letter.author_uids()))
-    return {
-        "letter": letter,
-        "group": group,
-        "pair": pair,
-        "incoming": letter.direction == IN,
-        "authors": [a.display_name for a in authors],
-        "warnings": letters.personal_details(letter.text),
-    }
+    return coach_letters.render()
 
 
 @bp.post("/coach/letters/<int:letter_id>")

@@ -1,11 +1,10 @@
 """Finding a partner class from the coach's letters page (/coach/letters): a class looks for a
-partner, the coach proposes to a class of another hub, or answers a proposal. The work is in
-hub.learning.partners; everything goes with the next sync. Forms work without JavaScript."""
+partner (or stops), the coach proposes to a class of another hub (or withdraws the proposal),
+or answers a proposal. The work is in hub.learning.partners; everything goes with the next
+sync. A refused form comes back on the page (400) with its error and what the coach typed.
+Forms work without JavaScript."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -13,39 +12,16 @@ from flask_babel import gettext as _
 
 from hub.core.errors import HubError
 from hub.learning import partners
-from hub.learning.letter_models import ClassPartner
-from hub.learning.partner_models import PartnerListing, PartnerProposal, PartnerSeek
+from hub.learning.partner_models import PartnerProposal
 from hub.people.auth import require
 from hub.people.models import ClassGroup
+from hub.web.views import coach_letters
+from hub.web.views.coach_letters import Refused
 from sync.letters import LetterError
 
 bp = Blueprint("partners", __name__)
 COACHES = ("coach", "operator")
 BACK = "letters.coach"
-
-
-def page() -> dict[str, Any]:
-    """What the coach's letters page shows about finding partners."""
-    groups = ClassGroup.ordered()
-    names = {group.uid: group.name for group in groups}
-    seeks = {seek.class_uid: seek for seek in PartnerSeek.select()}
-    return {
-        "finding": [(group, seeks.get(group.uid)) for group in groups],
-        "directory": PartnerListing.ordered(),
-        "proposals": [(p, names.get(p.class_uid, "?")) for p in PartnerProposal.newest()],
-        "proposal_words": partners.status_words,
-        "waiting_for_answer": partners.waiting_for_answer,
-        "free_classes": _free_classes(groups),
-    }
-
-
-def _free_classes(groups: list[ClassGroup]) -> Callable[[str], list[ClassGroup]]:
-    """The classes of this hub that may propose to a listed class: not its partners yet."""
-    paired: set[tuple[str, str]] = {
-        (pair.class_uid, pair.partner_class_uid)
-        for pair in ClassPartner.select().where(ClassPartner.state == "active")
-    }
-    return lambda listed: [group for group in groups if (group.uid, listed) not in paired]
 
 
 def _class(uid: str) -> ClassGroup:
@@ -55,8 +31,19 @@ def _class(uid: str) -> ClassGroup:
     return group
 
 
-def _refused(err: LetterError) -> HubError:
-    return HubError(400, "partner_refused", str(err))
+def _proposal(uid: str) -> PartnerProposal:
+    proposal = PartnerProposal.get_or_none(PartnerProposal.uid == uid)
+    if proposal is None:
+        raise HubError(404, "proposal_not_found", _("There is no such proposal on this hub."))
+    return proposal
+
+
+def _typed(*names: str) -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in names}
+
+
+def _refused(form: str, key: str, err: LetterError, typed: dict[str, str]) -> ResponseReturnValue:
+    return coach_letters.render(Refused(form, key, str(err), typed), 400)
 
 
 def _back(anchor: str) -> ResponseReturnValue:
@@ -67,11 +54,11 @@ def _back(anchor: str) -> ResponseReturnValue:
 @require(*COACHES)
 def seek() -> ResponseReturnValue:
     group = _class(request.form.get("class_uid", ""))
-    form = request.form
+    typed = _typed("languages", "grade", "note")
     try:
-        partners.seek(group, form.get("languages", ""), form.get("grade", ""), form.get("note", ""))
+        partners.seek(group, typed["languages"], typed["grade"], typed["note"])
     except LetterError as err:
-        raise _refused(err) from None
+        return _refused("seek", group.uid, err, typed)
     flash(
         _(
             "%(class)s is looking for a partner class; other hubs see it after the next sync.",
@@ -94,10 +81,12 @@ def withdraw() -> ResponseReturnValue:
 @require(*COACHES)
 def propose() -> ResponseReturnValue:
     group = _class(request.form.get("class_uid", ""))
+    typed = _typed("class_uid", "note")
+    listed = request.form.get("listed", "")
     try:
-        made = partners.propose(group, request.form.get("listed", ""), request.form.get("note", ""))
+        made = partners.propose(group, listed, typed["note"])
     except LetterError as err:
-        raise _refused(err) from None
+        return _refused("propose", listed, err, typed)
     flash(
         _(
             "The proposal from %(class)s to %(partner)s goes with the next sync.",
@@ -110,16 +99,26 @@ def propose() -> ResponseReturnValue:
 @bp.post("/coach/partners/proposals/<uid>")
 @require(*COACHES)
 def answer(uid: str) -> ResponseReturnValue:
-    proposal = PartnerProposal.get_or_none(PartnerProposal.uid == uid)
-    if proposal is None:
-        raise HubError(404, "proposal_not_found", _("There is no such proposal on this hub."))
+    proposal = _proposal(uid)
     accept = request.form.get("decision") == "accept"
     try:
         partners.answer(proposal, accept)
     except LetterError as err:
-        raise _refused(err) from None
+        return _refused("proposal", proposal.uid, err, {})
     if accept:
         flash(_("Accepted: the classes become partners after the next sync."))
     else:
         flash(_("Declined: the other coach reads so after the next sync."))
+    return _back("proposals")
+
+
+@bp.post("/coach/partners/proposals/<uid>/withdraw")
+@require(*COACHES)
+def withdraw_proposal(uid: str) -> ResponseReturnValue:
+    proposal = _proposal(uid)
+    try:
+        partners.withdraw_proposal(proposal)
+    except LetterError as err:
+        return _refused("proposal", proposal.uid, err, {})
+    flash(_("The proposal to %(partner)s is withdrawn.", partner=proposal.partner_class))
     return _back("proposals")
