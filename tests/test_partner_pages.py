@@ -1,10 +1,12 @@
 """Finding a partner class on the coach's letters page, through a real hub server: the coach
-marks a class as looking (and stops), proposes to a class in the directory, and answers a
-proposal; hostile and mistaken forms get one sentence and the right status, and a learner
-or a form without its token changes nothing."""
+marks a class as looking (and stops), proposes to a class in the directory (and withdraws
+the proposal), and answers a proposal; a refused form comes back on the coach page with its
+error beside the form, what the coach typed kept and status 400; a learner or a form without
+its token changes nothing."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,6 +74,27 @@ def on_hub(site: Site) -> None:
     open_hub(site.data)
 
 
+def coach_page_again(reply: Any, words: str) -> None:
+    """The coach's letters page, with the refused form's error in one sentence, 400."""
+    assert reply.status == 400 and "Traceback" not in reply.text
+    assert "Letters between partner classes" in reply.text  # the page, not an error page
+    [alert] = re.findall(r'<p class="card error" role="alert">(.*?)</p>', reply.text, re.S)
+    assert words in alert and "\n" not in alert.strip()
+
+
+def beside(page: str, anchor: str) -> str:
+    """The card holding the element with id `anchor` (a section or list item)."""
+    found = re.search(rf'id="{anchor}">(.*?)</(section|li)>', page, re.S)
+    assert found, anchor
+    return found[1]
+
+
+def other_class(site: Site) -> str:
+    on_hub(site)
+    with connected():
+        return str(ClassGroup.get(ClassGroup.name == "4A-other").uid)
+
+
 def test_the_page_shows_the_directory_and_the_proposal(site: Site) -> None:
     page = site.coach().get("/coach/letters")
     assert page.status == 200
@@ -113,6 +136,28 @@ def test_a_bad_seek_is_one_sentence(
     form = {"class_uid": site.class_uid, **form}
     reply = site.coach().post_form("/coach/partners/seek", form, token_from="/coach/letters")
     assert reply.status == status and words in reply.text and "Traceback" not in reply.text
+    if status == 400:
+        coach_page_again(reply, words)
+        card = beside(reply.text, f"seek-{site.class_uid}")
+        assert 'id="refused"' in card and words in card
+
+
+def test_a_refused_seek_keeps_what_the_coach_typed(site: Site) -> None:
+    typed = {"languages": "sw, <en>", "grade": "Grade 4 & 5", "note": 'We "sing" <b>loud</b>'}
+    form = {"class_uid": site.class_uid, **typed}
+    reply = site.coach().post_form("/coach/partners/seek", form, token_from="/coach/letters")
+    coach_page_again(reply, "not a language code")
+    card = beside(reply.text, f"seek-{site.class_uid}")
+    assert (
+        f'name="languages" required maxlength="60" value="{html.escape(typed["languages"])}"'
+        in card
+    )
+    assert f'value="{html.escape(typed["grade"])}"' in card
+    assert f">{html.escape(typed['note'], quote=False)}</textarea>" in card.replace("&#34;", '"')
+    assert "<b>loud</b>" not in reply.text  # kept as text, never as markup
+    on_hub(site)
+    with connected():
+        assert PartnerSeek.get_by_id(site.class_uid).active == 0  # nothing changed
 
 
 def test_a_coach_proposes_once(site: Site) -> None:
@@ -128,6 +173,61 @@ def test_a_coach_proposes_once(site: Site) -> None:
     assert gone.status == 400 and "no longer looking" in gone.text
     page = coach.get("/coach/letters").text
     assert "goes with the next sync" in page
+
+
+def test_a_refused_proposal_keeps_the_class_and_the_note(site: Site) -> None:
+    other, note = other_class(site), "x" * (MAX_NOTE + 1)
+    form = {"class_uid": other, "listed": site.listed, "note": note}
+    reply = site.coach().post_form("/coach/partners/propose", form, token_from="/coach/letters")
+    coach_page_again(reply, "at most")
+    card = beside(reply.text, f"listing-{site.listed}")
+    assert 'id="refused"' in card and f">{note}</textarea>" in card
+    assert f'<option value="{other}" selected>' in card
+    assert f'<option value="{site.class_uid}">' in card  # the other choice, not picked
+    gone = {**form, "listed": uid(), "note": "Hi"}
+    vanished = site.coach().post_form("/coach/partners/propose", gone, token_from="/coach/letters")
+    coach_page_again(vanished, "no longer looking")  # no form to stand beside: said on top
+    assert 'id="refused"' not in vanished.text
+    on_hub(site)
+    with connected():
+        assert PartnerProposal.select().where(PartnerProposal.class_uid == other).count() == 0
+
+
+def test_the_coach_withdraws_a_proposal_while_it_is_open(site: Site) -> None:
+    on_hub(site)
+    with connected():
+        [mine] = PartnerProposal.select().where(PartnerProposal.direction == "out")
+    coach = site.coach()
+    card = beside(coach.get("/coach/letters").text, f"proposal-{mine.uid}")
+    assert "Withdraw the proposal" in card
+    path = f"/coach/partners/proposals/{mine.uid}/withdraw"
+    assert coach.post_form(path, {}, token_from="/coach/letters").status == 303
+    page = coach.get("/coach/letters").text
+    card = beside(page, f"proposal-{mine.uid}")
+    assert "withdrawn" in card and "Withdraw the proposal" not in card
+    again = coach.post_form(path, {}, token_from="/coach/letters")
+    coach_page_again(again, "no longer open")
+    assert 'id="refused"' in beside(again.text, f"proposal-{mine.uid}")
+    theirs = f"/coach/partners/proposals/{site.incoming}/withdraw"  # not this coach's to take back
+    coach_page_again(coach.post_form(theirs, {}, token_from="/coach/letters"), "no longer open")
+    missing = coach.post_form(
+        f"/coach/partners/proposals/{uid()}/withdraw", {}, token_from="/coach/letters"
+    )
+    assert missing.status == 404
+    learner = signed_in(site.server.url, "amina")
+    assert learner.post_form(path, {}, token_from="/letters").status == 403
+    on_hub(site)
+    with connected():
+        assert PartnerProposal.get_by_id(mine.uid).answer == "withdraw"
+        assert PartnerProposal.get_by_id(site.incoming).answer == ""
+    sent = partners_outgoing(site)
+    assert [r for r in sent if r["t"] in ("propose", "withdraw")] == []  # it never left
+
+
+def partners_outgoing(site: Site) -> list[dict[str, Any]]:
+    on_hub(site)
+    with connected():
+        return partners.outgoing().records
 
 
 def test_learners_and_forms_without_a_token_change_nothing(site: Site) -> None:
@@ -151,7 +251,8 @@ def test_the_coach_accepts_a_proposal_once(site: Site) -> None:
     path = f"/coach/partners/proposals/{site.incoming}"
     assert coach.post_form(path, {"decision": "accept"}, token_from="/coach/letters").status == 303
     again = coach.post_form(path, {"decision": "decline"}, token_from="/coach/letters")
-    assert again.status == 400 and "already answered" in again.text
+    coach_page_again(again, "already answered")
+    assert 'id="refused"' in beside(again.text, f"proposal-{site.incoming}")
     missing = coach.post_form(f"/coach/partners/proposals/{uid()}", {}, token_from="/coach/letters")
     assert missing.status == 404
     page = coach.get("/coach/letters").text
