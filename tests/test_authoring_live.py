@@ -17,7 +17,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -51,16 +53,15 @@ class Hub:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    data = tmp_path_factory.mktemp("authoring") / "data"
+@contextmanager
+def operator_hub(data: Path, env: dict[str, str]) -> Iterator[Hub]:
+    """`learnhub serve` over a new data dir with `env`, and an operator signed in to it."""
     add = [sys.executable, "-m", "hub", "users", "add", "Olive", "--role", "operator"]
     done = subprocess.run(
         [*add, "--password", PASSWORD, "--data", str(data)], cwd=ROOT, capture_output=True
     )
     assert done.returncode == 0, done.stderr
-    env = {"LEARNHUB_LOAD_SAMPLES": "false", "LEARNHUB_FORM_UPLOAD_BYTES": str(1024 * 1024)}
-    server = LiveServer(data, env=env)
+    server = LiveServer(data, env={"LEARNHUB_LOAD_SAMPLES": "false", **env})
     try:
         server.wait_until_ready()
         jar = http.cookiejar.CookieJar()
@@ -72,6 +73,13 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield hub
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    data = tmp_path_factory.mktemp("authoring") / "data"
+    with operator_hub(data, {"LEARNHUB_FORM_UPLOAD_BYTES": str(1024 * 1024)}) as hub:
+        yield hub
 
 
 def new_draft(hub: Hub, title: str) -> int:

@@ -7,10 +7,7 @@ refused in words; verify and search rebuilds run the same way."""
 from __future__ import annotations
 
 import fcntl
-import http.cookiejar
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, LiveServer
-from tests.test_authoring_live import PASSWORD, PIECE, Hub, put_piece
+from tests.test_authoring_live import PIECE, Hub, operator_hub, put_piece
 from tests.waiting import eventually
 
 FILES = 12
@@ -32,23 +28,8 @@ FILE_BYTES = 16 * 1024 * 1024  # 192 MB in all: long enough on any disk to be se
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     data = tmp_path_factory.mktemp("jobs") / "data"
-    add = [sys.executable, "-m", "hub", "users", "add", "Olive", "--role", "operator"]
-    done = subprocess.run(
-        [*add, "--password", PASSWORD, "--data", str(data)], cwd=ROOT, capture_output=True
-    )
-    assert done.returncode == 0, done.stderr
-    server = LiveServer(data, env={"LEARNHUB_LOAD_SAMPLES": "false", "LEARNHUB_JOBS_WAITING": "0"})
-    try:
-        server.wait_until_ready()
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        hub = Hub(server, opener, jar)
-        body = json.dumps({"username": "olive", "password": PASSWORD}).encode()
-        with hub.open("/api/session", body, **{"Content-Type": "application/json"}):
-            pass
+    with operator_hub(data, {"LEARNHUB_JOBS_WAITING": "0"}) as hub:
         yield hub
-    finally:
-        server.stop()
 
 
 def pack_zip(path: Path, pack_id: str, files: int, size: int, manifest_text: str = "") -> Path:

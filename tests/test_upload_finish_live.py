@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import http.cookiejar
 import json
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,8 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, LiveServer
-from tests.test_authoring_live import PASSWORD, PIECE, Hub, new_draft, put_piece, raw_request
+from tests.test_authoring_live import PIECE, Hub, new_draft, operator_hub, put_piece, raw_request
 from tests.test_jobs_live import finished, pack_zip, upload_import
 from tests.waiting import eventually
 
@@ -33,28 +29,9 @@ pytestmark = [pytest.mark.server]
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     data = tmp_path_factory.mktemp("finish") / "data"
-    add = [sys.executable, "-m", "hub", "users", "add", "Olive", "--role", "operator"]
-    done = subprocess.run(
-        [*add, "--password", PASSWORD, "--data", str(data)], cwd=ROOT, capture_output=True
-    )
-    assert done.returncode == 0, done.stderr
-    env = {
-        "LEARNHUB_LOAD_SAMPLES": "false",
-        "LEARNHUB_JOBS_WAITING": "0",
-        "LEARNHUB_MAX_PACK_FILES": "2",
-    }
-    server = LiveServer(data, env=env)
-    try:
-        server.wait_until_ready()
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        hub = Hub(server, opener, jar)
-        body = json.dumps({"username": "olive", "password": PASSWORD}).encode()
-        with hub.open("/api/session", body, **{"Content-Type": "application/json"}):
-            pass
+    env = {"LEARNHUB_JOBS_WAITING": "0", "LEARNHUB_MAX_PACK_FILES": "2"}
+    with operator_hub(data, env) as hub:
         yield hub
-    finally:
-        server.stop()
 
 
 def begin(hub: Hub, url: str, name: str, size: int) -> str:
