@@ -38,6 +38,10 @@ _ZSTD_WINDOW_LOG = 23
 # overhead): a big Wikipedia has some 100,000 clusters, and three reads of the file saved per
 # entry are three moments a worker thread lets go of the interpreter lock and waits for it.
 SPANS_KEPT = 4096
+# Decompressions running at once, in the whole process. Each holds about 3 MB while it runs
+# (the compressed cluster, zstd's window, the output): 8 worker threads missing at once took
+# a hub's memory 33 MB up for the moment, and more decompressions than cores go no faster.
+_DECOMPRESSING = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 _tokens = itertools.count()  # tells the clusters of one open reader from another's
 
 
@@ -169,16 +173,26 @@ class ClusterReader:
 
     def _decompressed(self, place: Place, need_blob: bool) -> Decompressed | None:
         key = (self._token, place.cluster)
-        found = self._cache.get(key)
-        if found is not None and (not need_blob or _holds(found, place.blob)):
+        found = self._kept(key, place, need_blob)
+        if found is not None:
             return found
-        try:
-            found = self._decompress(place, need_blob)
-        except (zstandard.ZstdError, lzma.LZMAError, EOFError, OSError, ValueError):
-            return None
+        with _DECOMPRESSING:
+            found = self._kept(key, place, need_blob)  # another thread's, decompressed meanwhile
+            if found is not None:
+                return found
+            try:
+                found = self._decompress(place, need_blob)
+            except (zstandard.ZstdError, lzma.LZMAError, EOFError, OSError, ValueError):
+                return None
         if found is not None:
             self._cache.put(key, found)
         return found
+
+    def _kept(self, key: tuple[int, int], place: Place, need_blob: bool) -> Decompressed | None:
+        found = self._cache.get(key)
+        if found is not None and (not need_blob or _holds(found, place.blob)):
+            return found
+        return None
 
     def _decompress(self, place: Place, need_blob: bool) -> Decompressed | None:
         limit = self._cache.max_cluster_bytes
