@@ -13,10 +13,12 @@ p95 < 20 ms; hub RSS after the loads < 100 MB.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -24,8 +26,9 @@ from benchlib import rivals, zim_articles
 from benchlib.context import BenchError, Context
 from benchlib.pathload import Driver
 from benchlib.report import MB, Row, SectionResult, at_least, info, under
+from benchlib.rss import MemoryLog
 from benchlib.school_rows import load_rows, ratio_row
-from benchlib.server import ServerError, get
+from benchlib.server import HubServer, ServerError, get
 from benchlib.wrk import Numbers, Target
 
 ACCEPT = (("Accept-Language", "en"),)
@@ -78,6 +81,8 @@ def _hub(
     server = ctx.server(data, "zim-hub")
     server.start(timeout=120)
     numbers: dict[str, Numbers] = {}
+    memory = MemoryLog(server)
+    memory.mark("start")
     try:
         for key, paths in _hub_paths(book).items():
             headers = BROWSER if key in ("search", "articles") else ACCEPT
@@ -86,15 +91,36 @@ def _hub(
                 Target(server.port, paths, headers), ctx.clients, ctx.duration
             )
             server.check_alive()
+            memory.mark(key)
             result.raw[f"hub_{key}"] = numbers[key].summary()
             _hub_rows(result, key, numbers[key], ctx.clients)
         rss = server.rss_bytes()
         result.add(
             under("hub RSS after the loads", rss, f"{rss / MB:.0f} MB", RSS_BUDGET, "< 100 MB")
         )
+        _memory_rows(server, memory, result)
     finally:
         server.stop()
     return numbers
+
+
+def _memory_rows(server: HubServer, memory: MemoryLog, result: SectionResult) -> None:
+    """Where the hub's memory grew (RSS at start, then after each load) and what its caches
+    hold against their budgets: the RSS budget is met or missed by these parts."""
+    start = memory.readings["start"]
+    shown = f"start {start / MB:.0f}, " + ", ".join(
+        f"{label} {delta / MB:+.0f}" for label, delta in memory.growth()
+    )
+    result.add(info("  RSS at start, then change per load", start, shown + " MB"))
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=10) as answer:
+        caches = json.load(answer)["caches"]
+    used = sum(entry["bytes"] for entry in caches.values())
+    kept = ", ".join(
+        f"{name} {entry['bytes'] / MB:.1f}" for name, entry in caches.items() if entry["bytes"]
+    )
+    result.add(info("  of which cache_bytes holds (MB)", used, kept or "nothing"))
+    result.raw["rss_bytes"] = memory.readings
+    result.raw["caches"] = caches
 
 
 def _hub_rows(result: SectionResult, key: str, numbers: Numbers, clients: int) -> None:
