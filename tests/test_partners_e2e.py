@@ -1,6 +1,7 @@
 """Two coaches agree on partner classes through central, end to end: two real hubs and a real
 central (SQLite and PostgreSQL). Hub A's 4A looks for a partner; hub B's coach sees it in the
-directory after a sync and proposes 5B; A's coach accepts; central pairs the classes; then a
+directory after a sync and proposes 5B, withdraws that proposal and proposes again (A's
+coach reads the first as withdrawn); A's coach accepts; central pairs the classes; then a
 letter of 4A travels to 5B. Once by USB folders only, once over HTTP."""
 
 from __future__ import annotations
@@ -95,16 +96,26 @@ def _agree_and_write(
         [listing] = PartnerListing.ordered()
         assert listing.class_name == "4A" and listing.hub_name  # the hub's enrolled name
         assert listing.language_list() == ["sw", "en"] and listing.note == "Tunapenda hisabati"
+        first = partners.propose(
+            ClassGroup.get(ClassGroup.name == "5B"), listing.class_uid, "First try"
+        ).uid
+    carry(b)  # the proposal reaches central
+    assert _words(b, first) == "proposed, waiting for the other coach"
+    open_hub(b)
+    with connected():  # B's coach takes it back and proposes again with a better note
+        partners.withdraw_proposal(PartnerProposal.get_by_id(first))
         proposal = partners.propose(
             ClassGroup.get(ClassGroup.name == "5B"), listing.class_uid, "Hello"
         )
         uid = proposal.uid
-    carry(b)  # the proposal reaches central
-    assert _words(b, uid) == "proposed, waiting for the other coach"
-    carry(a)  # and A's coach sees it
+    carry(b)  # the withdrawal, then the new proposal, reach central
+    assert _words(b, first) == "withdrawn"
+    carry(a)  # and A's coach sees both
 
+    assert _words(a, first) == "withdrawn by the other coach"
     open_hub(a)
     with connected():
+        assert not partners.waiting_for_answer(PartnerProposal.get_by_id(first))
         incoming = PartnerProposal.get_by_id(uid)
         assert partners.waiting_for_answer(incoming)
         assert (incoming.partner_class, incoming.note) == ("5B", "Hello")
