@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from content import durable, importer, manifest
 from content.blobstore import BlobStore
-from content.errors import PackError
+from content.errors import PackError, PackProblems
 from content.source import open_source
 from hub.cli.common import open_hub
 from hub.cli.main import main
@@ -143,3 +144,33 @@ def test_content_the_store_holds_is_not_flushed_again_unless_it_goes(
         assert again.publish() == [gone]
         assert flushed == [again.folder / gone] and store.has(gone)
         assert store.hash_file(store.path(gone)) == gone
+
+
+def test_a_folder_is_checked_while_its_files_are_copied_and_refused_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pack = write_pack_dir(tmp_path / "pack")
+    staging, store = tmp_path / "staging", BlobStore(tmp_path / "blobs")
+    copying = threading.Event()
+
+    def checked_late(source: Any, manifest: Any = None) -> Any:
+        assert copying.wait(10), "no file was copied while the pack was checked"
+        raise PackProblems(["pack: a lesson's quiz is broken."])
+
+    monkeypatch.setattr(importer, "check_pack", checked_late)
+    with open_source(pack) as source, pytest.raises(PackProblems) as caught:
+        importer.stage_pack(source, store, staging, progress=lambda done, total: copying.set())
+    assert caught.value.problems == ["pack: a lesson's quiz is broken."]
+    assert list(staging.iterdir()) == [] and list(store.shas()) == []
+
+
+def test_a_copy_no_longer_wanted_stops_at_its_next_chunk() -> None:
+    told: list[tuple[int, int]] = []
+    counter = importer._Counter(lambda done, total: told.append((done, total)), 10)
+    counter.add(4)
+    counter.grow(5)
+    counter.add(6)
+    counter.stop()
+    with pytest.raises(importer._Stopped):
+        counter.add(1)
+    assert told == [(4, 10), (10, 15)]

@@ -24,7 +24,7 @@ from content import durable
 from content.blobstore import BlobStore
 from content.errors import PackError, PackProblems
 from content.folder_pack import NO_FIELDS, OpenedPack, PackFields, is_plain_folder, open_pack
-from content.importer import CheckedPack, StagedPack, check_pack, stage_pack
+from content.importer import StagedPack, check_pack, read_manifest, stage_pack
 from content.kolibri import find_channels, is_channel_database, open_channel
 from content.manifest import LessonEntry, Manifest, TopicEntry, version_key
 from content.source import Limits, find_packs
@@ -185,12 +185,16 @@ class Library:
         `fields`), all or nothing. Raises PackError."""
         self.config.staging_dir.mkdir(parents=True, exist_ok=True)
         with self.exclusive(), self.open(path, fields) as opened:
-            checked = check_pack(opened.source)  # pack.json parsed once, here
-            same = _same_version(checked)
+            manifest = read_manifest(opened.source)  # pack.json parsed once, here
+            same = _same_version(manifest)
             if same is not None:
+                check_pack(opened.source, manifest)  # unchanged only if it still passes them
                 return same
             staging = self.config.staging_dir
-            staged = stage_pack(opened.source, self.store, staging, self.limits, progress, checked)
+            # The checks run while its files are copied (stage_pack).
+            staged = stage_pack(
+                opened.source, self.store, staging, self.limits, progress, manifest=manifest
+            )
             try:
                 return replace(self._install(staged), notes=(*opened.notes, *staged.notes))
             finally:
@@ -339,11 +343,10 @@ class Library:
             return not Pack.select().exists() and not ZimArchive.select().exists()
 
 
-def _same_version(checked: CheckedPack) -> ImportResult | None:
+def _same_version(manifest: Manifest) -> ImportResult | None:
     """'unchanged' for the installed version, decided before any file is copied: the
     version alone decides it after staging too, and a plain folder's version moves with
-    its digest (names, sizes, times). The checks that need no copy have run."""
-    manifest = checked.manifest
+    its digest (names, sizes, times)."""
     installed = Pack.by_id(manifest.id)
     if installed is None or version_key(manifest.version) != version_key(installed.version):
         return None
