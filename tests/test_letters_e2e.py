@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,14 +20,14 @@ from hub.learning.letter_models import ClassPartner, Letter
 from hub.people.models import ClassGroup, Learner
 from hub.people.roster import add_class, add_learner
 from hub.web.app import create_app
-from sync.central.service import Central
-from tests.central_helpers import CentralServer, central_argv, clean_env, database_args
+from tests.central_helpers import central_argv, clean_env, database_args
 from tests.test_sync_hub_e2e import learnhub
 
 pytestmark = pytest.mark.server
-pytest_plugins = ["tests.central_fixtures"]
+pytest_plugins = ["tests.central_fixtures", "tests.letters_fixtures"]
 
 Carry = Callable[[Path], object]  # one sync of a hub with central, by USB or HTTP
+
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(200)
 
 
@@ -69,47 +69,11 @@ def letter_on(data: Path, uid: str) -> Letter:
         return Letter.get(Letter.uid == uid)
 
 
-@pytest.fixture
-def two_hubs(
-    tmp_path: Path, central: Central, central_url: str | None
-) -> Iterator[tuple[Path, Path, Path, str | None]]:
-    """Two hubs with a class each, and central's data dir (its schema made in-process)."""
-    a, b = tmp_path / "hub-a", tmp_path / "hub-b"
-    make_hub(a, "Mwanga", "4A")
-    make_hub(b, "Faraja", "5B")
-    yield a, b, central.data_dir, central_url
-
-
-def test_a_letter_by_usb_folders(
-    two_hubs: tuple[Path, Path, Path, str | None], tmp_path: Path
+def test_a_letter_travels_both_ways(
+    two_hubs: tuple[Path, Path, Path, str | None], tmp_path: Path, carry: Carry
 ) -> None:
     a, b, central_data, url = two_hubs
-    stick = tmp_path / "stick"
-    stick.mkdir()
-
-    def carry(hub: Path) -> None:
-        learnhub("sync", "export", str(stick), "--data", str(hub))
-        run_central(central_data, url, "import", str(stick))
-        learnhub("sync", "import", str(stick), "--data", str(hub))
-
     _round_trip(a, b, central_data, url, tmp_path, carry)
-
-
-def test_a_letter_over_http(two_hubs: tuple[Path, Path, Path, str | None], tmp_path: Path) -> None:
-    a, b, central_data, url = two_hubs
-    server = CentralServer(central_data, url)
-    try:
-        server.wait_until_ready()
-        _round_trip(
-            a,
-            b,
-            central_data,
-            url,
-            tmp_path,
-            lambda hub: learnhub("sync", "push", server.url, "--data", str(hub)),
-        )
-    finally:
-        server.stop()
 
 
 def _round_trip(

@@ -6,7 +6,6 @@ letter of 4A travels to 5B. Once by USB folders only, once over HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,59 +15,17 @@ from hub.learning import letters, partners
 from hub.learning.letter_models import ClassPartner, Letter
 from hub.learning.partner_models import PartnerListing, PartnerProposal
 from hub.people.models import ClassGroup, Learner
-from sync.central.service import Central
-from tests.central_helpers import CentralServer
-from tests.test_letters_e2e import enrol, letter_on, make_hub, open_hub, run_central
-from tests.test_sync_hub_e2e import learnhub
+from tests.test_letters_e2e import Carry, enrol, letter_on, open_hub
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(400)]  # 14 syncs, each 3 processes
-pytest_plugins = ["tests.central_fixtures"]
-
-Carry = Callable[[Path], object]
+pytest_plugins = ["tests.central_fixtures", "tests.letters_fixtures"]
 
 
-@pytest.fixture
-def two_hubs(
-    tmp_path: Path, central: Central, central_url: str | None
-) -> Iterator[tuple[Path, Path, Path, str | None]]:
-    a, b = tmp_path / "hub-a", tmp_path / "hub-b"
-    make_hub(a, "Mwanga", "4A")
-    make_hub(b, "Faraja", "5B")
-    yield a, b, central.data_dir, central_url
-
-
-def test_partners_agreed_by_usb_folders(
-    two_hubs: tuple[Path, Path, Path, str | None], tmp_path: Path
+def test_partners_agreed_then_a_letter(
+    two_hubs: tuple[Path, Path, Path, str | None], tmp_path: Path, carry: Carry
 ) -> None:
     a, b, central_data, url = two_hubs
-    stick = tmp_path / "stick"
-    stick.mkdir()
-
-    def carry(hub: Path) -> None:
-        learnhub("sync", "export", str(stick), "--data", str(hub))
-        run_central(central_data, url, "import", str(stick))
-        learnhub("sync", "import", str(stick), "--data", str(hub))
-
     _agree_and_write(a, b, central_data, url, tmp_path, carry)
-
-
-def test_partners_agreed_over_http(
-    two_hubs: tuple[Path, Path, Path, str | None], tmp_path: Path
-) -> None:
-    a, b, central_data, url = two_hubs
-    server = CentralServer(central_data, url)
-    try:
-        server.wait_until_ready()
-        _agree_and_write(
-            a,
-            b,
-            central_data,
-            url,
-            tmp_path,
-            lambda hub: learnhub("sync", "push", server.url, "--data", str(hub)),
-        )
-    finally:
-        server.stop()
 
 
 def _words(data: Path, uid: str) -> str:
