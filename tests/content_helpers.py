@@ -169,14 +169,29 @@ def zip_bytes(
     entries: Iterable[tuple[str | zipfile.ZipInfo, bytes]],
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> bytes:
-    """A zip of exactly these entries, names untouched (so hostile names stay hostile)."""
+    """A zip of exactly these entries, names untouched (so hostile names stay hostile), the same
+    bytes whenever it is made: a name given as text gets a fixed date, not the clock's, which
+    changed a zip's hash when a test crossed a two-second boundary."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zipfile warns about duplicate names; some tests want them
         with zipfile.ZipFile(buffer, "w", compression) as archive:
             for name, data in entries:
-                archive.writestr(name, data)
+                archive.writestr(_dated(name, compression), data)
     return buffer.getvalue()
+
+
+def _dated(name: str | zipfile.ZipInfo, compression: int) -> zipfile.ZipInfo:
+    if isinstance(name, zipfile.ZipInfo):
+        return name
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = compression
+    # As zipfile's own writestr marks a name: a folder, else a file readable by its owner.
+    info.external_attr = (0o40775 << 16 | 0x10) if name.endswith("/") else 0o600 << 16
+    return info
+
+
+ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 
 
 def write_zip(
