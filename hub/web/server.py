@@ -15,7 +15,9 @@ the app may refuse it. Here, with waitress's own threads and loop:
 - a body larger than its route's limit is answered 413 as soon as the headers arrive
   (Content-Length), or as soon as a chunked body passes the limit, and none of it is kept;
 - a file answer (`wsgi.file_wrapper` on a regular file) goes from the file to the socket by
-  os.sendfile, not copied through Python (hub/web/zerocopy.py).
+  os.sendfile, not copied through Python (hub/web/zerocopy.py);
+- a request whose whole answer is kept is answered by the loop as soon as it arrives, not
+  queued for a worker (hub/web/loop_answers.py).
 """
 
 from __future__ import annotations
