@@ -169,6 +169,13 @@ class GenerationCache:
             self._hits += 1
             return found[0]
 
+    def forget(self, key: Hashable) -> None:
+        """Drop one kept value (it no longer holds: a kept file that went)."""
+        with self._lock:
+            found = self._items.pop(key, None)
+            if found is not None:
+                self._account(-found[1])
+
     def stats(self) -> CacheStats:
         with self._lock:
             return {

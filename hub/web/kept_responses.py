@@ -183,7 +183,10 @@ class KeptResponses:
             return [answer.body]
         try:
             handle = open(answer.path, "rb")  # noqa: SIM115 - the server closes it when sent
-        except OSError:  # gone since it was kept: the app says what now
+        except OSError:  # gone since it was kept: never given again; the app says what now
+            key = request_key(environ)
+            if key is not None:
+                kept_responses.forget(key)
             return self.app(environ, _unmarked(start_response))
         start_response(answer.status, answer.headers)
         return wrap_file(environ, handle)
