@@ -55,7 +55,7 @@ def lesson_url(lesson: Lesson) -> str:
 def credits(pack: Any, lesson: Any = None) -> dict[str, Any]:
     """The licence line's parts: the lesson's own licence, attribution and author (its meta)
     where it states them, else the pack's; names once each, whatever their case. (Python, not
-    template filters: every lesson page shows it, and filters cost a tenth of the page.)"""
+    template filters: every lesson page shows it, and the filters were 4% of the page.)"""
     own = (lesson.meta if lesson is not None else None) or {}
     names: dict[str, str] = {}
     for name in (own.get("attribution") or pack.attribution, own.get("author")):
