@@ -15,6 +15,7 @@ formats below, sniffed from their first bytes, never a type that can run script.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -234,3 +235,13 @@ _CHECKS = {
     "directory": _check_directory,
     "proposal": _check_proposal,
 }
+
+
+class HasLanguages:
+    """A partner record's `languages` column, a JSON list of language tags, as a list."""
+
+    languages: Any
+
+    def language_list(self) -> list[str]:
+        found: list[str] = json.loads(self.languages)
+        return found

@@ -3,12 +3,11 @@ the directory of other hubs' classes as central last sent it, and the proposals 
 
 from __future__ import annotations
 
-import json
-
 from peewee import CharField, IntegerField, TextField
 
 from hub.core.db import BaseModel
 from hub.people.models import now_text
+from sync.letters import HasLanguages
 
 OUT, IN = "out", "in"
 # A proposal's state is central's word on it; an outgoing one is "new" until central has it.
@@ -22,7 +21,7 @@ ACCEPT, DECLINE, WITHDRAW = "accept", "decline", "withdraw"
 PROPOSAL_SENT, WITHDRAWAL_SENT = 1, 2
 
 
-class PartnerSeek(BaseModel):
+class PartnerSeek(HasLanguages, BaseModel):
     class_uid = CharField(primary_key=True)
     languages = TextField()  # JSON list of language tags
     grade = CharField()
@@ -34,16 +33,12 @@ class PartnerSeek(BaseModel):
     class Meta:
         table_name = "partner_seek"
 
-    def language_list(self) -> list[str]:
-        found: list[str] = json.loads(self.languages)
-        return found
-
     @classmethod
     def unsent(cls) -> list[PartnerSeek]:
         return list(cls.select().where(cls.hlc > cls.sent_hlc))
 
 
-class PartnerListing(BaseModel):
+class PartnerListing(HasLanguages, BaseModel):
     """A class of another hub looking for a partner, as of the last reply."""
 
     class_uid = CharField(primary_key=True)
@@ -58,16 +53,12 @@ class PartnerListing(BaseModel):
     class Meta:
         table_name = "partner_listing"
 
-    def language_list(self) -> list[str]:
-        found: list[str] = json.loads(self.languages)
-        return found
-
     @classmethod
     def ordered(cls) -> list[PartnerListing]:
         return list(cls.select().order_by(cls.position))
 
 
-class PartnerProposal(BaseModel):
+class PartnerProposal(HasLanguages, BaseModel):
     uid = CharField(primary_key=True)
     direction = CharField()
     class_uid = CharField()  # this hub's class
@@ -86,10 +77,6 @@ class PartnerProposal(BaseModel):
 
     class Meta:
         table_name = "partner_proposal"
-
-    def language_list(self) -> list[str]:
-        found: list[str] = json.loads(self.languages)
-        return found
 
     @classmethod
     def newest(cls) -> list[PartnerProposal]:

@@ -9,6 +9,7 @@ from typing import Any
 from peewee import BigIntegerField, CharField, IntegerField, TextField
 
 from sync.central.models import CentralModel
+from sync.letters import HasLanguages
 
 ACTIVE, ENDED = "active", "ended"
 
@@ -68,7 +69,7 @@ class Letter(CentralModel):
         return found
 
 
-class PartnerSeek(CentralModel):
+class PartnerSeek(HasLanguages, CentralModel):
     """A class whose coach looks for a partner class (migration 8): the latest word of its
     hub by HLC; `received` orders the directory, newest first."""
 
@@ -83,10 +84,6 @@ class PartnerSeek(CentralModel):
 
     class Meta:
         table_name = "partner_seek"
-
-    def language_list(self) -> list[str]:
-        found: list[str] = json.loads(self.languages)
-        return found
 
     @classmethod
     def looking(cls, class_uid: str) -> PartnerSeek | None:
