@@ -45,6 +45,8 @@
     area.setAttribute("data-cfi", location.start.cfi);
     area.setAttribute("data-fraction", String(fraction));
     area.setAttribute("data-direction", book.package.metadata.direction || "ltr");
+    // Ready once the first page is placed: epub.js reports the place after display() resolves.
+    area.setAttribute("data-ready", "1");
     if (window.parent !== window) {
       window.parent.postMessage(
         { type: "learnhub:book", fraction: fraction, place: location.start.cfi },
@@ -92,10 +94,8 @@
   // The place kept on the hub (a signed-in learner, maybe from another device) wins over
   // this device's own; the lesson page framing the reader is the hub's, same origin.
   var saved = fromHub() || read(key);
-  rendition.display(saved || undefined).then(function () {
-    area.setAttribute("data-ready", "1");
-  }, function () {
-    if (saved) return rendition.display().then(function () { area.setAttribute("data-ready", "1"); });
+  rendition.display(saved || undefined).then(null, function () {
+    if (saved) return rendition.display();
     where.textContent = area.getAttribute("data-error");
   });
 })();
