@@ -46,14 +46,15 @@ def console_language(environ: Mapping[str, str] | None = None) -> str:
 
 
 @lru_cache(maxsize=len(UI_LANGUAGES))
-def _catalog(language: str) -> support.NullTranslations:
+def language_catalog(language: str) -> support.NullTranslations:
+    """The catalog of one of UI_LANGUAGES (the source language's is empty: messages as written)."""
     return support.Translations.load(str(TRANSLATIONS), [language])
 
 
 def gettext(message: str, **variables: Any) -> str:
     if has_request_context():
         return flask_babel.gettext(message, **variables)
-    text = _catalog(console_language()).gettext(message)
+    text = language_catalog(console_language()).gettext(message)
     return text % variables if variables else text
 
 
@@ -62,7 +63,7 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     if has_request_context():
         return flask_babel.ngettext(singular, plural, num, **variables)
     variables.setdefault("num", num)
-    return _catalog(console_language()).ngettext(singular, plural, num) % variables
+    return language_catalog(console_language()).ngettext(singular, plural, num) % variables
 
 
 def lazy_gettext(message: str, **variables: Any) -> LazyString:

@@ -9,23 +9,30 @@ The translation functions themselves live in hub.core.translate, which the CLI s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol, cast
+from typing import Any
 
 from babel import Locale, UnknownLocaleError, support
 from babel.dates import format_date, format_time, get_datetime_format
 from flask import Blueprint, Flask, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
-from flask_babel import Babel, format_decimal, format_percent, get_locale, get_translations
-from jinja2 import Environment
+from flask_babel import Babel, format_decimal, format_percent, get_locale
+from jinja2 import Environment, pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from hub.core.db import db
 from hub.core.errors import HubError
-from hub.core.translate import SOURCE_LANGUAGE, TRANSLATIONS, UI_LANGUAGES, gettext, ui_language
+from hub.core.translate import (
+    SOURCE_LANGUAGE,
+    TRANSLATIONS,
+    UI_LANGUAGES,
+    gettext,
+    language_catalog,
+    ui_language,
+)
 from hub.library.listing import library_listing
 from hub.people.auth import current_learner, current_user
 from hub.people.models import Learner
@@ -34,7 +41,6 @@ from hub.web.redirects import local_target
 COOKIE = "hub_language"
 LANGUAGE_TABLE = TRANSLATIONS / "languages.json"
 _LOCALE_KEY = "learnhub.locale"
-_CATALOG_KEY = "learnhub.catalog"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 bp = Blueprint("language", __name__)
@@ -63,20 +69,20 @@ def _saved_language() -> str | None:
 
 
 def ui_locale() -> str:
-    """The language this page speaks, such as "fr" (never None in a request)."""
+    """The language this page speaks, such as "fr" (never None in a request). Chosen once per
+    request and kept with it; Flask-Babel asks here too (its selector), so both agree."""
     environ = request.environ
-    if _LOCALE_KEY not in environ:
-        environ[_LOCALE_KEY] = str(get_locale() or SOURCE_LANGUAGE)
-    return environ[_LOCALE_KEY]
+    code = environ.get(_LOCALE_KEY)
+    if code is None:
+        code = environ[_LOCALE_KEY] = select_locale()
+    return code
 
 
 def _catalog() -> support.NullTranslations:
     """The reader's catalog. A page asks for dozens of messages, and Flask-Babel finds the
-    catalog through several context lookups for each: keep it with the request instead."""
-    environ = request.environ
-    if _CATALOG_KEY not in environ:
-        environ[_CATALOG_KEY] = get_translations()
-    return environ[_CATALOG_KEY]
+    catalog through several context lookups (and parses the locale) for each: one lookup in
+    the per-language catalogs instead (the same files Flask-Babel reads)."""
+    return language_catalog(ui_locale())
 
 
 def reader_languages() -> list[str]:
@@ -266,28 +272,35 @@ def _vary_on_choice(response: Response) -> Response:
     return response
 
 
-class _I18nEnvironment(Protocol):
-    """What jinja2's i18n extension (which Babel loads) adds to the environment at runtime."""
+@pass_eval_context
+def _template_gettext(eval_context: EvalContext, message: str, **variables: Any) -> str:
+    """`_()` and `gettext()` in templates, as jinja2's i18n extension does them with
+    `newstyle` (escaped when the template is, always %-formatted), in one call where the
+    extension's takes three through the template context: a lesson page asks for about ten."""
+    text = _catalog().ugettext(message)
+    return (Markup(text) if eval_context.autoescape else text) % variables
 
-    def install_gettext_callables(
-        self,
-        gettext: Callable[[str], str],
-        ngettext: Callable[[str, str, int], str],
-        newstyle: bool,
-    ) -> None: ...
+
+@pass_eval_context
+def _template_ngettext(
+    eval_context: EvalContext, singular: str, plural: str, num: int, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    text = _catalog().ungettext(singular, plural, num)
+    return (Markup(text) if eval_context.autoescape else text) % variables
 
 
 def init_app(app: Flask) -> None:
     # The catalogs are the whole hub's (hub/translations), not beside this package.
-    Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+    Babel(app, locale_selector=ui_locale, default_translation_directories=str(TRANSLATIONS))
     app.register_blueprint(bp)
     app.after_request(_vary_on_choice)
-    cast(_I18nEnvironment, app.jinja_env).install_gettext_callables(
-        gettext=lambda message: _catalog().ugettext(message),
-        ngettext=lambda singular, plural, n: _catalog().ungettext(singular, plural, n),
-        newstyle=True,
-    )
+    # The extension Flask-Babel loads still reads {% trans %}; these answer its calls.
+    app.jinja_env.newstyle_gettext = True  # type: ignore[attr-defined]
     app.jinja_env.globals.update(
+        _=_template_gettext,
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
         language_name=language_name,
         text_direction=text_direction,
         get_locale=get_locale,
