@@ -19,6 +19,7 @@ from hub.library.models import LibraryState
 from hub.people.models import ClassGroup, Learner
 from hub.web import compress, kept_responses
 from tests.content_helpers import sample_files, sample_manifest, write_pack_dir
+from tests.zim_helpers import Entry, ZimSpec, default_entries, make_zim
 
 LESSON = "/lessons/fractions-en/halves"
 
@@ -394,3 +395,25 @@ def test_a_real_server_keeps_and_answers_a_visitors_page(live_server) -> None:
     assert again == first and gzip.decompress(again).startswith(b"<!doctype html>")
     assert headers["Content-Security-Policy"] and headers["X-Content-Type-Options"] == "nosniff"
     assert "X-Learnhub-Shareable" not in headers and "X-Learnhub-Shareable" not in first_headers
+
+
+def test_a_visitors_repeated_zim_entry_never_reaches_flask_until_the_file_is_replaced(
+    library: Flask, asked: list[str], tmp_path: Path
+) -> None:
+    lib = library.extensions["library"]
+    first_edition = make_zim(tmp_path / "first" / "test.zim")
+    assert lib.import_paths([first_edition])[0].error is None
+    visitor = library.test_client()
+    article, style = "/zim/test_zim_en/articles/first.html", "/zim/test_zim_en/style.css"
+    for path in (article, style):
+        first, again = (visitor.get(path, headers={"Accept-Encoding": "gzip"}) for _ in range(2))
+        assert again.status_code == 200 and again.data == first.data
+        assert asked.count(path) == 1
+    part = visitor.get(style, headers={"Range": "bytes=0-1"})
+    assert part.status_code == 206 and asked.count(style) == 2  # a part is the app's each time
+    entries = default_entries()
+    entries["articles/first.html"] = Entry("text/html", b"<p>second edition</p>", "First")
+    newer = make_zim(tmp_path / "second" / "test.zim", ZimSpec(date="2030-01-01", entries=entries))
+    assert lib.import_paths([newer])[0].error is None
+    assert visitor.get(article).data.startswith(b"<p>second edition</p>")
+    assert asked.count(article) == 2

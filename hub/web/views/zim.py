@@ -26,6 +26,7 @@ from hub.library.models import ZimArchive
 from hub.people.auth import LEARNER, check_role, current_user, json_body
 from hub.people.models import ClassGroup
 from hub.web.compress import accepts_gzip, gzip_bytes
+from hub.web.kept_responses import mark_shareable
 from hub.web.response_headers import runs_script
 from hub.web.sendfile import REVALIDATE, requested_span, send_path
 from hub.web.views.static import static_url
@@ -147,7 +148,7 @@ def entry_bytes(name: str, path: str) -> ResponseReturnValue:
     etag = zim_pages.entry_etag(found, entry)
     headers = {"Content-Security-Policy": ZIM_CSP} if runs_script(entry.mimetype) else {}
     if _is_page(entry):
-        return _page_bytes(reader, entry, etag, headers)
+        return _kept_for_all(_page_bytes(reader, entry, etag, headers))
     offset = reader.direct_offset(entry)
     if offset is not None:  # stored uncompressed (video, audio, pictures): straight from disk
         return send_path(
@@ -157,7 +158,17 @@ def entry_bytes(name: str, path: str) -> ResponseReturnValue:
             headers=headers,
             span=(offset, entry.size),
         )
-    return _compressed_bytes(reader, entry, etag, headers)
+    return _kept_for_all(_compressed_bytes(reader, entry, etag, headers))
+
+
+def _kept_for_all(response: Response) -> Response:
+    """A whole entry held in memory is the same for every visitor until the file is replaced
+    (which changes the library's generation): kept whole, and the server's loop gives it to
+    the next visitor asking (hub/web/kept_responses.py). Parts, 304s and streamed entries
+    are not: those are the app's each time."""
+    if response.status_code == 200 and not response.is_streamed:
+        mark_shareable(response)
+    return response
 
 
 def _page(found: ZimArchive, entry: ZimEntry | None) -> ResponseReturnValue:
