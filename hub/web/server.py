@@ -216,13 +216,7 @@ class GuardedChannel(HTTPChannel):
             self.owes_headers_since = time.monotonic()
         return super().received(data)
 
-    def readable(self) -> bool:
-        # Called on every turn of the loop (at least once a second): no maintenance needed.
-        if self._headers_overdue():
-            self.will_close = True  # writable() now answers yes and handle_write closes
-        return super().readable()
-
-    def _headers_overdue(self) -> bool:
+    def headers_overdue(self) -> bool:
         since = self.owes_headers_since
         if since is None or self.requests or self.total_outbufs_len:
             return False
@@ -337,12 +331,17 @@ class GuardedServer(TcpWSGIServer):
 
     def maintenance(self, now: float) -> None:
         """waitress's idle check (every MAINTENANCE_SECONDS), with a longer wait for an answer
-        its client stopped reading: a paused video resumes on the same connection."""
+        its client stopped reading (a paused video resumes on the same connection), and the
+        headers' deadline."""
         for channel in self.active_channels.values():
             sending = channel.total_outbufs_len > 0
             timeout = self.guard.send_timeout if sending else self.guard.idle_timeout
             if not channel.requests and channel.last_activity < now - timeout:
                 channel.will_close = True
+            # Here, once a second, not in each channel's readable(): the loop asks every
+            # channel that on every turn, a dozen times a request with a class connected.
+            if channel.headers_overdue():
+                channel.will_close = True  # writable() now answers yes and handle_write closes
 
     def handle_accept(self) -> None:
         for _ in range(ACCEPT_BATCH):
