@@ -27,6 +27,7 @@ from content.source import size_text
 from content.zim import ZimError
 from hub.central.app import create_central_app, terms_of
 from hub.cli.common import friendly_errors
+from hub.core import affinity
 from hub.core.settings import default_data_dir, load_config
 from hub.web.server import Guard, create_server
 from sync.bundle import BundleError
@@ -130,6 +131,8 @@ def serve(
     # The settings are the hub's (hub/core/settings.py): learnhub.toml in central's data dir,
     # LEARNHUB_* in the environment. Only sync uploads take more than a small body.
     config = load_config(service.data_dir)
+    if config.one_cpu:
+        affinity.keep_to_one_cpu()  # before the server's threads start
     app = create_central_app(service, config=config)
     guard = Guard.from_config(config, {"/api/sync/uploads/": app.config["MAX_CONTENT_LENGTH"]})
     try:

@@ -26,7 +26,7 @@ from hub.cli.neighbours import discover
 from hub.cli.people import learners, progress, users
 from hub.cli.search import search
 from hub.cli.sync import sync
-from hub.core import allocator, systemd
+from hub.core import affinity, allocator, systemd
 from hub.core.settings import Config
 from hub.core.translate import gettext
 from hub.hubsync.background import start_background
@@ -76,6 +76,8 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     allocator.tune()  # before any thread starts
     config = config_for(data_dir, host=host, port=port, threads=threads)
+    if config.one_cpu:
+        affinity.keep_to_one_cpu()  # before any thread starts: they run where this one does
     app = create_app(prepare_data_dir(config))
     server = _bind(app, config)
     advertiser = start_advertiser(app)  # None when the `advertise` setting is off

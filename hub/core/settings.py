@@ -71,6 +71,12 @@ class Config:
     # 8, not 4: with more requests in hand the server's I/O thread overlaps the workers, and
     # on 2 cores the lesson page answered 1,650 instead of 1,200 req/s (p95 31 vs 50 ms).
     threads: int = setting(8, "Worker threads that answer requests.")
+    # hub/core/affinity.py: on 2 cores, random lesson pages 850-930 req/s instead of 370-490.
+    one_cpu: bool = setting(
+        True,
+        "Run the server's threads on one CPU core: Python runs one thread at a time, and "
+        "threads waiting for it on other cores slow it down.",
+    )
     # One client must not shut the others out (hub/web/server.py): plain waitress held
     # 100 connections, and one phone holding them stopped the hub for two minutes.
     connection_limit: int = setting(
