@@ -207,7 +207,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, Co
 @pytest.fixture
 def client(shared: tuple[Flask, Config]) -> FlaskClient:
     app, config = shared
-    open_database(config.db_path)  # the handle is global; other modules' apps rebind it
+    # The handle is global; other modules' apps rebind it.
+    open_database(config.db_path, config.database_cache_bytes)
     return app.test_client()
 
 
@@ -386,7 +387,7 @@ def test_suggestions_refuse_a_long_text(client: FlaskClient) -> None:
 
 def test_suggestions_survive_many_keystrokes_at_once(shared: tuple[Flask, Config]) -> None:
     app, config = shared
-    open_database(config.db_path)
+    open_database(config.db_path, config.database_cache_bytes)
     statuses: list[int] = []
 
     def typist(word: str) -> None:

@@ -66,7 +66,7 @@ def index_generation(app: Flask) -> int | None:
 
 
 def db_generation(config: Config) -> int:
-    open_database(config.db_path)
+    open_database(config.db_path, config.database_cache_bytes)
     with connected():
         return LibraryState.current()
 

@@ -111,3 +111,15 @@ def test_schema_migrations_are_recorded(tmp_path: Path) -> None:
         journal = db.execute_sql("PRAGMA journal_mode").fetchone()[0]
     assert versions == [version for version, _, _ in MIGRATIONS]
     assert journal == "wal"
+
+
+def test_each_database_connection_keeps_at_most_the_set_bytes_of_pages(tmp_path: Path) -> None:
+    from hub.core.db import db
+
+    for kib in (512, 128):
+        config = load_config(tmp_path, environ={"LEARNHUB_DATABASE_CACHE_BYTES": str(kib * 1024)})
+        prepare(config)
+        with db.connection_context():
+            assert db.execute_sql("PRAGMA cache_size").fetchone()[0] == -kib
+    with pytest.raises(SettingsError, match="database_cache_bytes"):
+        load_config(tmp_path, environ={"LEARNHUB_DATABASE_CACHE_BYTES": "1"})

@@ -36,7 +36,7 @@ def prepare(config: Config) -> KeyPair:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     read_secret_key(config)
     keys = load_or_create(config.data_dir)
-    open_database(config.db_path)
+    open_database(config.db_path, config.database_cache_bytes)
     with db.connection_context():
         migrate(db)
     return keys
@@ -67,7 +67,7 @@ def _missing(config: Config) -> str:
     # SQLite would create a missing file on connecting: look before binding.
     if not config.db_path.is_file():
         return "no database"
-    open_database(config.db_path)
+    open_database(config.db_path, config.database_cache_bytes)
     try:
         with connected():
             applied = {row[0] for row in db.execute_sql("SELECT version FROM schema_migration")}

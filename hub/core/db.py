@@ -24,17 +24,15 @@ PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "full",
     "foreign_keys": 1,
-    # 2 MB of pages per connection (SQLite's default), and each worker thread keeps one open:
-    # more would count against the hub's memory, and the kernel caches the file anyway.
-    "cache_size": -2000,
     # Shrink the write-ahead log after checkpoints: an SD card need not keep a big file around.
     "journal_size_limit": 8 * 1024 * 1024,
 }
 
 
-def open_database(path: Path) -> SqliteDatabase:
-    """Bind the handle to `path` with the settings measured to hold under concurrent writers."""
-    db.init(str(path), timeout=10, pragmas=PRAGMAS)
+def open_database(path: Path, cache_bytes: int) -> SqliteDatabase:
+    """Bind the handle to `path` with the settings measured to hold under concurrent writers.
+    Each connection (one per worker thread) keeps up to `cache_bytes` of the file's pages."""
+    db.init(str(path), timeout=10, pragmas={**PRAGMAS, "cache_size": -(cache_bytes // 1024)})
     return db
 
 

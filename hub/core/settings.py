@@ -139,6 +139,17 @@ class Config:
         "Memory the hub may use to keep rendered pages, lesson details and search results, "
         "in bytes.",
     )
+    # Each worker thread keeps a connection to the database open. SQLite's default (2 MB of
+    # pages each) filled under random lesson pages and held 12 MB more than 512 KiB did, at
+    # the same pages per second: a lesson page reads a few index pages and rows, and the
+    # kernel keeps the file's pages for every connection anyway.
+    database_cache_bytes: int = setting(
+        512 * 1024,
+        "Memory each open connection to the hub's database (one per worker thread) may use to "
+        "keep pages of the file, in bytes.",
+        least=64 * 1024,
+        most=1024**3,
+    )
     # Searches read the index file through a few SQLite connections with small page caches
     # (hub/search/readers.py): memory stays the same whatever the library's size. Two: most of
     # a search is Python, which runs one thread at a time; more searches at once only took
