@@ -13,12 +13,13 @@ import tracemalloc
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
 from libzim.reader import Archive
 
-from content.zim import ZimError, ZimReader, configure_clusters
+from content.zim import ZimError, ZimReader, clusters, configure_clusters
 from content.zim.clusters import KEPT, XZ, ZSTD, ClusterCache, ClusterReader, Decompressed
 from content.zim.format import MAGIC, locate, parse_header
 from hub.core.db import connected
@@ -246,3 +247,30 @@ def test_a_hub_answers_503_for_a_cluster_beyond_its_cap(tiny_cap_app: tuple) -> 
         assert answer.status_code == 503
         assert answer.get_json()["error"]["code"] == "zim_unreadable"
         assert client.get(f"/zim/{name}/raw.bin").status_code == 200  # uncompressed: served
+
+
+def test_decompressions_reuse_zstds_context_but_never_one_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[int] = []
+    real = zstandard.ZstdDecompressor
+
+    def counted(**options: Any) -> zstandard.ZstdDecompressor:
+        made.append(options["max_window_size"])
+        return real(**options)
+
+    monkeypatch.setattr(clusters.zstandard, "ZstdDecompressor", counted)
+    monkeypatch.setattr(clusters, "_idle_slots", [])
+    good = [
+        _file(tmp_path / f"{n}.zim", _cluster(ZSTD, [12, 17, 20 + n], b"hello world!"), 1)
+        for n in range(3)
+    ]
+    for path in good:  # each read decompresses (a cache of its own): one context for all
+        assert _read(path)[0] is not None
+    assert len(made) == 1 and len(clusters._idle_slots) == 1
+    garbage = _file(tmp_path / "bad.zim", bytes([ZSTD]) + os.urandom(500))
+    assert _read(garbage) == (None, None)
+    after_failure = len(made)
+    assert _read(good[2])[0] == b" worl"
+    assert _read(good[1])[0] == b" wor"
+    assert len(made) == after_failure + 1  # the one that failed was dropped; the new one kept

@@ -25,9 +25,9 @@ def decompressions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     seen: list[int] = []
     real = ClusterReader._decompress
 
-    def counted(self: ClusterReader, place: Any, need_blob: bool) -> Any:
+    def counted(self: ClusterReader, place: Any, *rest: Any) -> Any:
         seen.append(place.cluster)
-        return real(self, place, need_blob)
+        return real(self, place, *rest)
 
     monkeypatch.setattr(ClusterReader, "_decompress", counted)
     configure_clusters(8 * MIB, 64 * MIB)
