@@ -5,6 +5,7 @@ matches that comes back short counts them exactly."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from content.zim import ZimReader, configure_clusters
-from content.zim.clusters import ClusterReader
+from content.zim.clusters import KEPT, ClusterReader, Decompressed
 from content.zim.search import ZimSearcher
 from tests.zim_helpers import RAY, Entry, ZimSpec, make_zim
 
@@ -53,6 +54,28 @@ def test_an_entry_is_decompressed_once_to_size_and_read_it(
         assert len(decompressions) == 1
         assert reader.read(entry) == b"<p>article 30 " * 40  # kept
         assert len(decompressions) == 1
+
+
+def test_a_cluster_is_kept_when_it_is_read_again_before_the_cache_would_have_dropped_it(
+    tmp_path: Path, decompressions: list[int]
+) -> None:
+    with ZimReader(_articles(tmp_path / "a.zim")) as reader:
+        first = reader.entry("a/33.html")
+        assert first is not None and reader.read(first) == b"<p>article 33 " * 40
+        assert KEPT.bytes == 0  # read once: only its blob was copied out, for this read
+        for n in (32, 31, 30):  # the cluster is decompressed as far as the blob asked for
+            entry = reader.entry(f"a/{n}.html")
+            assert entry is not None and reader.read(entry) == f"<p>article {n} ".encode() * 40
+        assert len(decompressions) == 2  # the second read kept it, the others found it
+        assert KEPT.bytes > 0
+
+
+def test_a_blob_read_alone_never_answers_for_another(tmp_path: Path) -> None:
+    offsets = array("I", [12, 17, 23])
+    alone = Decompressed(offsets, b" world", first=1)
+    assert alone.blob(1) == b" world"
+    assert alone.blob(0) is None  # before it
+    assert Decompressed(offsets, b"hello", first=0).blob(1) is None  # past what it holds
 
 
 def test_with_nothing_kept_sizing_reads_only_the_offsets(

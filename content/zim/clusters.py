@@ -2,8 +2,10 @@
 
 libzim decompresses while holding the interpreter lock, so a hub reading random articles used
 one core of two; zstandard and lzma let go of it (docs/search.md). A cluster is decompressed
-only as far as the entry asked for (on average half of it), and what was decompressed is kept
-for the next read, in one cache bounded in bytes for the whole process (`configure`).
+only as far as the entry asked for (on average half of it), into a buffer reused from read to
+read. What was decompressed is kept for the next read, in one cache bounded in bytes for the
+whole process (`configure`), when the cluster comes back before that many bytes of others
+did (`ClusterCache.admits`); else only the entry's own bytes are copied out.
 
 Files are hostile until proven otherwise: every offset is checked (increasing, within the
 decompressed data), nothing past a cluster's own bytes in the file is read, and a cluster
@@ -54,11 +56,13 @@ class _Stream(Protocol):
 
 @dataclass(frozen=True)
 class Decompressed:
-    """The start of a cluster as far as it was decompressed: its offset list and the bytes
-    after the list (`body`, from offset `offsets[0]`), possibly fewer than the whole."""
+    """A cluster as far as it was decompressed: its offset list and the bytes from blob
+    `first` on (`body`, from offset `offsets[first]`), possibly fewer than the whole. `first`
+    is 0 for the cluster's start; a read kept for its own thread holds its blob alone."""
 
     offsets: array[int]
     body: bytes
+    first: int = 0
 
     @property
     def cost(self) -> int:
@@ -66,9 +70,11 @@ class Decompressed:
 
     def blob(self, number: int) -> bytes | None:
         """Blob `number`'s bytes if they were decompressed."""
+        if number < self.first:
+            return None
         start, end = (
-            self.offsets[number] - self.offsets[0],
-            self.offsets[number + 1] - self.offsets[0],
+            self.offsets[number] - self.offsets[self.first],
+            self.offsets[number + 1] - self.offsets[self.first],
         )
         return self.body[start:end] if end <= len(self.body) else None
 
@@ -82,6 +88,9 @@ class ClusterCache:
         self.max_cluster_bytes = max_cluster_bytes
         self.bytes = 0
         self._items: OrderedDict[tuple[int, int], Decompressed] = OrderedDict()
+        # Clusters decompressed but not kept, with their sizes, within max_bytes in all.
+        self._seen: OrderedDict[tuple[int, int], int] = OrderedDict()
+        self._seen_bytes = 0
         self._lock = threading.Lock()
 
     def configure(self, max_bytes: int, max_cluster_bytes: int) -> None:
@@ -95,6 +104,28 @@ class ClusterCache:
             if found is not None:
                 self._items.move_to_end(key)
             return found
+
+    def admits(self, key: tuple[int, int]) -> bool:
+        """Whether a cluster about to be decompressed is worth a copy to keep: it was
+        decompressed since the last `max_bytes` of other clusters were (`saw`), so keeping
+        it then would have made this read a hit. Random reads over a big ZIM rarely come back
+        that soon, and copying every cluster out cost a third of a read; the pages' shared
+        styles and scripts come back at once, and are kept."""
+        with self._lock:
+            size = self._seen.pop(key, None)
+            if size is None:
+                return False
+            self._seen_bytes -= size
+            return True
+
+    def saw(self, key: tuple[int, int], size: int) -> None:
+        """A cluster decompressed (`size` bytes of it) but not kept."""
+        with self._lock:
+            self._seen_bytes -= self._seen.pop(key, 0)
+            self._seen[key] = size
+            self._seen_bytes += size
+            while self._seen_bytes > self.max_bytes and self._seen:
+                self._seen_bytes -= self._seen.popitem(last=False)[1]
 
     def put(self, key: tuple[int, int], value: Decompressed) -> None:
         with self._lock:
@@ -111,6 +142,12 @@ class ClusterCache:
             _, dropped = self._items.popitem(last=False)
             self.bytes -= dropped.cost
 
+
+# A blob read without keeping its cluster is kept for the read that follows its sizing, in
+# the same thread (ClusterReader.size, then .read), when no larger than this.
+LAST_BLOB_UP_TO = 256 * 1024
+# A decompression whose output fits this is made in its slot's reused buffer.
+REUSED_OUTPUT_UP_TO = 8 * 1024**2
 
 # The `zim_clusters_kept_bytes` and `zim_cluster_max_bytes` settings' defaults; the hub applies
 # its settings at app start (configure).
@@ -130,6 +167,7 @@ class ClusterReader:
         self._cache = cache
         self._token = next(_tokens)
         self._spans: dict[int, ClusterSpan | None] = {}
+        self._last = threading.local()  # .found: (key, Decompressed), one blob, this thread's
 
     def size(self, index: int) -> int | None:
         """Entry `index`'s size in bytes, from its cluster's offsets; None: ask libzim.
@@ -183,22 +221,36 @@ class ClusterReader:
             found = self._kept(key, place, need_blob)  # another thread's, decompressed meanwhile
             if found is not None:
                 return found
+            keep = not need_blob or self._cache.admits(key)
             try:
-                found = self._decompress(place, need_blob, slot)
+                found = self._decompress(place, need_blob, slot, keep)
             except (zstandard.ZstdError, lzma.LZMAError, EOFError, OSError, ValueError):
                 slot.zstd.clear()  # a context that failed is not trusted again
                 return None
-        if found is not None:
+        if found is None:
+            return None
+        if keep:
             self._cache.put(key, found)
+            return found
+        self._cache.saw(key, found.offsets[place.blob + 1] - found.offsets[0])
+        if len(found.body) <= LAST_BLOB_UP_TO:
+            self._last.found = (key, found)
         return found
 
     def _kept(self, key: tuple[int, int], place: Place, need_blob: bool) -> Decompressed | None:
+        last = getattr(self._last, "found", None)
+        if last is not None and last[0] == key and _holds(last[1], place.blob):
+            return last[1]
         found = self._cache.get(key)
         if found is not None and (not need_blob or _holds(found, place.blob)):
             return found
         return None
 
-    def _decompress(self, place: Place, need_blob: bool, slot: _Slot) -> Decompressed | None:
+    def _decompress(
+        self, place: Place, need_blob: bool, slot: _Slot, keep: bool
+    ) -> Decompressed | None:
+        """The cluster's offsets, and its start up to the blob asked for (kept whole when
+        `keep`; else the blob alone, copied out of the slot's buffer)."""
         limit = self._cache.max_cluster_bytes
         stream = _open(self._fd, place, limit, slot)
         offsets = _offsets(stream, place, limit)
@@ -207,14 +259,35 @@ class ClusterReader:
         if need_blob:
             _refuse_beyond(offsets[place.blob + 1], limit)
         want = offsets[place.blob + 1] - offsets[0] if need_blob else 0
+        reused = want <= REUSED_OUTPUT_UP_TO
+        if not keep and reused and isinstance(stream, zstandard.ZstdDecompressionReader):
+            start = offsets[place.blob] - offsets[0]
+            view = slot.output(want)
+            if _fill(stream, view) < want:
+                return None  # the data ends before its offsets say: truncated or damaged
+            return Decompressed(offsets, bytes(view[start:]), first=place.blob)
         body = stream.read(want) if want else b""
         if len(body) < want:
-            return None  # the data ends before its offsets say: truncated or damaged
-        return Decompressed(offsets, body)
+            return None  # as above
+        if keep:
+            return Decompressed(offsets, body)
+        start = offsets[place.blob] - offsets[0]
+        return Decompressed(offsets, body[start:], first=place.blob)
 
 
 def _holds(found: Decompressed, blob: int) -> bool:
     return blob + 1 < len(found.offsets) and found.blob(blob) is not None
+
+
+def _fill(stream: zstandard.ZstdDecompressionReader, view: memoryview) -> int:
+    """Decompressed bytes into all of `view`, or as many as there are; how many."""
+    got = 0
+    while got < len(view):
+        count = stream.readinto(view[got:])
+        if not count:
+            break
+        got += count
+    return got
 
 
 def _offsets(stream: _Stream, place: Place, limit: int) -> array[int] | None:
@@ -259,13 +332,21 @@ def _numbers(data: bytes, width: int) -> array[int] | None:
 
 class _Slot:
     """What one decompression at a time reuses: zstd's context, whose window stays allocated,
-    and the buffer the compressed cluster is read into. Made afresh for each cluster they
-    cost 370 of an article's 580 page faults and a third of its CPU (random articles of the
-    bench's ZIM); kept, they hold about 3 MB each, and there are at most _AT_ONCE of them."""
+    the buffer the compressed cluster is read into and the one it is decompressed into. Made
+    afresh for each cluster they cost 515 of an article's 584 page faults and 40% of its CPU
+    (random articles of the bench's ZIM); kept, they hold about 3 MB each (at most 12 MiB for
+    a ZIM of unusually large clusters), and there are at most _AT_ONCE of them."""
 
     def __init__(self) -> None:
         self.zstd: dict[int, zstandard.ZstdDecompressor] = {}  # by largest window allowed
         self._compressed = bytearray()
+        self._output = bytearray()
+
+    def output(self, size: int) -> memoryview:
+        """A buffer of `size` bytes for decompressed data (valid until the slot's next use)."""
+        if len(self._output) < size:
+            self._output = bytearray(size)  # a new one: views of the old may be alive
+        return memoryview(self._output)[:size]
 
     def decompressor(self, window: int) -> zstandard.ZstdDecompressor:
         found = self.zstd.get(window)
