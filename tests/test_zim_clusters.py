@@ -9,6 +9,8 @@ from __future__ import annotations
 import lzma
 import os
 import struct
+import subprocess
+import sys
 import tracemalloc
 from array import array
 from collections.abc import Iterator
@@ -274,3 +276,45 @@ def test_decompressions_reuse_zstds_context_but_never_one_that_failed(
     assert _read(good[2])[0] == b" worl"
     assert _read(good[1])[0] == b" wor"
     assert len(made) == after_failure + 1  # the one that failed was dropped; the new one kept
+
+
+# Reads a ZIM's articles from 6 threads at once in a fresh interpreter, first kept to one CPU
+# when asked (as `learnhub serve` keeps its threads), and prints how many slots were made.
+SLOTS_PROGRAM = """
+import os, sys, threading
+from content.zim import ZimReader, clusters, configure_clusters
+if sys.argv[2] == "one":
+    os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+configure_clusters(0, 64 * 2**20)  # nothing kept: every read decompresses
+reader = ZimReader(sys.argv[1])
+def read_all():
+    for n in range(50):
+        entry = reader.entry(f"a/{n}.html")
+        assert reader.read(entry) == f"<p>article {n} ".encode() * 40
+threads = [threading.Thread(target=read_all) for _ in range(6)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(len(clusters._idle_slots))
+"""
+
+
+def test_decompressions_run_one_per_cpu_the_process_may_use(tmp_path: Path) -> None:
+    entries = {
+        f"a/{n}.html": Entry("text/html", f"<p>article {n} ".encode() * 40, f"Article {n}")
+        for n in range(50)
+    }
+    made = make_zim(tmp_path / "a.zim", ZimSpec(main="a/0.html", entries=entries))
+
+    def slots(cpus: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", SLOTS_PROGRAM, str(made), cpus],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(done.stdout)
+
+    assert slots("one") == 1
+    assert 1 <= slots("all") <= len(os.sched_getaffinity(0))

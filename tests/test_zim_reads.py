@@ -60,14 +60,15 @@ def test_a_cluster_is_kept_when_it_is_read_again_before_the_cache_would_have_dro
     tmp_path: Path, decompressions: list[int]
 ) -> None:
     with ZimReader(_articles(tmp_path / "a.zim")) as reader:
+        before = KEPT.bytes  # what other tests' readers left
         first = reader.entry("a/33.html")
         assert first is not None and reader.read(first) == b"<p>article 33 " * 40
-        assert KEPT.bytes == 0  # read once: only its blob was copied out, for this read
+        assert KEPT.bytes == before  # read once: only its blob was copied out, for this read
         for n in (32, 31, 30):  # the cluster is decompressed as far as the blob asked for
             entry = reader.entry(f"a/{n}.html")
             assert entry is not None and reader.read(entry) == f"<p>article {n} ".encode() * 40
         assert len(decompressions) == 2  # the second read kept it, the others found it
-        assert KEPT.bytes > 0
+        assert KEPT.bytes > before
 
 
 def test_a_blob_read_alone_never_answers_for_another(tmp_path: Path) -> None:

@@ -42,11 +42,23 @@ _ZSTD_WINDOW_LOG = 23
 # overhead): a big Wikipedia has some 100,000 clusters, and three reads of the file saved per
 # entry are three moments a worker thread lets go of the interpreter lock and waits for it.
 SPANS_KEPT = 4096
-# Decompressions running at once, in the whole process. Each holds about 3 MB while it runs
-# (the compressed cluster, zstd's window, the output): 8 worker threads missing at once took
-# a hub's memory 33 MB up for the moment, and more decompressions than cores go no faster.
-_AT_ONCE = max(2, os.cpu_count() or 2)
-_DECOMPRESSING = threading.BoundedSemaphore(_AT_ONCE)
+# Decompressions running at once, in the whole process: one per CPU the process may run on
+# when it first decompresses (one for a server keeping its threads to one CPU). Each holds a
+# slot of about 3-5 MB (the compressed cluster, zstd's window, the output): 8 worker threads
+# missing at once took a hub's memory 33 MB up, and more decompressions than cores go no
+# faster.
+_decompressing: threading.BoundedSemaphore | None = None
+_making = threading.Lock()
+
+
+def _at_once() -> threading.BoundedSemaphore:
+    global _decompressing
+    with _making:
+        if _decompressing is None:
+            _decompressing = threading.BoundedSemaphore(len(os.sched_getaffinity(0)))
+        return _decompressing
+
+
 _tokens = itertools.count()  # tells the clusters of one open reader from another's
 
 
@@ -217,7 +229,7 @@ class ClusterReader:
         found = self._kept(key, place, need_blob)
         if found is not None:
             return found
-        with _DECOMPRESSING, _slot() as slot:
+        with _at_once(), _slot() as slot:
             found = self._kept(key, place, need_blob)  # another thread's, decompressed meanwhile
             if found is not None:
                 return found
@@ -335,7 +347,8 @@ class _Slot:
     the buffer the compressed cluster is read into and the one it is decompressed into. Made
     afresh for each cluster they cost 515 of an article's 584 page faults and 40% of its CPU
     (random articles of the bench's ZIM); kept, they hold about 3 MB each (at most 12 MiB for
-    a ZIM of unusually large clusters), and there are at most _AT_ONCE of them."""
+    a ZIM of unusually large clusters), and there are at most as many as decompressions
+    run at once (`_at_once`)."""
 
     def __init__(self) -> None:
         self.zstd: dict[int, zstandard.ZstdDecompressor] = {}  # by largest window allowed
@@ -364,7 +377,7 @@ class _Slot:
         return view[: os.preadv(fd, [view], start)]
 
 
-_idle_slots: list[_Slot] = []  # at most _AT_ONCE: each one in use holds _DECOMPRESSING
+_idle_slots: list[_Slot] = []  # each one in use is held with a place in _at_once()
 
 
 @contextmanager
