@@ -26,6 +26,7 @@ from markupsafe import Markup
 from hub.core.db import db
 from hub.core.errors import HubError
 from hub.core.translate import (
+    REQUEST_LANGUAGE,
     SOURCE_LANGUAGE,
     TRANSLATIONS,
     UI_LANGUAGES,
@@ -40,7 +41,6 @@ from hub.web.redirects import local_target
 
 COOKIE = "hub_language"
 LANGUAGE_TABLE = TRANSLATIONS / "languages.json"
-_LOCALE_KEY = "learnhub.locale"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 bp = Blueprint("language", __name__)
@@ -72,9 +72,9 @@ def ui_locale() -> str:
     """The language this page speaks, such as "fr" (never None in a request). Chosen once per
     request and kept with it; Flask-Babel asks here too (its selector), so both agree."""
     environ = request.environ
-    code = environ.get(_LOCALE_KEY)
+    code = environ.get(REQUEST_LANGUAGE)
     if code is None:
-        code = environ[_LOCALE_KEY] = select_locale()
+        code = environ[REQUEST_LANGUAGE] = select_locale()
     return code
 
 

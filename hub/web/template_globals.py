@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, url_for
-from flask_babel import lazy_gettext
 
 from content.importer import media_type
+from hub.core.translate import lazy_gettext
 from hub.library.models import Lesson
 from hub.library.zim_articles import PREFIX as ZIM_PREFIX
 from hub.library.zim_articles import is_zim

@@ -23,10 +23,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
 
 from hub.core.errors import HubError
+from hub.core.translate import gettext, lazy_gettext
 from hub.library.models import Pack
 from hub.library.zim_pages import article_id
 from hub.search.combined import ZIM_KIND
