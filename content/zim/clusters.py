@@ -131,7 +131,9 @@ class ClusterCache:
             return True
 
     def saw(self, key: tuple[int, int], size: int) -> None:
-        """A cluster decompressed (`size` bytes of it) but not kept."""
+        """A cluster decompressed (`size` bytes of it) but not kept. Each one counts its key
+        too: a file of empty entries must not make the list grow without bound."""
+        size += SEEN_KEY_BYTES
         with self._lock:
             self._seen_bytes -= self._seen.pop(key, 0)
             self._seen[key] = size
@@ -155,6 +157,7 @@ class ClusterCache:
             self.bytes -= dropped.cost
 
 
+SEEN_KEY_BYTES = 128  # what remembering one cluster's key costs, about
 # A blob read without keeping its cluster is kept for the read that follows its sizing, in
 # the same thread (ClusterReader.size, then .read), when no larger than this.
 LAST_BLOB_UP_TO = 256 * 1024
