@@ -253,7 +253,9 @@ def test_internal_links_work_in_the_frame_and_visits_count(learner_page: Any, hu
     frame = page.frame_locator("iframe.zim-frame")
     frame.locator("a", has_text="First article").click()
     frame.locator("h1", has_text="First article").wait_for(timeout=10_000)
-    eventually(lambda: page.url.endswith("/zims/test_zim_en/read/articles/first.html"))
+    # Not eventually(page.url): reading page.url never lets playwright take the browser's
+    # events in, so the address the page replaced would only be seen after the wait.
+    page.wait_for_url("**/zims/test_zim_en/read/articles/first.html", timeout=10_000)
     assert page.locator("h1.zim-title").inner_text() == "First"
     learner = learner_ids(hub.data_dir / "learnhub.db")["zim-reader"]
 
