@@ -10,18 +10,26 @@ import base64
 import contextlib
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typing import TYPE_CHECKING, Any
 
 from content.durable import write_bytes
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# cryptography is imported when a key is first used, not with this module: it costs a hub
+# about 9 MB of memory, and a hub serving pages never signs or verifies anything.
+
 IDENTITY_FORMAT = "learnhub-identity/1"
 KEY_FILE = "hub_key"
+# The public key, kept beside the seed so that a hub that only serves pages and announces its
+# id on the network never loads cryptography. It names the seed it belongs to (a hash), so a
+# seed restored without it, or with another's, is noticed and the note written again.
+PUBLIC_FILE = "hub_key.pub"
+_SEED_MARK = 8  # bytes of the seed's sha256 the note starts with
 HUB_ID_CHARS = 20  # 100 bits of the key's hash: no collision among any number of real hubs
 
 
@@ -37,10 +45,25 @@ def hub_id_of(public_key: bytes) -> str:
 
 @dataclass(frozen=True)
 class KeyPair:
-    private: Ed25519PrivateKey
+    seed: bytes = field(repr=False)  # the 32 bytes of the private key: never in a log
+    known_public: bytes | None = field(default=None, repr=False, compare=False)
 
-    @property
+    def __post_init__(self) -> None:
+        if len(self.seed) != 32:
+            raise IdentityError("A hub key is 32 bytes.")
+
+    @cached_property
+    def private(self) -> Ed25519PrivateKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        return Ed25519PrivateKey.from_private_bytes(self.seed)
+
+    @cached_property
     def public_key(self) -> bytes:
+        if self.known_public is not None:
+            return self.known_public
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     @property
@@ -52,6 +75,9 @@ class KeyPair:
 
 
 def verify(public_key: bytes, signature: bytes, data: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
     except (InvalidSignature, ValueError):
@@ -75,7 +101,29 @@ def _read(path: Path) -> KeyPair:
     seed = path.read_bytes()
     if len(seed) != 32:
         raise IdentityError(f"{path} is not a hub key (it should hold 32 bytes).")
-    return KeyPair(Ed25519PrivateKey.from_private_bytes(seed))
+    note = path.with_name(PUBLIC_FILE)
+    known = _public_noted(note, seed)
+    if known is not None:
+        return KeyPair(seed, known)
+    keys = KeyPair(seed)
+    with contextlib.suppress(OSError):  # a read-only data dir: the key is derived each start
+        write_bytes(note, _seed_mark(seed) + keys.public_key, mode=0o644)
+    return keys
+
+
+def _seed_mark(seed: bytes) -> bytes:
+    return hashlib.sha256(seed).digest()[:_SEED_MARK]
+
+
+def _public_noted(note: Path, seed: bytes) -> bytes | None:
+    """The public key noted for this seed, or None (no note, or one for another seed)."""
+    try:
+        noted = note.read_bytes()
+    except OSError:
+        return None
+    if len(noted) != _SEED_MARK + 32 or noted[:_SEED_MARK] != _seed_mark(seed):
+        return None
+    return noted[_SEED_MARK:]
 
 
 def public_identity(keys: KeyPair, name: str, **extra: Any) -> dict[str, Any]:
@@ -93,6 +141,8 @@ def parse_identity(doc: Any) -> tuple[str, bytes, str]:
     """(hub_id, public_key, name) from an identity document; raises IdentityError."""
     if not isinstance(doc, dict) or doc.get("format") != IDENTITY_FORMAT:
         raise IdentityError(f"This is not a hub identity (format {IDENTITY_FORMAT}).")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         public_key = base64.b64decode(str(doc.get("public_key", "")), validate=True)
         Ed25519PublicKey.from_public_bytes(public_key)

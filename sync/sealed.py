@@ -12,12 +12,10 @@ import base64
 import binascii
 from typing import Any
 
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from nacl.exceptions import CryptoError
-from nacl.public import SealedBox
-from nacl.signing import SigningKey, VerifyKey
-
 from sync.identity import KeyPair
+
+# PyNaCl is imported when a secret is first sealed or opened (as cryptography in
+# sync.identity): a hub serving pages never does either.
 
 MAX_SEALED = 4096  # base64 characters: a PIN hash sealed is about 170
 
@@ -28,6 +26,9 @@ class SealError(ValueError):
 
 def seal(public_key: bytes, secret: str) -> str:
     """`secret` sealed to the holder of the Ed25519 `public_key`, as base64 text."""
+    from nacl.public import SealedBox
+    from nacl.signing import VerifyKey
+
     box = SealedBox(VerifyKey(public_key).to_curve25519_public_key())
     return base64.b64encode(box.encrypt(secret.encode())).decode("ascii")
 
@@ -36,8 +37,11 @@ def unseal(keys: KeyPair, sealed: object) -> str:
     """The secret in `sealed` (from seal() to `keys`' public key); SealError otherwise."""
     if not isinstance(sealed, str) or len(sealed) > MAX_SEALED:
         raise SealError("A sealed value must be base64 text of at most 4096 characters.")
-    seed = keys.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    box = SealedBox(SigningKey(seed).to_curve25519_private_key())
+    from nacl.exceptions import CryptoError
+    from nacl.public import SealedBox
+    from nacl.signing import SigningKey
+
+    box = SealedBox(SigningKey(keys.seed).to_curve25519_private_key())
     try:
         return box.decrypt(base64.b64decode(sealed, validate=True)).decode()
     except (CryptoError, binascii.Error, UnicodeDecodeError):

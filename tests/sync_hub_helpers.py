@@ -4,10 +4,10 @@ replies from a stand-in central (its own key pair; bundles written with sync.bun
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
 from hub.core.db import connected
@@ -22,7 +22,7 @@ from sync.records import roster_record
 
 
 def new_keys() -> KeyPair:
-    return KeyPair(Ed25519PrivateKey.generate())
+    return KeyPair(os.urandom(32))
 
 
 def central_id(keys: KeyPair) -> str:

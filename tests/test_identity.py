@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sync.identity import (
+    PUBLIC_FILE,
     IdentityError,
+    KeyPair,
     load_or_create,
     parse_identity,
     public_identity,
@@ -27,6 +31,45 @@ def test_key_is_made_once_private_and_stable(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     assert load_or_create(other).hub_id != keys.hub_id
+
+
+def test_a_hub_names_itself_without_loading_cryptography(tmp_path: Path) -> None:
+    """Serving pages and announcing the hub id needs only the public key noted beside the
+    seed: cryptography (about 9 MB of a hub's memory) is not loaded for it."""
+    made = load_or_create(tmp_path)
+    assert (tmp_path / PUBLIC_FILE).is_file()
+    code = (
+        "import sys; from pathlib import Path; from sync.identity import load_or_create; "
+        f"keys = load_or_create(Path({str(tmp_path)!r})); print(keys.hub_id); "
+        "print(any(m.startswith(('cryptography', 'nacl')) for m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [made.hub_id, "False"]
+
+
+@pytest.mark.parametrize("note", [b"", b"\0" * 40, b"short"])
+def test_a_public_key_note_for_another_seed_is_written_again(tmp_path: Path, note: bytes) -> None:
+    """A seed restored without its note, or beside another hub's: the key is derived from
+    the seed, never taken from the note, and the note is made right."""
+    first = load_or_create(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / PUBLIC_FILE).write_bytes(note or (tmp_path / PUBLIC_FILE).read_bytes())
+    theirs = load_or_create(other)
+    assert theirs.public_key != first.public_key
+    assert KeyPair(theirs.seed).public_key == theirs.public_key
+    assert load_or_create(other).public_key == theirs.public_key
+    assert (other / PUBLIC_FILE).read_bytes()[8:] == theirs.public_key
+
+
+def test_a_key_pair_never_shows_its_seed(tmp_path: Path) -> None:
+    keys = load_or_create(tmp_path)
+    assert keys.seed.hex() not in repr(keys) and repr(keys.seed) not in repr(keys)
+    with pytest.raises(IdentityError):
+        KeyPair(b"short")
 
 
 def test_signatures_verify_and_tampering_does_not(tmp_path: Path) -> None:
