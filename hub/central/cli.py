@@ -27,7 +27,7 @@ from content.source import size_text
 from content.zim import ZimError
 from hub.central.app import create_central_app, terms_of
 from hub.cli.common import friendly_errors
-from hub.core import affinity
+from hub.core import affinity, collector
 from hub.core.settings import default_data_dir, load_config
 from hub.web.server import Guard, create_server
 from sync.bundle import BundleError
@@ -142,6 +142,7 @@ def serve(
     except OSError as err:
         raise _bind_error(err, host, port) from None
     log.info("Learning Hub central is serving %s on http://%s:%s/", service.data_dir, host, port)
+    collector.settle()  # as `learnhub serve`: full collections skip what starting made
     try:
         server.run()
     except KeyboardInterrupt:

@@ -26,7 +26,7 @@ from hub.cli.neighbours import discover
 from hub.cli.people import learners, progress, users
 from hub.cli.search import search
 from hub.cli.sync import sync
-from hub.core import affinity, allocator, systemd
+from hub.core import affinity, allocator, collector, systemd
 from hub.core.settings import Config
 from hub.core.translate import gettext
 from hub.hubsync.background import start_background
@@ -88,6 +88,7 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     # systemd stops the hub with SIGTERM: leave the way Ctrl-C does, so the finally runs and
     # the hub withdraws its announcement from the network.
     signal.signal(signal.SIGTERM, _interrupt)
+    collector.settle()  # what starting made is kept for good: full collections skip it
     systemd.notify_ready(f"serving on port {config.port}")
     try:
         server.run()
