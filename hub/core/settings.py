@@ -193,11 +193,9 @@ class Config:
     # The hub decompresses zstd and xz clusters itself, off the interpreter lock (libzim holds
     # it): what it decompressed is kept, counted as the bytes themselves, for the next article
     # of the same cluster (about 2 MB of articles each, of which a read decompresses half on
-    # average). Random reads over a large ZIM miss whatever is kept, and an entry asked for
-    # again and again (an article a class reads, its styles) is kept whole with the pages
-    # (`cache_bytes`): one cluster's worth here; 8 MiB held 6 MB more for the same rates.
+    # average). Random reads over a large ZIM mostly miss whatever is kept (docs/search.md).
     zim_clusters_kept_bytes: int = setting(
-        2 * 1024**2,
+        8 * 1024**2,
         "Bytes of decompressed ZIM clusters the hub keeps for the next article read from them.",
     )
     # A ZIM writer makes clusters of about 2 MB; a cluster claiming more than this is a damaged
