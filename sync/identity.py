@@ -26,10 +26,11 @@ if TYPE_CHECKING:
 IDENTITY_FORMAT = "learnhub-identity/1"
 KEY_FILE = "hub_key"
 # The public key, kept beside the seed so that a hub that only serves pages and announces its
-# id on the network never loads cryptography. It names the seed it belongs to (a hash), so a
-# seed restored without it, or with another's, is noticed and the note written again.
+# id on the network never loads cryptography. It starts with a hash of the seed and the key
+# together, so a seed restored without its note, beside another's, or a damaged note is
+# noticed and the note written again.
 PUBLIC_FILE = "hub_key.pub"
-_SEED_MARK = 8  # bytes of the seed's sha256 the note starts with
+_MARK = 8  # bytes of sha256(seed + public key) the note starts with
 HUB_ID_CHARS = 20  # 100 bits of the key's hash: no collision among any number of real hubs
 
 
@@ -107,23 +108,24 @@ def _read(path: Path) -> KeyPair:
         return KeyPair(seed, known)
     keys = KeyPair(seed)
     with contextlib.suppress(OSError):  # a read-only data dir: the key is derived each start
-        write_bytes(note, _seed_mark(seed) + keys.public_key, mode=0o644)
+        write_bytes(note, _mark(seed, keys.public_key) + keys.public_key, mode=0o644)
     return keys
 
 
-def _seed_mark(seed: bytes) -> bytes:
-    return hashlib.sha256(seed).digest()[:_SEED_MARK]
+def _mark(seed: bytes, public_key: bytes) -> bytes:
+    return hashlib.sha256(seed + public_key).digest()[:_MARK]
 
 
 def _public_noted(note: Path, seed: bytes) -> bytes | None:
-    """The public key noted for this seed, or None (no note, or one for another seed)."""
+    """The public key noted for this seed, or None (no note, a damaged one, or another's)."""
     try:
         noted = note.read_bytes()
     except OSError:
         return None
-    if len(noted) != _SEED_MARK + 32 or noted[:_SEED_MARK] != _seed_mark(seed):
+    mark, public_key = noted[:_MARK], noted[_MARK:]
+    if len(public_key) != 32 or mark != _mark(seed, public_key):
         return None
-    return noted[_SEED_MARK:]
+    return public_key
 
 
 def public_identity(keys: KeyPair, name: str, **extra: Any) -> dict[str, Any]:

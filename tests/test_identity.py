@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,19 +51,34 @@ def test_a_hub_names_itself_without_loading_cryptography(tmp_path: Path) -> None
     assert done.stdout.split() == [made.hub_id, "False"]
 
 
-@pytest.mark.parametrize("note", [b"", b"\0" * 40, b"short"])
-def test_a_public_key_note_for_another_seed_is_written_again(tmp_path: Path, note: bytes) -> None:
-    """A seed restored without its note, or beside another hub's: the key is derived from
-    the seed, never taken from the note, and the note is made right."""
-    first = load_or_create(tmp_path)
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / PUBLIC_FILE).write_bytes(note or (tmp_path / PUBLIC_FILE).read_bytes())
-    theirs = load_or_create(other)
-    assert theirs.public_key != first.public_key
-    assert KeyPair(theirs.seed).public_key == theirs.public_key
-    assert load_or_create(other).public_key == theirs.public_key
-    assert (other / PUBLIC_FILE).read_bytes()[8:] == theirs.public_key
+# What a hub's public key note may be found as: (its own note, another hub's) -> the file.
+NOTES: dict[str, Callable[[bytes, bytes], bytes | None]] = {
+    "another hub's": lambda mine, theirs: theirs,
+    "damaged": lambda mine, theirs: mine[:-1] + bytes([mine[-1] ^ 1]),
+    "zeros": lambda mine, theirs: b"\0" * 40,
+    "short": lambda mine, theirs: mine[:20],
+    "missing": lambda mine, theirs: None,
+}
+
+
+@pytest.mark.parametrize("note", sorted(NOTES))
+def test_a_public_key_note_that_is_not_this_seeds_is_made_again(tmp_path: Path, note: str) -> None:
+    """A seed restored beside another hub's note, with a damaged one or none: the key is
+    derived from the seed, never taken from such a note, and the note is made right."""
+    folders = {name: tmp_path / name for name in ("mine", "theirs")}
+    for folder in folders.values():
+        folder.mkdir()
+        load_or_create(folder)
+    path = folders["mine"] / PUBLIC_FILE
+    given = NOTES[note](path.read_bytes(), (folders["theirs"] / PUBLIC_FILE).read_bytes())
+    if given is None:
+        path.unlink()
+    else:
+        path.write_bytes(given)
+    again = load_or_create(folders["mine"])
+    assert again.public_key == KeyPair(again.seed).public_key
+    assert path.read_bytes()[8:] == again.public_key
+    assert load_or_create(folders["mine"]).hub_id == again.hub_id
 
 
 def test_a_key_pair_never_shows_its_seed(tmp_path: Path) -> None:
