@@ -42,6 +42,8 @@ _ZSTD_WINDOW_LOG = 23
 # overhead): a big Wikipedia has some 100,000 clusters, and three reads of the file saved per
 # entry are three moments a worker thread lets go of the interpreter lock and waits for it.
 SPANS_KEPT = 4096
+# What remembering one cluster decompressed but not kept costs, about (ClusterCache.saw).
+SEEN_KEY_BYTES = 128
 # Decompressions running at once, in the whole process: one per CPU the process may run on
 # when it first decompresses (one for a server keeping its threads to one CPU). Each holds a
 # slot of about 3-5 MB (the compressed cluster, zstd's window, the output): 8 worker threads
@@ -157,7 +159,6 @@ class ClusterCache:
             self.bytes -= dropped.cost
 
 
-SEEN_KEY_BYTES = 128  # what remembering one cluster's key costs, about
 # A blob read without keeping its cluster is kept for the read that follows its sizing, in
 # the same thread (ClusterReader.size, then .read), when no larger than this.
 LAST_BLOB_UP_TO = 256 * 1024
