@@ -164,34 +164,42 @@ def _first(rows: list[M]) -> M | None:
 
 def _fetch(model: type[M], sql: str, *params: object) -> list[M]:
     """The rows of `sql` as `model` instances, built here: peewee's own row wrapper costs
-    several times what SQLite takes to find a row by its index. Columns that are not fields
-    (an alias such as `link_position`) become plain attributes."""
+    several times what SQLite takes to find a row by its index, and its constructor sets each
+    field through its descriptor. Columns that are not fields (an alias such as
+    `link_position`) become plain attributes."""
     cursor = db.execute_sql(sql, params)
     by_column = _readers(model)
-    readers = [by_column.get(column[0], (column[0], None)) for column in cursor.description]
+    readers = [by_column.get(column[0], (column[0], None, False)) for column in cursor.description]
     found = []
     for row in cursor:
-        values = {
-            name: read(value) if read is not None and value is not None else value
-            for (name, read), value in zip(readers, row, strict=True)
-        }
-        instance = model(__no_default__=1, **values)
-        instance._dirty.clear()
+        instance = model.__new__(model)
+        data: dict[str, Any] = {}
+        # What peewee's constructor makes, without a descriptor call per field.
+        vars(instance).update(__data__=data, _dirty=set(), __rel__={})
+        for (name, read, is_field), value in zip(readers, row, strict=True):
+            if read is not None and value is not None:
+                value = read(value)
+            if is_field:
+                data[name] = value
+            else:
+                setattr(instance, name, value)
         found.append(instance)
     return found
 
 
 # Field kinds whose values SQLite hands back as Python wants them already.
 _AS_STORED = (CharField, TextField, IntegerField, FloatField, ForeignKeyField)
+Reader = tuple[str, Callable[[Any], Any] | None, bool]
 
 
 @cache
-def _readers(model: type[BaseModel]) -> dict[str, tuple[str, Callable[[Any], Any] | None]]:
-    """column -> (field name, converter or None) for `_fetch`."""
+def _readers(model: type[BaseModel]) -> dict[str, Reader]:
+    """column -> (field name, converter or None, True) for `_fetch`."""
     return {
         field.column_name: (
             field.name,
             None if isinstance(field, _AS_STORED) else field.python_value,
+            True,
         )
         for field in model._meta.sorted_fields
     }

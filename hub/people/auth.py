@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request, session
@@ -44,9 +44,10 @@ class Identity:
 def current_user() -> Identity | None:
     """Who this request is from; a session ended (signed out, secret changed, account removed)
     since sign-in counts as nobody."""
-    if "who" not in g:
-        g.who = _identity_still_valid(session.get("who"), session.get("sid"))
-    return g.who
+    here = g._get_current_object()  # one context lookup, not two: a page asks several times
+    if "who" not in here:
+        here.who = _identity_still_valid(session.get("who"), session.get("sid"))
+    return cast(Identity | None, here.who)
 
 
 def _identity_still_valid(stored: dict[str, Any] | None, token: str | None) -> Identity | None:

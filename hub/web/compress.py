@@ -57,15 +57,15 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=LEVEL, mtime=0)
 
 
-def compress_response(request: Request, response: Response) -> Response:
-    """after_request hook: gzip a buffered text body in place."""
+def compress_response(request: Request, response: Response, mimetype: str) -> Response:
+    """after_request work: gzip a buffered text body of this media type in place."""
     if (
         response.direct_passthrough
         or response.is_streamed
         or "Content-Encoding" in response.headers
         or response.status_code < 200
         or response.status_code in (204, 206, 304)
-        or not is_compressible(response.mimetype or "")
+        or not is_compressible(mimetype)
     ):
         return response
     response.vary.add("Accept-Encoding")

@@ -15,7 +15,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError, support
 from babel.dates import format_date, format_time, get_datetime_format
-from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 from flask_babel import Babel, format_decimal, format_percent, get_locale
@@ -83,6 +83,11 @@ def _catalog() -> support.NullTranslations:
     catalog through several context lookups (and parses the locale) for each: one lookup in
     the per-language catalogs instead (the same files Flask-Babel reads)."""
     return language_catalog(ui_locale())
+
+
+def page_gettext(message: str) -> str:
+    """A message in the page's language, for Python that writes part of a page."""
+    return _catalog().ugettext(message)
 
 
 def reader_languages() -> list[str]:
@@ -272,22 +277,40 @@ def _vary_on_choice(response: Response) -> Response:
     return response
 
 
-@pass_eval_context
-def _template_gettext(eval_context: EvalContext, message: str, **variables: Any) -> str:
-    """`_()` and `gettext()` in templates, as jinja2's i18n extension does them with
-    `newstyle` (escaped when the template is, always %-formatted), in one call where the
-    extension's takes three through the template context: a lesson page asks for about ten."""
-    text = _catalog().ugettext(message)
-    return (Markup(text) if eval_context.autoescape else text) % variables
+class _Messages:
+    """`_()`, `gettext()` and `ngettext()` in templates, as jinja2's i18n extension does them
+    with `newstyle` (escaped when the template is, always %-formatted), in one call where the
+    extension's takes three through the template context. Each template rendered gets its
+    own, bound once to the reader's catalog (a lesson page asks for about ten messages, and
+    finding the catalog for each was 3% of the page); the globals' one finds it each time
+    (for a macro imported without the page's context)."""
+
+    def __init__(self, catalog: support.NullTranslations | None = None) -> None:
+        self._bound = catalog
+
+    def _catalog(self) -> support.NullTranslations:
+        return self._bound or _catalog()
+
+    @pass_eval_context
+    def gettext(self, eval_context: EvalContext, message: str, **variables: Any) -> str:
+        text = self._catalog().ugettext(message)
+        return (Markup(text) if eval_context.autoescape else text) % variables
+
+    @pass_eval_context
+    def ngettext(
+        self, eval_context: EvalContext, singular: str, plural: str, num: int, **variables: Any
+    ) -> str:
+        variables.setdefault("num", num)
+        text = self._catalog().ungettext(singular, plural, num)
+        return (Markup(text) if eval_context.autoescape else text) % variables
+
+    def as_names(self) -> dict[str, Any]:
+        return {"_": self.gettext, "gettext": self.gettext, "ngettext": self.ngettext}
 
 
-@pass_eval_context
-def _template_ngettext(
-    eval_context: EvalContext, singular: str, plural: str, num: int, **variables: Any
-) -> str:
-    variables.setdefault("num", num)
-    text = _catalog().ungettext(singular, plural, num)
-    return (Markup(text) if eval_context.autoescape else text) % variables
+def _page_messages() -> dict[str, Any]:
+    """Context processor: the page's messages, bound to its catalog."""
+    return _Messages(_catalog()).as_names() if has_request_context() else {}
 
 
 def init_app(app: Flask) -> None:
@@ -297,10 +320,9 @@ def init_app(app: Flask) -> None:
     app.after_request(_vary_on_choice)
     # The extension Flask-Babel loads still reads {% trans %}; these answer its calls.
     app.jinja_env.newstyle_gettext = True  # type: ignore[attr-defined]
+    app.context_processor(_page_messages)
     app.jinja_env.globals.update(
-        _=_template_gettext,
-        gettext=_template_gettext,
-        ngettext=_template_ngettext,
+        **_Messages().as_names(),
         language_name=language_name,
         text_direction=text_direction,
         get_locale=get_locale,

@@ -49,10 +49,13 @@ def runs_script(media_type: str) -> bool:
 def finish(response: Response, page_csp: str) -> Response:
     """after_request work shared by both apps; `page_csp` goes on the apps' own HTML pages,
     and any other response a browser could run as a document is sandboxed."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", page_csp)
-    elif response.mimetype and runs_script(response.mimetype):
-        response.headers.setdefault("Content-Security-Policy", ARTICLE_CSP)
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return compress.compress_response(request, response)
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    # Read once: each read parses the Content-Type header again.
+    mimetype = response.mimetype or ""
+    if mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", page_csp)
+    elif mimetype and runs_script(mimetype):
+        headers.setdefault("Content-Security-Policy", ARTICLE_CSP)
+    headers.setdefault("Referrer-Policy", "same-origin")
+    return compress.compress_response(request, response, mimetype)
