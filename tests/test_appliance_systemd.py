@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.cli import main as cli
+from hub.cli import serve as cli
 from hub.core import systemd
 from tests.conftest import free_port
 from tests.waiting import Rounds
@@ -111,7 +111,7 @@ def test_serve_tells_systemd_it_is_ready(notify_socket, tmp_path: Path) -> None:
     # calls systemd would kill the hub at the end of TimeoutStartSec, again and again.
     source = inspect.getsource(cli.serve.callback)
     assert "notify_ready" in source and "notify_stopping" in source, (
-        "hub/cli/main.py serve must call hub.core.systemd.notify_ready() before server.run() and "
+        "hub/cli/serve.py serve must call hub.core.systemd.notify_ready() before server.run() and "
         "hub.core.systemd.notify_stopping() in its finally"
     )
     sock, path = notify_socket

@@ -123,7 +123,7 @@ def test_a_failed_index_update_does_not_fail_the_import(
 def test_a_cli_process_updates_the_index_a_server_searches(
     hub: Flask, config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`learnhub content remove` in another process (wired like hub/cli/main.py's _library)."""
+    """`learnhub content remove` in another process (wired as hub/cli/common.py's open_library)."""
     now = [1000.0]
     monkeypatch.setattr(cache, "_clock", lambda: now[0])
     cache.library_changed()

@@ -1,7 +1,7 @@
 """Search as an operator and a student meet it: the `learnhub` commands and a real hub
 (waitress on 127.0.0.1 with the sample library), in headless Chromium too.
 
-These need search wired into hub/web/app.py, hub/cli/common.py and hub/cli/main.py (docs/search.md).
+These need search wired into hub/web/app.py and hub/cli/common.py (docs/search.md).
 """
 
 from __future__ import annotations

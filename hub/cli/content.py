@@ -1,4 +1,4 @@
-"""`learnhub content`: import, list, remove and verify the library (hub.cli.main adds the group)."""
+"""`learnhub content`: import, list, remove and verify the library (hub.cli.main loads it)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 from content.source import size_text
 from hub.cli.common import data_option, echo, friendly_errors, open_library
-from hub.cli.neighbours import fetch
+from hub.cli.lazy import LazyGroup
 from hub.cli.own_packs import (
     content_make,
     pack_field_options,
@@ -29,7 +29,8 @@ from hub.library.packs import Outcome
 from hub.library.responses import pack_json, zim_json
 
 
-@click.group()
+# `fetch` brings network discovery, which the other commands never need.
+@click.group(cls=LazyGroup, lazy={"fetch": "hub.cli.neighbours:fetch"})
 def content() -> None:
     """Import, list, remove and verify content packs."""
 
@@ -260,5 +261,4 @@ def content_export(data_dir: Path | None, pack_id: str, file: Path) -> None:
     )
 
 
-content.add_command(fetch)
 content.add_command(content_make)

@@ -2,160 +2,30 @@
 
 from __future__ import annotations
 
-import errno
-import importlib
-import logging
-import signal
 import sys
-from pathlib import Path
-from typing import cast
 
 import click
-from flask import Flask
-from waitress.server import BaseWSGIServer, MultiSocketServer
 
 from hub import __version__
-from hub.cli.common import (
-    config_for,
-    data_option,
-    friendly_errors,
-    prepare_data_dir,
-)
-from hub.cli.content import content
-from hub.cli.neighbours import discover
-from hub.cli.people import learners, progress, users
-from hub.cli.search import search
-from hub.cli.sync import sync
-from hub.core import affinity, allocator, collector, systemd
-from hub.core.settings import Config
-from hub.core.translate import gettext
-from hub.hubsync.background import start_background
-from hub.neighbours.discovery import start_advertiser
-from hub.people import roster
-from hub.web.app import create_app
-from hub.web.server import Guard, create_server
-from hub.web.views import authoring_common, letters
-from hub.web.views.admin import UPLOAD_SLACK
+from hub.cli.lazy import LazyGroup
 
-log = logging.getLogger("learnhub")
+COMMANDS = {
+    "serve": "hub.cli.serve:serve",
+    "content": "hub.cli.content:content",
+    "search": "hub.cli.search:search",
+    "users": "hub.cli.people:users",
+    "learners": "hub.cli.people:learners",
+    "progress": "hub.cli.people:progress",
+    "discover": "hub.cli.neighbours:discover",
+    "sync": "hub.cli.sync:sync",
+    "central": "hub.central.cli:central",
+}
 
 
-class HubCommands(click.Group):
-    """`learnhub`'s commands, with the central server's group loaded only when it is asked
-    for: it brings the central app and its database drivers, a third of the time a hub took
-    to start answering."""
-
-    LAZY = {"central": "hub.central.cli"}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.LAZY])
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.LAZY:
-            module = importlib.import_module(self.LAZY[cmd_name])
-            return cast(click.Command, getattr(module, cmd_name))
-        return super().get_command(ctx, cmd_name)
-
-
-@click.group(cls=HubCommands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="learnhub")
 def main() -> None:
     """Learning Hub: an offline-first learning server."""
-
-
-@main.command()
-@data_option
-@click.option("--host", default=None, help="Address to listen on (default 0.0.0.0).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8080).")
-@click.option("--threads", type=int, default=None, help="Worker threads (default 8).")
-@friendly_errors
-def serve(data_dir: Path | None, host: str | None, port: int | None, threads: int | None) -> None:
-    """Serve the hub; the first run creates the data dir and loads the sample library."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    # waitress warns on every queued request under load: thousands of lines on an SD card.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    allocator.tune()  # before any thread starts
-    config = config_for(data_dir, host=host, port=port, threads=threads)
-    if config.one_cpu:
-        affinity.keep_to_one_cpu()  # before any thread starts: they run where this one does
-    app = create_app(prepare_data_dir(config))
-    server = _bind(app, config)
-    advertiser = start_advertiser(app)  # None when the `advertise` setting is off
-    syncer = start_background(app.extensions["sync"])  # None when central_url is not set
-    log.info(
-        "Learning Hub is serving %s on http://%s:%s/", config.data_dir, config.host, config.port
-    )
-    # systemd stops the hub with SIGTERM: leave the way Ctrl-C does, so the finally runs and
-    # the hub withdraws its announcement from the network.
-    signal.signal(signal.SIGTERM, _interrupt)
-    collector.settle()  # what starting made is kept for good: full collections skip it
-    systemd.notify_ready(f"serving on port {config.port}")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        systemd.notify_stopping()
-        if advertiser is not None:
-            advertiser.stop()
-        if syncer is not None:
-            syncer.stop()
-        server.close()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _body_routes(config: Config) -> dict[str, int]:
-    """Routes that take a larger body than the `max_body_bytes` setting: the server refuses
-    anything bigger before reading it."""
-    return {
-        "/admin/import": roster.MAX_CSV_BYTES + UPLOAD_SLACK,
-        **authoring_common.body_routes(config),
-        "/letters/": letters.FORM_LIMIT,
-    }
-
-
-def _bind(app: Flask, config: Config) -> BaseWSGIServer | MultiSocketServer:
-    where = {"port": config.port, "host": config.host}
-    try:
-        return create_server(
-            app,
-            host=config.host,
-            port=config.port,
-            threads=config.threads,
-            ident="learnhub",
-            guard=Guard.from_config(config, _body_routes(config)),
-            find=app.wsgi_app.kept_answer,  # type: ignore[attr-defined]
-        )
-    except OSError as err:
-        if err.errno == errno.EADDRINUSE:
-            raise click.ClickException(
-                gettext(
-                    "Port %(port)d on %(host)s is already in use; choose another with --port.",
-                    **where,
-                )
-            ) from None
-        if err.errno == errno.EACCES:
-            raise click.ClickException(
-                gettext(
-                    "Port %(port)d on %(host)s needs more privileges (ports below 1024 need root "
-                    "or CAP_NET_BIND_SERVICE); choose another with --port.",
-                    **where,
-                )
-            ) from None
-        raise click.ClickException(
-            gettext(
-                "Port %(port)d on %(host)s cannot be used: %(reason)s.",
-                reason=err.strerror,
-                **where,
-            )
-        ) from None
-
-
-for group in (users, learners, progress, discover, search, sync, content):
-    main.add_command(group)
 
 
 if __name__ == "__main__":  # pragma: no cover

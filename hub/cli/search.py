@@ -1,4 +1,4 @@
-"""`learnhub search rebuild`: the search index on demand (hub.cli.main adds the `search` group)."""
+"""`learnhub search rebuild`: the search index on demand (hub.cli.main loads the `search` group)."""
 
 from __future__ import annotations
 
