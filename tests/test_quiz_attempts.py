@@ -5,6 +5,8 @@ newer pack dropped gives way to a fresh one."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ from flask import Flask
 from content.errors import PackError
 from content.exercise import draw, parse_exercise
 from hub.core.db import connected
-from hub.learning import quiz_attempts
+from hub.learning import quiz, quiz_attempts
+from hub.learning.events import Event
 from hub.learning.quiz_attempts import Owner, QuizAttempt, latest_attempt, start_attempt
 from hub.library import lessons as lesson_service
 from hub.library.models import Lesson
@@ -111,3 +114,49 @@ def test_an_attempt_whose_question_is_gone_gives_way(
         second = start_attempt(owner, lesson, exercise, 0)
         assert second.id != first.id and dropped not in second.questions
         assert QuizAttempt.select().count() == 1
+
+
+def test_a_quiz_finished_while_another_learner_posts_progress_both_go_through(
+    app: Flask, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finishing a quiz writes the attempt, then records its event; a progress post meanwhile
+    holds the event log's turn and waits for the database. Each waited for the other until
+    SQLite's busy timeout failed the post (a class of 40 on the bench: one progress post in
+    twenty failed after 10 s). The quiz now takes the log's turn before it writes."""
+    log = app.extensions["events"]
+    with app.app_context(), connected():
+        quizzer, poster = add_learner("Amina Juma").id, add_learner("Baraka Ali").id
+        exercise = lesson_service.exercise_of(lesson)
+        attempt = start_attempt(Owner(learner_id=quizzer), lesson, exercise, 0)
+    answers = {qid: 0 for qid in attempt.questions}
+    wrote, failures = threading.Event(), []
+    history = quiz.answer_history
+
+    def answer_history_after_the_write(learner_id: int, lesson: Lesson) -> list[bool]:
+        wrote.set()  # the attempt's row is written, its event not yet recorded
+        time.sleep(0.5)  # the post below is waiting by now, for whatever it waits for
+        return history(learner_id, lesson)
+
+    monkeypatch.setattr(quiz, "answer_history", answer_history_after_the_write)
+
+    def finish_the_quiz() -> None:
+        try:
+            with app.app_context(), connected():
+                quiz_attempts.answer_questions(
+                    log, Owner(learner_id=quizzer), lesson, exercise, answers
+                )
+        except Exception as err:
+            failures.append(f"quiz: {err!r}")
+
+    quizzing = threading.Thread(target=finish_the_quiz)
+    quizzing.start()
+    assert wrote.wait(10)
+    try:
+        with app.app_context(), connected():
+            log.record(poster, *PICKED, "progress", {"progress": 0.5})
+    except Exception as err:
+        failures.append(f"progress: {err!r}")
+    quizzing.join(30)
+    assert failures == []
+    with connected():
+        assert sorted(e.type for e in Event.select()) == ["attempt", "progress"]

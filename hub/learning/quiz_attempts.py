@@ -180,7 +180,7 @@ def answer_questions(
     blank ends them. With no attempt open a fresh one is drawn, so answers to questions outside
     the draw, or answered already, are refused whole (raises HubError or AnswerError): the API
     grades no more than the quiz pages do. Returns the attempt as it now stands."""
-    with db.atomic():
+    with log.turn():  # the attempt is written, then its event recorded (events.EventLog.turn)
         attempt = latest_attempt(owner, lesson, exercise)
         if attempt is None or attempt.finished:
             attempt = start_attempt(owner, lesson, exercise, attempt.id if attempt else 0)
@@ -223,7 +223,7 @@ def _keep(
     """Add judged answers after the attempt's last; the last question finishes the attempt and
     records a learner's as one `attempt` event."""
     at, answers = attempt.answered, [*attempt.answers, *entries]
-    with db.atomic():
+    with log.turn():  # as in answer_questions
         # Only if nobody answered in between (a double click, a replayed form): one answer
         # per question, never two.
         changed = (
