@@ -289,7 +289,7 @@ class _Messages:
         self._bound = catalog
 
     def _catalog(self) -> support.NullTranslations:
-        return self._bound or _catalog()
+        return self._bound if self._bound is not None else _catalog()
 
     @pass_eval_context
     def gettext(self, eval_context: EvalContext, message: str, **variables: Any) -> str:
