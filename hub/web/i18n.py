@@ -85,11 +85,6 @@ def _catalog() -> support.NullTranslations:
     return language_catalog(ui_locale())
 
 
-def page_gettext(message: str) -> str:
-    """A message in the page's language, for Python that writes part of a page."""
-    return _catalog().ugettext(message)
-
-
 def reader_languages() -> list[str]:
     """Primary subtags of the languages the reader reads, most wanted first: the page's
     language, the learner's saved one, then the browser's."""

@@ -8,13 +8,13 @@ from flask import Flask, url_for
 from markupsafe import Markup, escape
 
 from content.importer import media_type
-from hub.core.translate import lazy_gettext
+from hub.core.translate import gettext, lazy_gettext
 from hub.library.models import Lesson
 from hub.library.zim_articles import PREFIX as ZIM_PREFIX
 from hub.library.zim_articles import is_zim
 from hub.people.auth import current_user
 from hub.web.csrf import csrf_token
-from hub.web.i18n import clock, page_gettext
+from hub.web.i18n import clock
 from hub.web.page_header import page_header
 from hub.web.views.static import static_url
 from hub.web.views.zim import read_url
@@ -63,10 +63,10 @@ def licence_line(pack: Any, lesson: Any = None) -> Markup:
     for name in (own.get("attribution") or pack.attribution, own.get("author")):
         if name:
             names.setdefault(str(name).lower(), name)
-    licence = own.get("license") or pack.license or page_gettext("not stated")
+    licence = own.get("license") or pack.license or gettext("not stated")
     # Concatenated, not Markup.format: that was a tenth of the line's cost.
     credited = "".join(f" · <bdi>{escape(name)}</bdi>" for name in names.values())
-    label = escape(page_gettext("Licence"))
+    label = escape(gettext("Licence"))
     return Markup(
         f'<p class="licence">{label}: {escape(licence)}{credited}'
         f" · {escape(pack.title)} {escape(pack.version)}</p>"
