@@ -167,7 +167,7 @@ REUSED_OUTPUT_UP_TO = 8 * 1024**2
 
 # The `zim_clusters_kept_bytes` and `zim_cluster_max_bytes` settings' defaults; the hub applies
 # its settings at app start (configure).
-KEPT = ClusterCache(8 * 1024**2, 64 * 1024**2)
+KEPT = ClusterCache(4 * 1024**2, 64 * 1024**2)
 
 
 def configure(kept_bytes: int, max_cluster_bytes: int) -> None:

@@ -30,7 +30,7 @@ log = logging.getLogger("learnhub")
 @data_option
 @click.option("--host", default=None, help="Address to listen on (default 0.0.0.0).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8080).")
-@click.option("--threads", type=int, default=None, help="Worker threads (default 8).")
+@click.option("--threads", type=int, default=None, help="Worker threads (default 4).")
 @friendly_errors
 def serve(data_dir: Path | None, host: str | None, port: int | None, threads: int | None) -> None:
     """Serve the hub; the first run creates the data dir and loads the sample library."""

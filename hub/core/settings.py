@@ -68,9 +68,11 @@ class Config:
     data_dir: Path
     host: str = setting("0.0.0.0", "Address the hub listens on (0.0.0.0 = every network).")
     port: int = setting(8080, "TCP port the hub listens on.")
-    # 8, not 4: with more requests in hand the server's I/O thread overlaps the workers, and
-    # on 2 cores the lesson page answered 1,650 instead of 1,200 req/s (p95 31 vs 50 ms).
-    threads: int = setting(8, "Worker threads that answer requests.")
+    # 4: with the threads kept to one core (one_cpu) more of them only take turns. On the
+    # school bench (2 cores, 32 clients, random lessons) 4 threads answered 1,745 req/s at
+    # p95 43 ms, 8 threads 1,805 at 48 ms; each thread's database connection and buffers
+    # cost about 0.75 MB (docs/search.md).
+    threads: int = setting(4, "Worker threads that answer requests.")
     # hub/core/affinity.py: on 2 cores, random lesson pages 850-930 req/s instead of 370-490.
     one_cpu: bool = setting(
         True,
@@ -133,9 +135,13 @@ class Config:
         "School terms outcomes are counted by, as 'name: YYYY-MM-DD..YYYY-MM-DD' separated by "
         "';' (at most 12); empty: calendar quarters (central).",
     )
-    # A few thousand rendered pages: the pages a class uses in a day, on a 1 GB (or 512 MB) Pi.
+    # About 4,000 kept lesson answers (1.8 KB each), far more pages than a class uses in a
+    # day, on a 512 MB Pi as on a 1 GB one. The pool is always full after a busy day, so it
+    # decides the hub's memory: 24 MiB left a hub serving a ZIM at 116 MB, 8 MiB at 96 MB
+    # (docs/search.md). More keeps more of a big library's random pages (the school bench's
+    # random lessons: 1,266 req/s with 8 MiB, 1,745 with 24 MiB).
     cache_bytes: int = setting(
-        24 * 1024**2,
+        8 * 1024**2,
         "Memory the hub may use to keep rendered pages, lesson details and search results, "
         "in bytes.",
     )
@@ -193,9 +199,10 @@ class Config:
     # The hub decompresses zstd and xz clusters itself, off the interpreter lock (libzim holds
     # it): what it decompressed is kept, counted as the bytes themselves, for the next article
     # of the same cluster (about 2 MB of articles each, of which a read decompresses half on
-    # average). Random reads over a large ZIM mostly miss whatever is kept (docs/search.md).
+    # average). Random reads over a large ZIM mostly miss whatever is kept: 4 MiB instead of 8
+    # served the bench's random articles as fast, with 4 MB less (docs/search.md).
     zim_clusters_kept_bytes: int = setting(
-        8 * 1024**2,
+        4 * 1024**2,
         "Bytes of decompressed ZIM clusters the hub keeps for the next article read from them.",
     )
     # A ZIM writer makes clusters of about 2 MB; a cluster claiming more than this is a damaged

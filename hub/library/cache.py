@@ -248,7 +248,7 @@ def _field_names(kind: type) -> tuple[str, ...]:
 
 
 # The `cache_bytes` setting's default; configure() applies the setting at app start.
-DEFAULT_BYTES = 24 * 1024**2
+DEFAULT_BYTES = 8 * 1024**2
 # Kept HTML is at most this long: a few hundred kept pages must stay a few megabytes.
 KEEP_HTML_UP_TO = 32 * 1024
 
