@@ -6,6 +6,7 @@ for an entry in a cluster larger than it decompresses."""
 
 from __future__ import annotations
 
+import json
 import lzma
 import os
 import struct
@@ -318,3 +319,55 @@ def test_decompressions_run_one_per_cpu_the_process_may_use(tmp_path: Path) -> N
 
     assert slots("one") == 1
     assert 1 <= slots("all") <= len(os.sched_getaffinity(0))
+
+
+# As `learnhub serve` does: the threads kept to one CPU, decompressions given the others.
+# Prints the CPUs each decompression ran on, and those the readers ran on afterwards.
+ELSEWHERE_PROGRAM = """
+import json, os, sys, threading
+from content.zim import ZimReader, clusters, configure_clusters, decompress_on
+allowed = os.sched_getaffinity(0)
+os.sched_setaffinity(0, {max(allowed)})
+decompress_on(frozenset(allowed) - {max(allowed)})
+configure_clusters(0, 64 * 2**20)  # nothing kept: every read decompresses
+seen, after = set(), set()
+real = clusters.ClusterReader._decompress
+def watched(*args):
+    seen.add(frozenset(os.sched_getaffinity(0)))
+    return real(*args)
+clusters.ClusterReader._decompress = watched
+reader = ZimReader(sys.argv[1])
+def read_all():
+    for n in range(50):
+        entry = reader.entry(f"a/{n}.html")
+        assert reader.read(entry) == f"<p>article {n} ".encode() * 40
+    after.add(frozenset(os.sched_getaffinity(0)))
+threads = [threading.Thread(target=read_all) for _ in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+cpus = [sorted(map(sorted, seen)), sorted(map(sorted, after))]
+print(json.dumps([*cpus, len(clusters._idle_slots)]))
+"""
+
+
+def test_decompressions_run_on_the_cpus_the_servers_threads_leave_free(tmp_path: Path) -> None:
+    allowed = os.sched_getaffinity(0)
+    if len(allowed) < 2:
+        pytest.skip("this machine gives the tests one CPU: nothing to leave free")
+    entries = {
+        f"a/{n}.html": Entry("text/html", f"<p>article {n} ".encode() * 40, f"Article {n}")
+        for n in range(50)
+    }
+    made = make_zim(tmp_path / "a.zim", ZimSpec(main="a/0.html", entries=entries))
+    done = subprocess.run(
+        [sys.executable, "-c", ELSEWHERE_PROGRAM, str(made)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    decompressed_on, read_on, slots = json.loads(done.stdout)
+    assert decompressed_on == [sorted(allowed - {max(allowed)})]
+    assert read_on == [[max(allowed)]]  # back where they were
+    assert 1 <= slots <= len(allowed) - 1  # one decompression per CPU given, at most

@@ -12,6 +12,7 @@ exception leaves this package.
 
 from content.zim.check import check_file, copy_checked
 from content.zim.clusters import configure as configure_clusters
+from content.zim.clusters import decompress_on
 from content.zim.errors import ZimError
 from content.zim.files import ZimFile, find_zims, is_zim_path, zim_file
 from content.zim.reader import ZimEntry, ZimMetadata, ZimReader, keep_clusters
@@ -25,6 +26,7 @@ __all__ = [
     "check_file",
     "configure_clusters",
     "copy_checked",
+    "decompress_on",
     "find_zims",
     "is_zim_path",
     "keep_clusters",

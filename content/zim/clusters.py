@@ -44,21 +44,59 @@ _ZSTD_WINDOW_LOG = 23
 SPANS_KEPT = 4096
 # What remembering one cluster decompressed but not kept costs, about (ClusterCache.saw).
 SEEN_KEY_BYTES = 128
-# Decompressions running at once, in the whole process: one per CPU the process may run on
-# when it first decompresses (one for a server keeping its threads to one CPU). Each holds a
-# slot of about 3-5 MB (the compressed cluster, zstd's window, the output): 8 worker threads
-# missing at once took a hub's memory 33 MB up, and more decompressions than cores go no
-# faster.
+# Decompressions running at once, in the whole process: one per CPU they run on (those given
+# to `decompress_on`, else those the process may run on when it first decompresses). Each
+# holds a slot of about 3-5 MB (the compressed cluster, zstd's window, the output): 8 worker
+# threads missing at once took a hub's memory 33 MB up, and more decompressions than cores
+# go no faster.
 _decompressing: threading.BoundedSemaphore | None = None
 _making = threading.Lock()
+# CPUs decompressions run on (`decompress_on`); None: wherever their threads run.
+_elsewhere: frozenset[int] | None = None
+
+
+def decompress_on(cpus: frozenset[int]) -> None:
+    """Run decompressions on `cpus`, one per CPU at once, whichever CPUs their threads are
+    kept to: a server that keeps its Python threads to one core (they run one at a time)
+    gives this work, which lets go of the interpreter lock, to the others."""
+    global _elsewhere, _decompressing
+    with _making:
+        _elsewhere, _decompressing = frozenset(cpus), None
 
 
 def _at_once() -> threading.BoundedSemaphore:
     global _decompressing
     with _making:
         if _decompressing is None:
-            _decompressing = threading.BoundedSemaphore(len(os.sched_getaffinity(0)))
+            cpus = _elsewhere or os.sched_getaffinity(0)
+            _decompressing = threading.BoundedSemaphore(len(cpus))
         return _decompressing
+
+
+@contextmanager
+def _on_decompression_cpus() -> Iterator[None]:
+    """The calling thread runs on `_elsewhere` meanwhile, then where it ran before. Setting a
+    thread's CPUs to ones it is not on moves it at once; only widening them would leave it
+    where it is until the kernel next balances its queues, after the decompression."""
+    cpus = _elsewhere
+    own = _move_to(cpus) if cpus else None
+    try:
+        yield
+    finally:
+        if own is not None:
+            os.sched_setaffinity(0, own)
+
+
+def _move_to(cpus: frozenset[int]) -> set[int] | None:
+    """Run the calling thread on `cpus`; the CPUs it ran on, or None if it did not move."""
+    try:
+        own = os.sched_getaffinity(0)
+        if own == cpus:
+            return None
+        os.sched_setaffinity(0, cpus)
+    except OSError:  # the CPUs allowed changed under the hub (cgroups): it stays where it is
+        return None
+    return own
 
 
 _tokens = itertools.count()  # tells the clusters of one open reader from another's
@@ -239,7 +277,8 @@ class ClusterReader:
                 return found
             keep = not need_blob or self._cache.admits(key)
             try:
-                found = self._decompress(place, need_blob, slot, keep)
+                with _on_decompression_cpus():
+                    found = self._decompress(place, need_blob, slot, keep)
             except (zstandard.ZstdError, lzma.LZMAError, EOFError, OSError, ValueError):
                 slot.zstd.clear()  # a context that failed is not trusted again
                 return None

@@ -11,6 +11,7 @@ import click
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer
 
+from content.zim import decompress_on
 from hub.cli.common import config_for, data_option, friendly_errors, prepare_data_dir
 from hub.core import affinity, allocator, collector, systemd
 from hub.core.settings import Config
@@ -40,7 +41,10 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, threads: in
     allocator.tune()  # before any thread starts
     config = config_for(data_dir, host=host, port=port, threads=threads)
     if config.one_cpu:
-        affinity.keep_to_one_cpu()  # before any thread starts: they run where this one does
+        # Before any thread starts: they run where this one does, and decompress elsewhere.
+        others = affinity.keep_to_one_cpu()
+        if others:
+            decompress_on(others)
     app = create_app(prepare_data_dir(config))
     server = _bind(app, config)
     advertiser = start_advertiser(app)  # None when the `advertise` setting is off
