@@ -25,7 +25,7 @@ from hub.hubsync.central_client import CentralClient
 from sync.central.db import central_db
 from sync.central.hubs import enrol
 from sync.central.service import Central
-from sync.identity import public_identity
+from sync.identity import KeyPair, public_identity
 
 UPLOAD_EVENTS = 200_000  # about 2 MB: weeks of a big school's progress
 CHUNK = 32 * 1024  # small chunks, so the cut lands near half of a small bundle
@@ -66,11 +66,11 @@ def _wait(url: str, process: subprocess.Popen) -> None:
     raise RuntimeError("central serve did not answer in 60 s")
 
 
-def _cut_at_half(url: str, bundle: Path, hub_id: str) -> tuple[str, int]:
+def _cut_at_half(url: str, bundle: Path, keys: KeyPair) -> tuple[str, int]:
     """Upload until central has acknowledged half, then drop the link: (upload id, acked)."""
-    client = CentralClient(url, chunk_size=CHUNK)
+    client = CentralClient(url, chunk_size=CHUNK, keys=keys)
     size = bundle.stat().st_size
-    upload_id, received = client._open(bundle, size, hub_id)
+    upload_id, received = client._open(bundle, size, keys.hub_id)
     while received < size // 2:
         received = client._put(bundle, upload_id, received, size)
     return upload_id, received
@@ -96,12 +96,13 @@ def measure_resumed_upload(ctx: Context, result: SectionResult, fx) -> None:
     try:
         _wait(url, server)
         ctx.say(f"sync: upload of {whole.stat().st_size / MB:.1f} MB, whole and cut at 50%")
-        client = CentralClient(url)
+        # Signed as the hub central enrolled above: central refuses unsigned sync calls.
+        client = CentralClient(url, keys=fx.keys)
         began = time.perf_counter()
         client.upload(whole, None, lambda _id: None, fx.keys.hub_id)
         whole_seconds = time.perf_counter() - began
-        upload_id, acked = _cut_at_half(url, resumed, fx.keys.hub_id)
-        again = CentralClient(url, chunk_size=CHUNK)
+        upload_id, acked = _cut_at_half(url, resumed, fx.keys)
+        again = CentralClient(url, chunk_size=CHUNK, keys=fx.keys)
         began = time.perf_counter()
         answer = again.upload(resumed, upload_id, lambda _id: None, fx.keys.hub_id)
         resume_seconds = time.perf_counter() - began
